@@ -1,0 +1,67 @@
+#!/bin/sh
+# build.sh: install what is missing (Debian 12, as root), build, then
+#   ./build.sh run    open a loopsy session
+#   ./build.sh test   run every test; the last line is "N passed, N failed"
+#   ./build.sh        just build
+set -e
+cd "$(dirname "$0")"
+
+PKGS="build-essential autoconf automake libtool pkg-config \
+libevent-dev libvterm-dev libssl-dev libyaml-dev libcjson-dev \
+libncurses-dev check libcmocka-dev python3 tmux screen vim-nox less procps"
+
+install_deps() {
+	missing=""
+	for p in $PKGS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed" || missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "build.sh: missing packages:$missing (run as root to install)" >&2
+		exit 1
+	fi
+	echo "build.sh: installing$missing" >&2
+	apt-get update -q >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	    --no-install-recommends $missing >/dev/null
+}
+
+build() {
+	[ -x configure ] || autoreconf -fi
+	[ -f Makefile ] || ./configure -q
+	make -j"$(nproc)" -s
+}
+
+case "${1:-build}" in
+run)
+	install_deps
+	build
+	shift
+	exec ./loopsy "$@"
+	;;
+test)
+	install_deps
+	build
+	set +e
+	make -j"$(nproc)" -s check >check.out 2>&1
+	rc=$?
+	set -e
+	grep -E '^(PASS|FAIL|XPASS|ERROR|SKIP)' check.out | grep -v '^PASS' || true
+	if [ $rc -ne 0 ] && [ ! -f test-suite.log ]; then
+		cat check.out
+	elif [ $rc -ne 0 ]; then
+		cat test-suite.log | sed -n '/^FAIL\|^ERROR\|^not ok/,+20p' | head -200
+	fi
+	sh regress/ci-summary.sh
+	exit $rc
+	;;
+build)
+	install_deps
+	build
+	;;
+*)
+	echo "usage: ./build.sh [run|test]" >&2
+	exit 2
+	;;
+esac

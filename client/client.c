@@ -1,0 +1,369 @@
+/*
+ * client/client.c: one command against the server.  Find or make the socket
+ * directory, connect (starting the server first if the command may), send
+ * hello and the command, print what comes back and exit with its status; an
+ * attach reply hands over to attach.c.
+ */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "common/common.h"
+#include "common/proto.h"
+#include "server/server.h"
+#include "client/client.h"
+
+struct client_state {
+	struct event_base	*base;
+	struct bufferevent	*bev;
+	int			 exit_status;
+	int			 attach;
+	int			 done;
+};
+
+/* $TMPDIR/loopsy-UID/label, with the directory made 0700 and checked. */
+char *
+client_socket_path(const char *label, const char *path, char **cause)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		*dir, *out;
+	struct stat	 sb;
+
+	if (path != NULL)
+		return (xstrdup(path));
+	if (label == NULL)
+		label = "default";
+	if (strchr(label, '/') != NULL) {
+		xasprintf(cause, "socket name may not contain '/': %s", label);
+		return (NULL);
+	}
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	xasprintf(&dir, "%s/loopsy-%ld", tmp, (long)getuid());
+	if (mkdir(dir, S_IRWXU) != 0 && errno != EEXIST) {
+		xasprintf(cause, "cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		return (NULL);
+	}
+	if (lstat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
+	    sb.st_uid != getuid() || (sb.st_mode & (S_IRWXG|S_IRWXO)) != 0) {
+		xasprintf(cause, "unsafe socket directory %s: it must be a "
+		    "directory owned by you with mode 0700", dir);
+		free(dir);
+		return (NULL);
+	}
+	xasprintf(&out, "%s/%s", dir, label);
+	free(dir);
+	return (out);
+}
+
+int
+client_connect(const char *path)
+{
+	struct sockaddr_un	 sa;
+	int			 fd;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	if (strlcpy(sa.sun_path, path, sizeof sa.sun_path) >=
+	    sizeof sa.sun_path) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)) == -1)
+		return (-1);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+static void
+client_server_log(void)
+{
+	const char	*home = getenv("LOOPSY_HOME");
+	char		*dir, *path;
+
+	if (client_verbose == 0)
+		return;
+	if (home != NULL && *home != '\0')
+		dir = xstrdup(home);
+	else
+		xasprintf(&dir, "%s/.loopsy", getenv("HOME") != NULL ?
+		    getenv("HOME") : "/tmp");
+	mkdir(dir, S_IRWXU);
+	xasprintf(&path, "%s/logs", dir);
+	mkdir(path, S_IRWXU);
+	free(path);
+	xasprintf(&path, "%s/logs/server.log", dir);
+	log_open(path, client_verbose);
+	free(path);
+	free(dir);
+}
+
+/* Fork a server on path and wait until it listens (or says why not). */
+int
+client_start_server(const char *path, char **cause)
+{
+	int	 fds[2], null;
+	pid_t	 pid;
+	char	 buf[1024], *scause = NULL;
+	ssize_t	 n, len = 0;
+
+	if (pipe2(fds, O_CLOEXEC) != 0) {
+		xasprintf(cause, "pipe: %s", strerror(errno));
+		return (-1);
+	}
+	if ((pid = fork()) == -1) {
+		xasprintf(cause, "fork: %s", strerror(errno));
+		return (-1);
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		setsid();
+		if ((pid = fork()) != 0)
+			_exit(pid == -1);
+		if ((null = open("/dev/null", O_RDWR)) != -1) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+			if (null > 2)
+				close(null);
+		}
+		client_server_log();
+		if (server_start(path, 0, fds[1], &scause) != 0) {
+			dprintf(fds[1], "%s\n", scause);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	waitpid(pid, NULL, 0);	/* the first child exits at once */
+	while (len < (ssize_t)sizeof buf - 1) {
+		n = read(fds[0], buf + len, sizeof buf - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += n;
+		if (memchr(buf, '\n', len) != NULL)
+			break;
+	}
+	close(fds[0]);
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strcmp(buf, "ok") == 0)
+		return (0);
+	xasprintf(cause, "%s", len != 0 ? buf : "server failed to start");
+	return (-1);
+}
+
+static void
+client_write_all(int fd, const char *data, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		n = write(fd, data, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		data += n;
+		len -= n;
+	}
+}
+
+static void
+client_reply(struct client_state *cs, const char *data)
+{
+	cJSON	*j = cJSON_Parse(data), *e, *m;
+
+	cs->done = 1;
+	if (j == NULL) {
+		fprintf(stderr, "bad reply from server\n");
+		cs->exit_status = 1;
+		return;
+	}
+	e = cJSON_GetObjectItem(j, "exit");
+	cs->exit_status = cJSON_IsNumber(e) ? e->valueint : 1;
+	if ((e = cJSON_GetObjectItem(j, "error")) != NULL &&
+	    (m = cJSON_GetObjectItem(e, "message")) != NULL &&
+	    cJSON_IsString(m) && *m->valuestring != '\0')
+		fprintf(stderr, "%s\n", m->valuestring);
+	cs->attach = cJSON_IsTrue(cJSON_GetObjectItem(j, "attach"));
+	cJSON_Delete(j);
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client_state	*cs = arg;
+	uint8_t			 type;
+	char			*data, *cause;
+	size_t			 len;
+	int			 rc;
+
+	while (!cs->done) {
+		rc = proto_take(bufferevent_get_input(bev), &type, &data, &len,
+		    &cause);
+		if (rc == 0)
+			return;
+		if (rc == -1) {
+			fprintf(stderr, "server: %s\n", cause);
+			cs->exit_status = 1;
+			cs->done = 1;
+			break;
+		}
+		if (type == MSG_STDOUT)
+			client_write_all(1, data, len);
+		else if (type == MSG_REPLY)
+			client_reply(cs, data);
+		else if (type == MSG_HELLO && strstr(data, "\"error\"") != NULL) {
+			fprintf(stderr, "server refused: %s\n", data);
+			cs->exit_status = 1;
+			cs->done = 1;
+		}
+		free(data);
+	}
+	event_base_loopbreak(cs->base);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client_state	*cs = arg;
+
+	if (what & (BEV_EVENT_EOF|BEV_EVENT_ERROR)) {
+		if (!cs->done) {
+			fprintf(stderr, "lost server\n");
+			cs->exit_status = 1;
+			cs->done = 1;
+		}
+		event_base_loopbreak(cs->base);
+	}
+}
+
+static void
+client_send_command(struct client_state *cs, int argc, char **argv)
+{
+	struct evbuffer	*out = bufferevent_get_output(cs->bev);
+	struct winsize	 ws;
+	cJSON		*j, *a, *t;
+	char		 cwd[PATH_MAX], *s;
+	const char	*loopsy = getenv("LOOPSY");
+	int		 i;
+
+	j = cJSON_CreateObject();
+	a = cJSON_AddArrayToObject(j, "proto");
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(PROTO_VERSION));
+	cJSON_AddItemToArray(a, cJSON_CreateNumber(PROTO_VERSION));
+	s = cJSON_PrintUnformatted(j);
+	proto_add_json(out, MSG_HELLO, s);
+	free(s);
+	cJSON_Delete(j);
+
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "id", 1);
+	a = cJSON_AddArrayToObject(j, "argv");
+	for (i = 0; i < argc; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+	if (getcwd(cwd, sizeof cwd) != NULL)
+		cJSON_AddStringToObject(j, "cwd", cwd);
+	if (loopsy != NULL)
+		cJSON_AddStringToObject(j, "loopsy", loopsy);
+	if (isatty(0) && isatty(1) && ioctl(0, TIOCGWINSZ, &ws) == 0) {
+		t = cJSON_AddObjectToObject(j, "tty");
+		cJSON_AddNumberToObject(t, "cols", ws.ws_col ? ws.ws_col : 80);
+		cJSON_AddNumberToObject(t, "rows", ws.ws_row ? ws.ws_row : 24);
+	}
+	s = cJSON_PrintUnformatted(j);
+	proto_add_json(out, MSG_COMMAND, s);
+	free(s);
+	cJSON_Delete(j);
+}
+
+/* Would this command attach the terminal it runs in? */
+static int
+client_wants_attach(const struct cmd_def *def, int argc, char **argv)
+{
+	struct args	*args;
+	char		*cause = NULL;
+	int		 attach;
+
+	if (strcmp(def->name, "attach-session") == 0)
+		return (1);
+	if (strcmp(def->name, "new-session") != 0)
+		return (0);
+	args = args_parse(def->flags, def->longs, argc - 1, argv + 1, &cause);
+	attach = args != NULL && !args_has(args, 'd');
+	args_free(args);
+	free(cause);
+	return (attach);
+}
+
+int
+client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
+{
+	struct client_state	 cs;
+	char			*cause = NULL;
+	int			 fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("LOOPSY") != NULL && *getenv("LOOPSY") != '\0' &&
+	    client_wants_attach(def, argc, argv)) {
+		fprintf(stderr, "sessions should be nested with care, unset "
+		    "$LOOPSY to force\n");
+		return (1);
+	}
+	if ((fd = client_connect(path)) == -1) {
+		if (!def->start_server || (errno != ENOENT && errno != ECONNREFUSED)) {
+			if (errno == ENOENT || errno == ECONNREFUSED)
+				fprintf(stderr, "no server running on %s\n",
+				    path);
+			else
+				fprintf(stderr, "error connecting to %s: %s\n",
+				    path, strerror(errno));
+			return (1);
+		}
+		if (client_start_server(path, &cause) != 0 &&
+		    strstr(cause, "already running") == NULL) {
+			fprintf(stderr, "%s\n", cause);
+			return (1);
+		}
+		if ((fd = client_connect(path)) == -1) {
+			fprintf(stderr, "error connecting to %s: %s\n", path,
+			    strerror(errno));
+			return (1);
+		}
+	}
+	memset(&cs, 0, sizeof cs);
+	cs.base = event_base_new();
+	cs.bev = bufferevent_socket_new(cs.base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(cs.bev, client_read_cb, NULL, client_event_cb, &cs);
+	bufferevent_enable(cs.bev, EV_READ|EV_WRITE);
+	client_send_command(&cs, argc, argv);
+	event_base_dispatch(cs.base);
+	if (cs.attach)
+		return (attach_loop(cs.base, cs.bev));
+	bufferevent_free(cs.bev);
+	event_base_free(cs.base);
+	return (cs.exit_status);
+}

@@ -1,0 +1,108 @@
+/*
+ * client/main.c: the entry point of the loopsy binary.  Global options
+ * (-L, -S, -v, -V) come first, then a command of the command table; with no
+ * command, loopsy opens a new session.  "start -F" runs the server here.
+ */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "server/server.h"
+#include "client/client.h"
+
+int	 client_verbose;
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: loopsy [-Vv] [-L socket-name] [-S socket-path] "
+	    "[command [flags] [args]]\n");
+	exit(2);
+}
+
+/* Check the command and its flags here, so usage errors need no server. */
+static const struct cmd_def *
+main_check(int argc, char **argv)
+{
+	const struct cmd_def	*def;
+	struct args		*args;
+	char			*cause = NULL, *u;
+
+	if ((def = cmd_find(argv[0], &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		exit(2);
+	}
+	args = args_parse(def->flags, def->longs, argc - 1, argv + 1, &cause);
+	if (args == NULL || args->argc < def->min_args ||
+	    (def->max_args >= 0 && args->argc > def->max_args)) {
+		u = cmd_usage(def);
+		if (cause != NULL)
+			fprintf(stderr, "%s: %s\n", def->name, cause);
+		fprintf(stderr, "%s\n", u);
+		exit(2);
+	}
+	args_free(args);
+	return (def);
+}
+
+static int
+main_foreground(const char *path)
+{
+	char	*cause = NULL;
+
+	if (server_start(path, 1, -1, &cause) != 0) {
+		fprintf(stderr, "%s\n", cause);
+		return (1);
+	}
+	return (0);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct cmd_def	*def;
+	const char		*label = NULL, *path = NULL;
+	char			*socket, *cause = NULL, *dflt[] = { "new-session" };
+	int			 opt;
+
+	setlocale(LC_ALL, "");
+	while ((opt = getopt(argc, argv, "+hL:S:Vv")) != -1) {
+		switch (opt) {
+		case 'L':
+			label = optarg;
+			break;
+		case 'S':
+			path = optarg;
+			break;
+		case 'V':
+			printf("loopsy %s\n", PACKAGE_VERSION);
+			return (0);
+		case 'v':
+			client_verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0) {
+		argc = 1;
+		argv = dflt;
+	}
+	def = main_check(argc, argv);
+	if ((socket = client_socket_path(label, path, &cause)) == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		return (1);
+	}
+	if (strcmp(def->name, "start") == 0 && argc > 1 &&
+	    strcmp(argv[1], "-F") == 0) {
+		log_open("/dev/stderr", client_verbose);
+		server_exit_when_empty = 0;
+		return (main_foreground(socket));
+	}
+	return (client_run(socket, def, argc, argv));
+}

@@ -1,0 +1,52 @@
+/*
+ * common/common.h: the few types and helpers every part of loopsy links:
+ * allocation that aborts on failure, logging, string helpers.  Nothing here
+ * knows about sessions, clients or the wire protocol (see common/proto.h).
+ */
+#ifndef COMMON_H
+#define COMMON_H
+
+#include <sys/types.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compat/compat.h"
+
+#ifndef __dead
+#define __dead __attribute__((__noreturn__))
+#endif
+#ifndef __printflike
+#define __printflike(a, b) __attribute__((__format__(__printf__, a, b)))
+#endif
+#ifndef nitems
+#define nitems(a) (sizeof (a) / sizeof (a)[0])
+#endif
+
+/* xmalloc.c: allocation never returns NULL; failure is fatal. */
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xreallocarray(void *, size_t, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+int	 xasprintf(char **, const char *, ...) __printflike(2, 3);
+int	 xvasprintf(char **, const char *, va_list);
+
+/* log.c: debug log to a file, off unless -v; errors to stderr or the log. */
+extern int	log_level;
+void	 log_open(const char *, int);
+void	 log_close(void);
+void	 log_debug(const char *, ...) __printflike(1, 2);
+void	 log_info(const char *, ...) __printflike(1, 2);
+void	 log_warnx(const char *, ...) __printflike(1, 2);
+__dead void fatal(const char *, ...) __printflike(1, 2);
+__dead void fatalx(const char *, ...) __printflike(1, 2);
+
+/* util.c */
+uint64_t	 now_ms(void);		/* monotonic milliseconds */
+uint64_t	 now_us(void);		/* monotonic microseconds */
+size_t		 utf8_encode(uint32_t, char *); /* up to 4 bytes, returns n */
+int		 set_nonblock(int);
+int		 set_cloexec(int);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * common/log.c: the debug log.  Off by default; -v turns on info, -vv debug.
+ * The server logs to a file (it has no terminal); the client to stderr only
+ * for warnings.  fatal() is for broken invariants, never for bad input.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common.h"
+
+int		 log_level;
+static FILE	*log_file;
+
+void
+log_open(const char *path, int level)
+{
+	log_level = level;
+	if (log_file != NULL && log_file != stderr)
+		fclose(log_file);
+	log_file = NULL;
+	if (level == 0 || path == NULL)
+		return;
+	if ((log_file = fopen(path, "a")) == NULL)
+		return;
+	setvbuf(log_file, NULL, _IOLBF, 0);
+}
+
+void
+log_close(void)
+{
+	if (log_file != NULL && log_file != stderr)
+		fclose(log_file);
+	log_file = NULL;
+}
+
+static void
+log_vwrite(const char *prefix, const char *fmt, va_list ap)
+{
+	struct timespec	 ts;
+
+	if (log_file == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	fprintf(log_file, "%lld.%03ld %d %s", (long long)ts.tv_sec,
+	    ts.tv_nsec / 1000000, (int)getpid(), prefix);
+	vfprintf(log_file, fmt, ap);
+	fputc('\n', log_file);
+}
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (log_level < 2)
+		return;
+	va_start(ap, fmt);
+	log_vwrite("", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (log_level < 1)
+		return;
+	va_start(ap, fmt);
+	log_vwrite("", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_vwrite("warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	char	*msg;
+	va_list	 ap;
+	int	 saved = errno;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "loopsy: fatal: %s: %s\n", msg, strerror(saved));
+	if (log_file != NULL)
+		fprintf(log_file, "fatal: %s: %s\n", msg, strerror(saved));
+	abort();
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	char	*msg;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "loopsy: fatal: %s\n", msg);
+	if (log_file != NULL)
+		fprintf(log_file, "fatal: %s\n", msg);
+	abort();
+}

@@ -1,0 +1,25 @@
+/*
+ * server/cmd-start.c: make sure a server runs and keeps running with no
+ * sessions.  The client forks it (or runs it in the foreground with -F).
+ */
+#include "server.h"
+
+static enum cmd_retval	cmd_start(struct cmd_ctx *);
+
+const struct cmd_def cmd_start_def = {
+	.name = "start",
+	.alias = "start-server",
+	.flags = "F",
+	.longs = "lan",
+	.min_args = 0, .max_args = 0,
+	.usage = "[-F]",
+	.start_server = 1,
+	.run = cmd_start
+};
+
+static enum cmd_retval
+cmd_start(struct cmd_ctx *ctx)
+{
+	server_exit_when_empty = 0;
+	return (CMD_OK);
+}

@@ -1,0 +1,729 @@
+/*
+ * server/server-client.c: one connection to the server.  It reads frames,
+ * runs commands, and for an attached client draws the session: when the
+ * session changes and the client's socket can take more, render what changed
+ * since this client last looked (so a slow client skips states instead of
+ * queueing them) plus the status line or the active mode.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "common/proto.h"
+#include "server.h"
+
+struct clients	 clients = TAILQ_HEAD_INITIALIZER(clients);
+static u_int	 client_next_id;
+static struct event *client_flush_ev;
+
+/* Don't render more while this much output is still queued for a client. */
+#define CLIENT_HIGH_WATER	(64 * 1024)
+#define CLIENT_LOW_WATER	(16 * 1024)
+#define CLIENT_STDOUT_CHUNK	(1024 * 1024)
+
+static void	server_client_read_cb(struct bufferevent *, void *);
+static void	server_client_write_cb(struct bufferevent *, void *);
+static void	server_client_event_cb(struct bufferevent *, short, void *);
+static void	server_client_flush_cb(int, short, void *);
+static void	server_client_draw(struct client *);
+
+void
+server_client_accept(int fd)
+{
+	struct client	*c;
+	uid_t		 uid;
+	pid_t		 pid;
+
+	if (compat_peer_cred(fd, &uid, &pid) != 0 ||
+	    (uid != getuid() && uid != 0)) {
+		log_warnx("refused connection from uid %ld", (long)uid);
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->id = client_next_id++;
+	c->fd = fd;
+	c->uid = uid;
+	c->pid = pid;
+	c->cols = 80;
+	c->rows = 24;
+	buf_init(&c->frame);
+	c->bev = bufferevent_socket_new(server_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(c->bev, server_client_read_cb, server_client_write_cb,
+	    server_client_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_WRITE, CLIENT_LOW_WATER, 0);
+	bufferevent_enable(c->bev, EV_READ|EV_WRITE);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	log_debug("%s: client %u pid %ld", __func__, c->id, (long)pid);
+}
+
+void
+server_client_lost(struct client *c)
+{
+	struct session	*s = c->session;
+
+	if (c->flags & CLIENT_DEAD)
+		return;
+	c->flags |= CLIENT_DEAD;
+	log_debug("%s: client %u", __func__, c->id);
+	TAILQ_REMOVE(&clients, c, entry);
+	if (c->mode != NULL)
+		mode_exit(c);
+	if (c->pending != NULL) {
+		cmd_ctx_free(c->pending);
+		c->pending = NULL;
+	}
+	if (s != NULL) {
+		if (s->latest == c)
+			s->latest = NULL;
+		c->session = NULL;
+		session_update_size(s);
+	}
+	if (c->message_timer != NULL)
+		event_free(c->message_timer);
+	if (c->status_timer != NULL)
+		event_free(c->status_timer);
+	free(c->message);
+	free(c->env_loopsy);
+	render_free(c->render);
+	buf_free(&c->frame);
+	bufferevent_free(c->bev);
+	free(c);
+	server_check_exit();
+}
+
+static void
+server_client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	if (what & (BEV_EVENT_EOF|BEV_EVENT_ERROR|BEV_EVENT_TIMEOUT))
+		server_client_lost(arg);
+}
+
+static void
+server_client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+
+	if (c->dirty)
+		server_client_draw(c);
+	if (server_is_exiting() &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
+	    !(c->flags & CLIENT_ATTACHED) && c->pending == NULL)
+		server_client_lost(c);
+}
+
+static void
+server_client_send(struct client *c, enum msg_type type, const void *data,
+    size_t len)
+{
+	if (c->flags & CLIENT_DEAD)
+		return;
+	proto_add(bufferevent_get_output(c->bev), type, data, len);
+	c->bytes_out += len + PROTO_HEADER;
+}
+
+static void
+server_client_send_json(struct client *c, enum msg_type type, cJSON *j)
+{
+	char	*s = cJSON_PrintUnformatted(j);
+
+	server_client_send(c, type, s, strlen(s));
+	free(s);
+	cJSON_Delete(j);
+}
+
+void
+server_client_send_output(struct client *c, const void *data, size_t len)
+{
+	server_client_send(c, MSG_OUTPUT, data, len);
+}
+
+static void
+server_client_hello(struct client *c, const char *data)
+{
+	cJSON	*j, *p, *r;
+	int	 min = 0, max = 0;
+
+	j = cJSON_Parse(data);
+	p = j != NULL ? cJSON_GetObjectItem(j, "proto") : NULL;
+	if (cJSON_IsArray(p) && cJSON_GetArraySize(p) == 2) {
+		min = cJSON_GetArrayItem(p, 0)->valueint;
+		max = cJSON_GetArrayItem(p, 1)->valueint;
+	}
+	cJSON_Delete(j);
+	r = cJSON_CreateObject();
+	if (min > PROTO_VERSION || max < PROTO_VERSION) {
+		cJSON_AddStringToObject(r, "error", "protocol version mismatch");
+		server_client_send_json(c, MSG_HELLO, r);
+		log_warnx("client %u: protocol %d-%d unsupported", c->id, min,
+		    max);
+		bufferevent_disable(c->bev, EV_READ);
+		return;
+	}
+	cJSON_AddNumberToObject(r, "proto", PROTO_VERSION);
+	cJSON_AddStringToObject(r, "version", PACKAGE_VERSION);
+	cJSON_AddNumberToObject(r, "pid", getpid());
+	server_client_send_json(c, MSG_HELLO, r);
+	c->flags |= CLIENT_HELLO;
+}
+
+/* A command: {"id":n, "argv":[...], "cwd":s, "tty":{"cols","rows"}, "loopsy":s} */
+static int
+server_client_command(struct client *c, const char *data)
+{
+	cJSON		*j, *argv, *id, *cwd, *tty, *env, *a;
+	char		**args = NULL;
+	int		 argc = 0, rc = -1;
+	struct cmd_ctx	*ctx = NULL;
+	enum cmd_retval	 rv;
+
+	if ((j = cJSON_Parse(data)) == NULL)
+		return (-1);
+	argv = cJSON_GetObjectItem(j, "argv");
+	id = cJSON_GetObjectItem(j, "id");
+	cwd = cJSON_GetObjectItem(j, "cwd");
+	tty = cJSON_GetObjectItem(j, "tty");
+	env = cJSON_GetObjectItem(j, "loopsy");
+	if (!cJSON_IsArray(argv) || !cJSON_IsNumber(id))
+		goto out;
+	args = xcalloc(cJSON_GetArraySize(argv) + 1, sizeof *args);
+	cJSON_ArrayForEach(a, argv) {
+		if (!cJSON_IsString(a))
+			goto out;
+		args[argc++] = a->valuestring;
+	}
+	if (cJSON_IsObject(tty)) {
+		cJSON *x = cJSON_GetObjectItem(tty, "cols");
+		cJSON *y = cJSON_GetObjectItem(tty, "rows");
+
+		if (cJSON_IsNumber(x) && cJSON_IsNumber(y) &&
+		    x->valueint > 0 && y->valueint > 0 &&
+		    x->valueint <= 10000 && y->valueint <= 10000) {
+			c->cols = x->valueint;
+			c->rows = y->valueint;
+			c->flags |= CLIENT_TERMINAL;
+		}
+	}
+	free(c->env_loopsy);
+	c->env_loopsy = cJSON_IsString(env) ? xstrdup(env->valuestring) : NULL;
+	rv = cmd_run_argv(c, NULL, id->valueint, argc, args,
+	    cJSON_IsString(cwd) ? cwd->valuestring : NULL, &ctx);
+	if (rv == CMD_WAIT)
+		c->pending = ctx;
+	else {
+		server_client_reply(c, ctx, rv);
+		cmd_ctx_free(ctx);
+	}
+	rc = 0;
+out:
+	free(args);
+	cJSON_Delete(j);
+	return (rc);
+}
+
+/* Send a command's output and result; the client prints and exits. */
+void
+server_client_reply(struct client *c, struct cmd_ctx *ctx, enum cmd_retval rv)
+{
+	cJSON	*r, *e;
+	size_t	 off, n;
+
+	if (c == NULL || (c->flags & CLIENT_DEAD))
+		return;
+	for (off = 0; off < ctx->out.len; off += n) {
+		n = ctx->out.len - off;
+		if (n > CLIENT_STDOUT_CHUNK)
+			n = CLIENT_STDOUT_CHUNK;
+		server_client_send(c, MSG_STDOUT, ctx->out.data + off, n);
+	}
+	r = cJSON_CreateObject();
+	cJSON_AddNumberToObject(r, "id", ctx->id);
+	cJSON_AddBoolToObject(r, "ok", rv == CMD_OK || rv == CMD_ATTACH);
+	if (rv == CMD_USAGE)
+		ctx->exit_status = 2;
+	else if (rv == CMD_ERROR && ctx->exit_status == 0)
+		ctx->exit_status = 1;
+	cJSON_AddNumberToObject(r, "exit", ctx->exit_status);
+	if (rv == CMD_ATTACH)
+		cJSON_AddBoolToObject(r, "attach", 1);
+	if (ctx->error != NULL) {
+		e = cJSON_AddObjectToObject(r, "error");
+		cJSON_AddStringToObject(e, "code", ctx->error_code != NULL ?
+		    ctx->error_code : "error");
+		cJSON_AddStringToObject(e, "message", ctx->error);
+	}
+	server_client_send_json(c, MSG_REPLY, r);
+	if (rv == CMD_ATTACH)
+		server_client_redraw(c);
+}
+
+static void
+server_client_keys(struct client *c, const uint8_t *data, size_t len)
+{
+	size_t	 i;
+
+	if (len % 8 != 0) {
+		log_warnx("client %u: keys frame of %zu bytes", c->id, len);
+		return;
+	}
+	if (!(c->flags & CLIENT_ATTACHED) || c->session == NULL)
+		return;
+	c->activity_ms = now_ms();
+	if (config.size_policy == SIZE_LATEST &&
+	    !(c->flags & CLIENT_READONLY) && c->session->latest != c) {
+		c->session->latest = c;
+		session_update_size(c->session);
+	}
+	for (i = 0; i < len && c->session != NULL; i += 8)
+		keys_handle(c, proto_get64(data + i));
+}
+
+static void
+server_client_resize(struct client *c, const uint8_t *data, size_t len)
+{
+	u_int	 cols, rows;
+
+	if (len != 4)
+		return;
+	cols = proto_get16(data);
+	rows = proto_get16(data + 2);
+	if (cols == 0 || rows == 0)
+		return;
+	c->cols = cols;
+	c->rows = rows;
+	if (c->mode != NULL && c->mode->def->resize != NULL)
+		c->mode->def->resize(c);
+	if (c->session != NULL)
+		session_update_size(c->session);
+	server_client_redraw(c);
+}
+
+static void
+server_client_mouse(struct client *c, const uint8_t *data, size_t len)
+{
+	struct session	*s = c->session;
+
+	if (len != 7 || s == NULL || (c->flags & CLIENT_READONLY) ||
+	    c->mode != NULL)
+		return;
+	if (proto_get16(data + 5) >= screen_rows(s->screen))
+		return;
+	screen_mouse(s->screen, proto_get16(data + 3), proto_get16(data + 5),
+	    data[0], data[1], data[2]);
+}
+
+static void
+server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
+{
+	struct session	*s = c->session;
+
+	if (type != MSG_HELLO && !(c->flags & CLIENT_HELLO)) {
+		log_warnx("client %u: %s before hello", c->id,
+		    proto_type_name(type));
+		server_client_lost(c);
+		return;
+	}
+	switch (type) {
+	case MSG_HELLO:
+		server_client_hello(c, data);
+		break;
+	case MSG_COMMAND:
+		if (server_client_command(c, data) != 0) {
+			log_warnx("client %u: malformed command", c->id);
+			server_client_lost(c);
+		}
+		break;
+	case MSG_KEYS:
+		server_client_keys(c, (uint8_t *)data, len);
+		break;
+	case MSG_PASTE:
+		if (s != NULL && !(c->flags & CLIENT_READONLY) &&
+		    c->mode == NULL)
+			screen_paste(s->screen, data, len);
+		break;
+	case MSG_RESIZE:
+		server_client_resize(c, (uint8_t *)data, len);
+		break;
+	case MSG_MOUSE:
+		server_client_mouse(c, (uint8_t *)data, len);
+		break;
+	case MSG_FOCUS:
+		if (s != NULL && len == 1 && !(c->flags & CLIENT_READONLY))
+			screen_focus(s->screen, data[0]);
+		break;
+	default:
+		log_debug("client %u: ignored message type %u", c->id, type);
+		break;
+	}
+}
+
+static void
+server_client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+	uint8_t		 type;
+	char		*data, *cause = NULL;
+	size_t		 len;
+	int		 rc;
+
+	while (!(c->flags & CLIENT_DEAD)) {
+		rc = proto_take(bufferevent_get_input(bev), &type, &data, &len,
+		    &cause);
+		if (rc == 0)
+			break;
+		if (rc == -1) {
+			log_warnx("client %u: %s; dropping it", c->id, cause);
+			free(cause);
+			server_client_lost(c);
+			return;
+		}
+		server_client_dispatch(c, type, data, len);
+		free(data);
+	}
+}
+
+u_int
+server_client_pane_rows(struct client *c)
+{
+	if (config.status && c->rows > 1)
+		return (c->rows - 1);
+	return (c->rows);
+}
+
+static void
+server_client_status_timer_cb(int fd, short events, void *arg)
+{
+	struct client	*c = arg;
+	struct timeval	 tv = { 15, 0 };
+
+	server_client_schedule(c);
+	evtimer_add(c->status_timer, &tv);
+}
+
+void
+server_client_attach(struct client *c, struct session *s)
+{
+	struct timeval	 tv = { 15, 0 };
+
+	if (c->session != NULL && c->session != s)
+		c->last_session = c->session;
+	c->session = s;
+	c->flags |= CLIENT_ATTACHED;
+	c->attached_ms = c->activity_ms = now_ms();
+	if (!(c->flags & CLIENT_READONLY))
+		s->latest = c;
+	if (c->render == NULL)
+		c->render = render_new();
+	if (c->status_timer == NULL) {
+		c->status_timer = evtimer_new(server_base,
+		    server_client_status_timer_cb, c);
+		evtimer_add(c->status_timer, &tv);
+	}
+	session_update_size(s);
+	server_client_redraw(c);
+}
+
+void
+server_client_switch(struct client *c, struct session *s)
+{
+	struct session	*old = c->session;
+
+	if (s == old || s == NULL)
+		return;
+	if (c->mode != NULL)
+		mode_exit(c);
+	server_client_attach(c, s);
+	if (old != NULL) {
+		if (old->latest == c)
+			old->latest = NULL;
+		session_update_size(old);
+	}
+	server_title(s);
+}
+
+void
+server_client_detach(struct client *c, const char *reason)
+{
+	struct session	*s = c->session;
+	cJSON		*j;
+
+	if (!(c->flags & CLIENT_ATTACHED))
+		return;
+	if (c->mode != NULL)
+		mode_exit(c);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "reason", reason);
+	if (s != NULL)
+		cJSON_AddStringToObject(j, "session", s->name);
+	server_client_send_json(c, MSG_DETACH, j);
+	c->flags &= ~CLIENT_ATTACHED;
+	c->session = NULL;
+	if (s != NULL) {
+		if (s->latest == c)
+			s->latest = NULL;
+		session_update_size(s);
+	}
+}
+
+void
+server_client_redraw(struct client *c)
+{
+	if (c->render != NULL)
+		render_invalidate(c->render);
+	server_client_schedule(c);
+}
+
+void
+server_client_schedule(struct client *c)
+{
+	c->dirty = 1;
+	if (client_flush_ev == NULL)
+		client_flush_ev = event_new(server_base, -1, 0,
+		    server_client_flush_cb, NULL);
+	event_active(client_flush_ev, EV_TIMEOUT, 0);
+}
+
+static void
+server_client_message_cb(int fd, short events, void *arg)
+{
+	struct client	*c = arg;
+
+	free(c->message);
+	c->message = NULL;
+	server_client_schedule(c);
+}
+
+void
+server_client_message(struct client *c, const char *fmt, ...)
+{
+	struct timeval	 tv = { 3, 0 };
+	va_list		 ap;
+
+	free(c->message);
+	va_start(ap, fmt);
+	xvasprintf(&c->message, fmt, ap);
+	va_end(ap);
+	if (c->message_timer == NULL)
+		c->message_timer = evtimer_new(server_base,
+		    server_client_message_cb, c);
+	evtimer_add(c->message_timer, &tv);
+	server_client_schedule(c);
+}
+
+static void
+server_client_flush_cb(int fd, short events, void *arg)
+{
+	struct client	*c, *c1;
+
+	TAILQ_FOREACH_SAFE(c, &clients, entry, c1) {
+		if (c->dirty)
+			server_client_draw(c);
+	}
+}
+
+/* The session's rows, cropped or padded to the client's width. */
+void
+server_client_draw_pane(struct client *c, u_int rows)
+{
+	struct session	*s = c->session;
+	static struct cell *pad;
+	static u_int	 padn;
+	u_int		 y, sc = screen_cols(s->screen), sr;
+
+	sr = screen_rows(s->screen);
+	if (padn < c->cols) {
+		pad = xreallocarray(pad, c->cols, sizeof *pad);
+		padn = c->cols;
+	}
+	for (y = 0; y < rows; y++) {
+		if (y >= sr) {
+			cell_set_blank(pad, c->cols, COLOUR_DEFAULT);
+			render_row(c->render, y, pad, 0);
+		} else if (sc >= c->cols)
+			render_row(c->render, y, screen_row(s->screen, y),
+			    screen_row_gen(s->screen, y));
+		else {
+			memcpy(pad, screen_row(s->screen, y), sc * sizeof *pad);
+			cell_set_blank(pad + sc, c->cols - sc, COLOUR_DEFAULT);
+			render_row(c->render, y, pad, 0);
+		}
+	}
+}
+
+static void
+server_client_draw(struct client *c)
+{
+	struct session		*s = c->session;
+	struct evbuffer		*out = bufferevent_get_output(c->bev);
+	struct cell		*status = NULL;
+	struct screen_modes	 modes;
+	u_int			 rows = server_client_pane_rows(c), cx, cy;
+	size_t			 n;
+	int			 own = 0;
+
+	if (!(c->flags & CLIENT_ATTACHED) || s == NULL || c->render == NULL) {
+		c->dirty = 0;
+		return;
+	}
+	if (evbuffer_get_length(out) >= CLIENT_HIGH_WATER) {
+		c->frames_skipped++;
+		server_stats_frames_skipped++;
+		return;		/* the write callback draws when it drains */
+	}
+	c->dirty = 0;
+	buf_reset(&c->frame);
+	render_begin(c->render, c->cols, c->rows, &c->frame);
+	modes = *screen_modes(s->screen);
+	screen_cursor(s->screen, &cx, &cy);
+	if (c->mode != NULL && c->mode->def->draw_status != NULL) {
+		/* A mode may take the last row even without a status line. */
+		status = xcalloc(c->cols, sizeof *status);
+		own = c->mode->def->draw_status(c, status, c->cols);
+		if (own && rows == c->rows && rows > 1)
+			rows--;
+	}
+	if (c->mode != NULL)
+		c->mode->def->draw(c, c->render, rows);
+	else
+		server_client_draw_pane(c, rows);
+	if (rows < c->rows) {
+		if (status == NULL)
+			status = xcalloc(c->cols, sizeof *status);
+		if (!own)
+			status_render(c, status, c->cols);
+		render_row(c->render, rows, status, 0);
+	}
+	free(status);
+	if (c->mode != NULL) {
+		modes.mouse = 0;
+		modes.cursor_visible = 0;
+		if (c->mode->def->cursor != NULL &&
+		    c->mode->def->cursor(c, &cx, &cy) &&
+		    cx < c->cols && cy < c->rows)
+			modes.cursor_visible = 1;
+	} else if (cx >= c->cols || cy >= rows)
+		modes.cursor_visible = 0;
+	n = render_end(c->render, cx, cy, &modes);
+	if (n != 0) {
+		server_client_send(c, MSG_OUTPUT, c->frame.data, c->frame.len);
+		c->frames_sent++;
+		server_stats_frames_sent++;
+	}
+}
+
+void
+server_session_changed(struct session *s)
+{
+	struct client	*c;
+
+	cmd_wait_output(s);
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (!(c->flags & CLIENT_ATTACHED))
+			continue;
+		if (c->session == s ||
+		    (c->mode != NULL && c->mode->def->watch_all))
+			server_client_schedule(c);
+	}
+}
+
+static void
+server_session_send(struct session *s, const char *data, size_t len)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->session == s && (c->flags & CLIENT_ATTACHED))
+			server_client_send(c, MSG_OUTPUT, data, len);
+	}
+}
+
+/* OSC 52 from the program: hand it to every attached client's terminal. */
+void
+server_clipboard(struct session *s, const char *data)
+{
+	char	*seq;
+	int	 n;
+
+	if (strchr(data, '\a') != NULL || strchr(data, '\033') != NULL)
+		return;
+	n = xasprintf(&seq, "\033]52;%s\a", data);
+	server_session_send(s, seq, n);
+	free(seq);
+}
+
+void
+server_title(struct session *s)
+{
+	const char	*t = screen_title(s->screen);
+	char		*seq, *p;
+	int		 n;
+
+	n = xasprintf(&seq, "\033]2;%s\a", *t != '\0' ? t : s->name);
+	for (p = seq + 4; p < seq + n - 1; p++) {
+		if ((u_char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+	server_session_send(s, seq, n);
+	free(seq);
+}
+
+void
+server_bell(struct session *s)
+{
+	server_session_send(s, "\a", 1);
+}
+
+/* The program ended: clients watching it leave; waiters hear of it. */
+void
+server_session_ended(struct session *s)
+{
+	struct client	*c, *c1;
+	int		 seen = 0;
+	char		*why;
+
+	server_session_changed(s);
+	why = session_status_string(s);
+	TAILQ_FOREACH_SAFE(c, &clients, entry, c1) {
+		if (c->session == s && (c->flags & CLIENT_ATTACHED)) {
+			seen = 1;
+			server_client_detach(c, why);
+		}
+	}
+	free(why);
+	cmd_wait_session_ended(s);
+	if (seen && session_find_id(s->id) != NULL)
+		session_destroy(s);
+}
+
+void
+mode_enter(struct client *c, const struct mode_def *def, void *data)
+{
+	if (c->mode != NULL)
+		mode_exit(c);
+	c->mode = xcalloc(1, sizeof *c->mode);
+	c->mode->def = def;
+	c->mode->data = data;
+	server_client_redraw(c);
+}
+
+void
+mode_exit(struct client *c)
+{
+	struct mode	*m = c->mode;
+
+	if (m == NULL)
+		return;
+	if (m->def->free != NULL)
+		m->def->free(c);	/* it reads c->mode->data */
+	c->mode = NULL;
+	free(m);
+	server_client_redraw(c);
+}

@@ -1,0 +1,255 @@
+/*
+ * server/server.c: the server process: its socket (directory 0700, socket
+ * 0600, one live server per socket), the event loop, signals and shutdown.
+ * Sessions live in session.c, connections in server-client.c.
+ */
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "server.h"
+
+struct event_base	*server_base;
+char			*server_socket_path;
+struct history_budget	 server_history;
+int			 server_exit_when_empty = 1;
+time_t			 server_started;
+uint64_t		 server_stats_frames_sent, server_stats_frames_skipped;
+
+static int		 server_fd = -1;
+static int		 server_lock_fd = -1;
+static int		 server_exiting;
+static struct event	*server_ev_accept;
+static struct event	*server_ev_signals[5];
+
+static void
+server_accept_cb(int fd, short events, void *arg)
+{
+	int	 nfd;
+
+	nfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK|SOCK_CLOEXEC);
+	if (nfd == -1) {
+		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+			log_warnx("accept: %s", strerror(errno));
+		return;
+	}
+	if (server_exiting) {
+		close(nfd);
+		return;
+	}
+	server_client_accept(nfd);
+}
+
+static void
+server_signal_cb(int sig, short events, void *arg)
+{
+	pid_t	 pid;
+	int	 status;
+
+	switch (sig) {
+	case SIGCHLD:
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			session_child_exited(pid, status);
+		break;
+	case SIGTERM:
+	case SIGINT:
+		server_shutdown("server exited");
+		break;
+	case SIGHUP:
+		log_info("SIGHUP: reloading %s", config_path());
+		{
+			struct config	 nc;
+			char		*path = config_path(), *cause = NULL;
+
+			config_defaults(&nc);
+			if (config_load(path, &nc, &cause) != 0) {
+				log_warnx("config reload failed, keeping the "
+				    "old one: %s", cause);
+				free(cause);
+				config_clear(&nc);
+			} else {
+				config_clear(&config);
+				config = nc;
+				keys_init();
+			}
+			free(path);
+		}
+		break;
+	}
+}
+
+/* Is a server answering on path?  Removes a stale socket. */
+static int
+server_socket_live(const char *path)
+{
+	struct sockaddr_un	 sa;
+	int			 fd, rc;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)) == -1)
+		return (0);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+	close(fd);
+	if (rc == 0)
+		return (1);
+	if (errno == ECONNREFUSED)
+		unlink(path);
+	return (0);
+}
+
+static int
+server_create_socket(const char *path, char **cause)
+{
+	struct sockaddr_un	 sa;
+	mode_t			 mask;
+	int			 fd;
+	char			*lock;
+
+	if (strlen(path) >= sizeof sa.sun_path) {
+		xasprintf(cause, "socket path too long: %s", path);
+		return (-1);
+	}
+	xasprintf(&lock, "%s.lock", path);
+	server_lock_fd = open(lock, O_WRONLY|O_CREAT|O_CLOEXEC, 0600);
+	free(lock);
+	if (server_lock_fd == -1 || flock(server_lock_fd, LOCK_EX|LOCK_NB) != 0) {
+		xasprintf(cause, "another server is starting on %s", path);
+		return (-1);
+	}
+	if (server_socket_live(path)) {
+		xasprintf(cause, "a server is already running on %s", path);
+		return (-1);
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		xasprintf(cause, "socket: %s", strerror(errno));
+		return (-1);
+	}
+	mask = umask(S_IXUSR|S_IRWXG|S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+	    listen(fd, 128) != 0) {
+		xasprintf(cause, "cannot listen on %s: %s", path,
+		    strerror(errno));
+		umask(mask);
+		close(fd);
+		return (-1);
+	}
+	umask(mask);
+	chmod(path, S_IRUSR|S_IWUSR);
+	return (fd);
+}
+
+int
+server_start(const char *path, int foreground, int ready_fd, char **cause)
+{
+	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
+	char		*cpath, *ccause = NULL;
+	u_int		 i;
+
+	server_socket_path = xstrdup(path);
+	server_started = time(NULL);
+	config_defaults(&config);
+	cpath = config_path();
+	if (config_load(cpath, &config, &ccause) != 0) {
+		xasprintf(cause, "%s", ccause);
+		free(ccause);
+		free(cpath);
+		return (-1);
+	}
+	free(cpath);
+	server_history.limit = config.history_budget;
+	if ((server_fd = server_create_socket(path, cause)) == -1)
+		return (-1);
+
+	signal(SIGPIPE, SIG_IGN);
+	server_base = event_base_new();
+	server_ev_accept = event_new(server_base, server_fd,
+	    EV_READ|EV_PERSIST, server_accept_cb, NULL);
+	event_add(server_ev_accept, NULL);
+	for (i = 0; i < nitems(sigs); i++) {
+		server_ev_signals[i] = evsignal_new(server_base, sigs[i],
+		    server_signal_cb, NULL);
+		evsignal_add(server_ev_signals[i], NULL);
+	}
+	keys_init();
+	log_info("server started on %s, pid %ld", path, (long)getpid());
+
+	if (ready_fd != -1) {
+		if (write(ready_fd, "ok\n", 3) != 3)
+			log_warnx("ready pipe: %s", strerror(errno));
+		close(ready_fd);
+	}
+	event_base_dispatch(server_base);
+
+	log_info("server exiting");
+	unlink(path);
+	return (0);
+}
+
+static void
+server_exit_timeout_cb(int fd, short events, void *arg)
+{
+	event_base_loopexit(server_base, NULL);
+}
+
+/* Finish: end every session, let pending replies out, then stop the loop. */
+void
+server_shutdown(const char *why)
+{
+	struct session	*s, *s1;
+	struct client	*c, *c1;
+	struct timeval	 tv = { 2, 0 };
+
+	if (server_exiting)
+		return;
+	server_exiting = 1;
+	log_info("%s: %s", __func__, why);
+	event_del(server_ev_accept);
+	close(server_fd);
+	unlink(server_socket_path);
+	TAILQ_FOREACH_SAFE(c, &clients, entry, c1) {
+		if (c->flags & CLIENT_ATTACHED)
+			server_client_detach(c, why);
+	}
+	TAILQ_FOREACH_SAFE(s, &sessions, entry, s1)
+		session_destroy(s);
+	event_base_once(server_base, -1, EV_TIMEOUT, server_exit_timeout_cb,
+	    NULL, &tv);
+	server_check_exit();
+}
+
+int
+server_is_exiting(void)
+{
+	return (server_exiting);
+}
+
+/* Exit once nothing is left: no sessions (if auto-started), no clients. */
+void
+server_check_exit(void)
+{
+	if (!server_exiting) {
+		if (!server_exit_when_empty || !TAILQ_EMPTY(&sessions))
+			return;
+		server_shutdown("no sessions left");
+		return;
+	}
+	if (TAILQ_EMPTY(&clients))
+		event_base_loopexit(server_base, NULL);
+}

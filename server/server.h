@@ -1,0 +1,313 @@
+/*
+ * server/server.h: what the files of server/ offer each other: sessions and
+ * their PTYs, connected clients, the command table and its argument parser,
+ * key bindings, modes (chooser, scrollback, prompt), the status line, config.
+ * Other directories see only the command table (cmd_find, args_parse) and
+ * server_start.
+ */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/common.h"
+#include "common/key.h"
+#include "vterm/vterm.h"
+
+struct event_base;
+struct bufferevent;
+struct evbuffer;
+struct event;
+struct cJSON;
+struct client;
+struct cmd_ctx;
+
+extern struct event_base	*server_base;
+extern char			*server_socket_path;
+extern struct history_budget	 server_history;
+
+/* config.c: the parts of ~/.loopsy/config.yaml the multiplexer reads. */
+enum size_policy { SIZE_LATEST, SIZE_SMALLEST, SIZE_LARGEST };
+struct config {
+	u_int		 history_limit;
+	size_t		 history_budget;
+	char		*shell;		/* NULL: $SHELL, then /bin/sh */
+	enum size_policy size_policy;
+	key_code	 prefix;
+	int		 status;
+	struct binding	*bindings;	/* overrides from keys.bindings */
+	u_int		 nbindings;
+};
+extern struct config	 config;
+void	 config_defaults(struct config *);
+int	 config_load(const char *path, struct config *, char **cause);
+void	 config_clear(struct config *);
+char	*config_path(void);		/* $LOOPSY_HOME or ~/.loopsy, + config.yaml */
+
+/* args.c: tmux-style flags plus --long options. */
+struct args_entry {
+	char		 flag;		/* 0 for a long option */
+	char		*name;		/* long option name */
+	char		*value;		/* NULL for a flag without value */
+};
+struct args {
+	struct args_entry *entries;
+	u_int		 nentries;
+	char		**argv;		/* positional arguments */
+	int		 argc;
+};
+struct args	*args_parse(const char *flags, const char *longs, int argc,
+		    char **argv, char **cause);
+void		 args_free(struct args *);
+int		 args_has(struct args *, char);
+const char	*args_get(struct args *, char);		/* last value */
+int		 args_has_long(struct args *, const char *);
+const char	*args_get_long(struct args *, const char *);
+long long	 args_number(struct args *, char, long long, long long,
+		    long long, char **);
+/* Iterate values of a repeated flag (-e A=1 -e B=2). */
+const char	*args_next(struct args *, char, u_int *);
+
+/* cmd.c: the command table. */
+enum cmd_retval {
+	CMD_OK,
+	CMD_ERROR,	/* exit status 1; ctx->error set */
+	CMD_USAGE,	/* exit status 2 */
+	CMD_WAIT,	/* reply later through cmd_finish */
+	CMD_ATTACH	/* the client is now attached */
+};
+struct cmd_def {
+	const char	*name;
+	const char	*alias;
+	const char	*flags;		/* getopt-style: "ds:c:" */
+	const char	*longs;		/* "json,timeout:" */
+	int		 min_args;
+	int		 max_args;	/* -1: no limit */
+	const char	*usage;
+	int		 start_server;	/* may start the server */
+	enum cmd_retval	(*run)(struct cmd_ctx *);
+};
+struct cmd_ctx {
+	const struct cmd_def *def;
+	struct args	*args;
+	struct client	*c;		/* who asked (NULL: internal) */
+	struct client	*attached;	/* a client bound to run in, if any */
+	uint32_t	 id;		/* request id */
+	char		*cwd;
+	char		*env_loopsy;	/* $LOOPSY of the caller: inside a session */
+	u_int		 tty_cols, tty_rows;
+	int		 has_tty;
+	struct buf	 out;
+	int		 exit_status;
+	char		*error_code;
+	char		*error;
+	void		*wait;		/* cmd-wait.c state */
+	TAILQ_ENTRY(cmd_ctx) entry;
+};
+extern const struct cmd_def *cmd_table[];
+const struct cmd_def *cmd_find(const char *, char **cause);
+char		*cmd_usage(const struct cmd_def *);
+struct cmd_ctx	*cmd_ctx_new(const struct cmd_def *, struct args *,
+		    struct client *);
+void		 cmd_ctx_free(struct cmd_ctx *);
+/* Parse and run argv for a client (c may be NULL for bindings/internal). */
+enum cmd_retval	 cmd_run_argv(struct client *, struct client *, uint32_t,
+		    int, char **, const char *, struct cmd_ctx **);
+/* Run a command line ("rename-session foo") from a binding or prompt. */
+void		 cmd_run_string(struct client *, const char *);
+void		 cmd_error(struct cmd_ctx *, const char *code, const char *,
+		    ...) __printflike(3, 4);
+void		 cmd_print(struct cmd_ctx *, const char *, ...)
+		    __printflike(2, 3);
+void		 cmd_finish(struct cmd_ctx *, enum cmd_retval);
+struct session	*cmd_find_session(struct cmd_ctx *, const char *, int);
+struct client	*cmd_current_client(struct cmd_ctx *);
+int		 cmd_split(const char *, int *, char ***, char **cause);
+struct cJSON	*cmd_session_json(struct session *);
+void		 cmd_print_json(struct cmd_ctx *, struct cJSON *);
+struct session	*cmd_find_live_session(struct cmd_ctx *, const char *);
+void		 cmd_wait_session_ended(struct session *);
+void		 cmd_wait_output(struct session *);
+void		 cmd_wait_cancel(struct cmd_ctx *);
+struct cmd_wait;
+struct cmd_wait	*cmd_wait_add(struct cmd_ctx *, struct session *, int, double);
+void		 cmd_wait_set_done(struct cmd_wait *, void (*)(struct cmd_wait *));
+struct cmd_ctx	*cmd_wait_ctx(struct cmd_wait *);
+struct session	*cmd_wait_session(struct cmd_wait *);
+void		 cmd_wait_finish(struct cmd_wait *, enum cmd_retval);
+
+/* session.c */
+struct session_waiter;
+struct session {
+	u_int		 id;
+	char		*name;
+	int		 fd;		/* PTY master, -1 once closed */
+	pid_t		 pid;
+	struct event	*ev_read;
+	struct event	*ev_write;
+	struct evbuffer	*to_pty;	/* input not yet written */
+	struct screen	*screen;
+	char		*cwd;
+	char		*command;	/* what was started, for ls */
+	time_t		 created;
+	uint64_t	 activity_ms;	/* last output */
+	uint64_t	 input_ms;	/* last input */
+	int		 dead;		/* the program exited */
+	int		 status;	/* its wait status */
+	uint64_t	 bytes_read;
+	uint64_t	 bytes_written;
+	struct client	*latest;	/* sizes the session (SIZE_LATEST) */
+	u_int		 manual_cols;	/* resize-window, 0 = follow clients */
+	u_int		 manual_rows;
+	u_int		 references;
+	TAILQ_ENTRY(session) entry;
+};
+TAILQ_HEAD(sessions, session);
+extern struct sessions	 sessions;
+struct session	*session_create(const char *name, int argc, char **argv,
+		    const char *cwd, char **env, u_int nenv, u_int cols,
+		    u_int rows, char **cause);
+void		 session_destroy(struct session *);
+struct session	*session_find(const char *);
+struct session	*session_find_id(u_int);
+int		 session_check_name(const char *, char **);
+void		 session_rename(struct session *, const char *);
+void		 session_write(struct session *, const void *, size_t);
+void		 session_resize(struct session *, u_int, u_int);
+void		 session_update_size(struct session *);
+u_int		 session_count_clients(struct session *);
+struct session	*session_next(struct session *);
+struct session	*session_previous(struct session *);
+struct session	*session_most_recent(void);
+void		 session_child_exited(pid_t, int);
+u_int		 session_count(void);
+char		*session_status_string(struct session *);
+void		 session_add_references(struct session *);
+void		 session_remove_reference(struct session *);
+
+/* server-client.c */
+#define CLIENT_HELLO	0x01
+#define CLIENT_ATTACHED	0x02
+#define CLIENT_READONLY	0x04
+#define CLIENT_DEAD	0x08
+#define CLIENT_PREFIX	0x10	/* prefix pressed, waiting for the key */
+#define CLIENT_TERMINAL	0x20	/* has a terminal: may attach */
+struct mode;
+struct client {
+	u_int		 id;
+	int		 fd;
+	uid_t		 uid;
+	pid_t		 pid;
+	int		 flags;
+	struct bufferevent *bev;
+	struct session	*session;
+	struct session	*last_session;
+	u_int		 cols;		/* the client's terminal */
+	u_int		 rows;
+	struct render	*render;
+	int		 dirty;		/* something to draw */
+	uint64_t	 drawn_gen;	/* session gen last drawn */
+	struct mode	*mode;		/* chooser, scrollback, prompt */
+	char		*message;	/* shown on the status line */
+	struct event	*message_timer;
+	struct event	*status_timer;
+	uint64_t	 activity_ms;	/* last input, for SIZE_LATEST */
+	uint64_t	 attached_ms;
+	uint64_t	 frames_sent;
+	uint64_t	 frames_skipped;
+	uint64_t	 bytes_out;
+	struct buf	 frame;		/* scratch for rendering */
+	struct cmd_ctx	*pending;	/* a waiting command, if any */
+	char		*env_loopsy;	/* $LOOPSY of the caller */
+	TAILQ_ENTRY(client) entry;
+};
+TAILQ_HEAD(clients, client);
+extern struct clients	 clients;
+void	 server_client_accept(int);
+void	 server_client_lost(struct client *);
+void	 server_client_attach(struct client *, struct session *);
+void	 server_client_detach(struct client *, const char *reason);
+void	 server_client_switch(struct client *, struct session *);
+void	 server_client_redraw(struct client *);	 /* full redraw next */
+void	 server_client_schedule(struct client *); /* draw when possible */
+void	 server_client_message(struct client *, const char *, ...)
+	     __printflike(2, 3);
+void	 server_client_reply(struct client *, struct cmd_ctx *,
+	     enum cmd_retval);
+void	 server_client_send_output(struct client *, const void *, size_t);
+u_int	 server_client_pane_rows(struct client *);
+void	 server_session_changed(struct session *);
+void	 server_session_ended(struct session *);
+void	 server_clipboard(struct session *, const char *);
+void	 server_title(struct session *);
+void	 server_bell(struct session *);
+
+/* server.c */
+int	 server_start(const char *socket_path, int foreground, int ready_fd,
+	     char **cause);
+void	 server_shutdown(const char *why);
+void	 server_check_exit(void);
+int	 server_is_exiting(void);
+extern int	 server_exit_when_empty;
+extern time_t	 server_started;
+extern uint64_t	 server_stats_frames_sent, server_stats_frames_skipped;
+
+/* keys.c: bindings in the prefix table. */
+struct binding {
+	key_code	 key;
+	char		*command;
+};
+void	 keys_init(void);
+void	 keys_free(void);
+const char *keys_lookup(key_code);
+void	 keys_unset(key_code);
+void	 keys_list(struct buf *);
+void	 keys_handle(struct client *, key_code);
+
+/* status.c */
+void	 status_render(struct client *, struct cell *, u_int cols);
+
+/* format.c: #{name} expansion for -F and display-message. */
+char	*format_expand(const char *, struct session *, struct client *);
+
+/* modes: each takes over an attached client's view until it exits. */
+struct mode_def {
+	const char	*name;
+	void		(*key)(struct client *, key_code);
+	void		(*draw)(struct client *, struct render *, u_int rows);
+	void		(*free)(struct client *);
+	void		(*resize)(struct client *);
+	/* Optional: fill the status row; 0 to show the normal status line. */
+	int		(*draw_status)(struct client *, struct cell *, u_int cols);
+	/* Optional: where the cursor is in client coordinates; 0: hidden. */
+	int		(*cursor)(struct client *, u_int *x, u_int *y);
+	int		 watch_all;	/* redraw when any session changes */
+};
+struct mode {
+	const struct mode_def *def;
+	void		*data;
+};
+void	 mode_enter(struct client *, const struct mode_def *, void *);
+void	 mode_exit(struct client *);
+void	 mode_choose_enter(struct client *);
+void	 mode_copy_enter(struct client *, int page_up);
+void	 mode_view_enter(struct client *, const char *title, const char *,
+	     size_t);
+void	 prompt_enter(struct client *, const char *label, const char *initial,
+	     const char *template);
+void	 server_client_draw_pane(struct client *, u_int rows);
+
+/* prompt.c: a one-line editor, also used by other modes (copy-mode search). */
+enum prompt_result { PROMPT_EDITING, PROMPT_DONE, PROMPT_CANCEL };
+struct prompt_line;
+struct prompt_line *prompt_line_new(const char *label, const char *initial);
+void	 prompt_line_free(struct prompt_line *);
+enum prompt_result prompt_line_key(struct prompt_line *, key_code);
+const char *prompt_line_text(struct prompt_line *);
+u_int	 prompt_line_draw(struct prompt_line *, struct cell *, u_int cols);
+u_int	 prompt_line_cursor(struct prompt_line *);
+
+#endif
