@@ -23,7 +23,6 @@
 #include "common/proto.h"
 #include "client/client.h"
 #include "client/tty.h"
-#include "vterm/vterm.h"
 
 #define ATTACH_ESC_DELAY_MS	10
 #define ATTACH_PASTE_CHUNK	(1024 * 1024)

@@ -42,6 +42,20 @@ void	 log_warnx(const char *, ...) __printflike(1, 2);
 __dead void fatal(const char *, ...) __printflike(1, 2);
 __dead void fatalx(const char *, ...) __printflike(1, 2);
 
+/* A growable byte buffer; renderers and replies
+ * append here, callers send it (buf.c). */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 size;
+};
+void	 buf_init(struct buf *);
+void	 buf_free(struct buf *);
+void	 buf_reset(struct buf *);		/* len = 0, keep memory */
+void	 buf_add(struct buf *, const void *, size_t);
+void	 buf_addstr(struct buf *, const char *);
+void	 buf_printf(struct buf *, const char *, ...) __printflike(2, 3);
+
 /* util.c */
 uint64_t	 now_ms(void);		/* monotonic milliseconds */
 uint64_t	 now_us(void);		/* monotonic microseconds */

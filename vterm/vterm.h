@@ -17,19 +17,6 @@
 #include "common/common.h"
 #include "common/key.h"
 
-/* A growable byte buffer; renderers append here, callers send it. */
-struct buf {
-	char	*data;
-	size_t	 len;
-	size_t	 size;
-};
-void	 buf_init(struct buf *);
-void	 buf_free(struct buf *);
-void	 buf_reset(struct buf *);		/* len = 0, keep memory */
-void	 buf_add(struct buf *, const void *, size_t);
-void	 buf_addstr(struct buf *, const char *);
-void	 buf_printf(struct buf *, const char *, ...) __printflike(2, 3);
-
 /* Colours: default, palette index 0-255, or 24-bit RGB. */
 #define COLOUR_DEFAULT		0
 #define COLOUR_INDEX(n)		(0x01000000U | ((n) & 0xff))

@@ -1,12 +1,12 @@
 /*
- * vterm/buf.c: the growable byte buffer renderers append to.  It owns only
- * its memory; callers decide when to send and reset it.
+ * common/buf.c: the growable byte buffer that renderers and command replies
+ * append to.  It owns only its memory; callers decide when to send it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "vterm.h"
+#include "common.h"
 
 void
 buf_init(struct buf *b)
