@@ -42,9 +42,19 @@ char *
 client_socket_path(const char *label, const char *path, char **cause)
 {
 	const char	*tmp = getenv("TMPDIR");
-	char		*dir, *out;
+	char		*dir, *out, cwd[PATH_MAX];
 	struct stat	 sb;
 
+	if (path != NULL && *path != '/') {
+		/* The server runs in /, so it needs the full path. */
+		if (getcwd(cwd, sizeof cwd) == NULL) {
+			xasprintf(cause, "cannot resolve %s: %s", path,
+			    strerror(errno));
+			return (NULL);
+		}
+		xasprintf(&out, "%s/%s", cwd, path);
+		return (out);
+	}
 	if (path != NULL)
 		return (xstrdup(path));
 	if (label == NULL)
@@ -148,6 +158,8 @@ client_start_server(const char *path, char **cause)
 				close(null);
 		}
 		client_server_log();
+		if (chdir("/") != 0)
+			_exit(1);
 		if (server_start(path, 0, fds[1], &scause) != 0) {
 			dprintf(fds[1], "%s\n", scause);
 			_exit(1);

@@ -110,28 +110,50 @@ server_socket_live(const char *path)
 	return (0);
 }
 
+/* Take the startup lock: a second server waits here until the first listens. */
+static char *
+server_lock(const char *path, char **cause)
+{
+	char	*lock;
+
+	xasprintf(&lock, "%s.lock", path);
+	server_lock_fd = open(lock, O_WRONLY|O_CREAT|O_CLOEXEC, 0600);
+	if (server_lock_fd == -1 || flock(server_lock_fd, LOCK_EX) != 0) {
+		xasprintf(cause, "cannot lock %s: %s", lock, strerror(errno));
+		if (server_lock_fd != -1)
+			close(server_lock_fd);
+		free(lock);
+		return (NULL);
+	}
+	return (lock);
+}
+
+static void
+server_unlock(char *lock)
+{
+	unlink(lock);
+	close(server_lock_fd);
+	server_lock_fd = -1;
+	free(lock);
+}
+
 static int
 server_create_socket(const char *path, char **cause)
 {
 	struct sockaddr_un	 sa;
 	mode_t			 mask;
-	int			 fd;
+	int			 fd = -1;
 	char			*lock;
 
 	if (strlen(path) >= sizeof sa.sun_path) {
 		xasprintf(cause, "socket path too long: %s", path);
 		return (-1);
 	}
-	xasprintf(&lock, "%s.lock", path);
-	server_lock_fd = open(lock, O_WRONLY|O_CREAT|O_CLOEXEC, 0600);
-	free(lock);
-	if (server_lock_fd == -1 || flock(server_lock_fd, LOCK_EX|LOCK_NB) != 0) {
-		xasprintf(cause, "another server is starting on %s", path);
+	if ((lock = server_lock(path, cause)) == NULL)
 		return (-1);
-	}
 	if (server_socket_live(path)) {
 		xasprintf(cause, "a server is already running on %s", path);
-		return (-1);
+		goto out;
 	}
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
@@ -139,19 +161,21 @@ server_create_socket(const char *path, char **cause)
 	fd = socket(AF_UNIX, SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		xasprintf(cause, "socket: %s", strerror(errno));
-		return (-1);
+		goto out;
 	}
 	mask = umask(S_IXUSR|S_IRWXG|S_IRWXO);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
 	    listen(fd, 128) != 0) {
 		xasprintf(cause, "cannot listen on %s: %s", path,
 		    strerror(errno));
-		umask(mask);
 		close(fd);
-		return (-1);
+		fd = -1;
 	}
 	umask(mask);
-	chmod(path, S_IRUSR|S_IWUSR);
+	if (fd != -1)
+		chmod(path, S_IRUSR|S_IWUSR);
+out:
+	server_unlock(lock);
 	return (fd);
 }
 
