@@ -128,16 +128,22 @@ client_server_log(void)
 	free(dir);
 }
 
-/* Fork a server on path and wait until it listens (or says why not). */
+/*
+ * Fork a server on path and wait until it listens (or says why not).  The
+ * caller becomes the server's first client through a socket pair made before
+ * the fork, so the new server never sits empty and unwatched.  Returns our
+ * end of the pair, or -1 with *cause set.
+ */
 int
 client_start_server(const char *path, char **cause)
 {
-	int	 fds[2], null;
+	int	 fds[2], pair[2], null;
 	pid_t	 pid;
 	char	 buf[1024], *scause = NULL;
 	ssize_t	 n, len = 0;
 
-	if (pipe2(fds, O_CLOEXEC) != 0) {
+	if (pipe2(fds, O_CLOEXEC) != 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, pair) != 0) {
 		xasprintf(cause, "pipe: %s", strerror(errno));
 		return (-1);
 	}
@@ -147,6 +153,7 @@ client_start_server(const char *path, char **cause)
 	}
 	if (pid == 0) {
 		close(fds[0]);
+		close(pair[0]);
 		setsid();
 		if ((pid = fork()) != 0)
 			_exit(pid == -1);
@@ -157,16 +164,23 @@ client_start_server(const char *path, char **cause)
 			if (null > 2)
 				close(null);
 		}
+		/* Keep nothing of the caller's: the ready pipe as 3, the pair as 4. */
+		if (dup2(fds[1], 3) == -1 || dup2(pair[1], 4) == -1)
+			_exit(1);
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+		fcntl(4, F_SETFD, FD_CLOEXEC);
+		compat_closefrom(5);
 		client_server_log();
 		if (chdir("/") != 0)
 			_exit(1);
-		if (server_start(path, 0, fds[1], &scause) != 0) {
-			dprintf(fds[1], "%s\n", scause);
+		if (server_start(path, 0, 3, 4, &scause) != 0) {
+			dprintf(3, "%s\n", scause);
 			_exit(1);
 		}
 		_exit(0);
 	}
 	close(fds[1]);
+	close(pair[1]);
 	waitpid(pid, NULL, 0);	/* the first child exits at once */
 	while (len < (ssize_t)sizeof buf - 1) {
 		n = read(fds[0], buf + len, sizeof buf - 1 - len);
@@ -182,7 +196,8 @@ client_start_server(const char *path, char **cause)
 	buf[len] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	if (strcmp(buf, "ok") == 0)
-		return (0);
+		return (pair[0]);
+	close(pair[0]);
 	xasprintf(cause, "%s", len != 0 ? buf : "server failed to start");
 	return (-1);
 }
@@ -355,12 +370,12 @@ client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
 				    path, strerror(errno));
 			return (1);
 		}
-		if (client_start_server(path, &cause) != 0 &&
-		    strstr(cause, "already running") == NULL) {
+		fd = client_start_server(path, &cause);
+		if (fd == -1 && strstr(cause, "already running") == NULL) {
 			fprintf(stderr, "%s\n", cause);
 			return (1);
 		}
-		if ((fd = client_connect(path)) == -1) {
+		if (fd == -1 && (fd = client_connect(path)) == -1) {
 			fprintf(stderr, "error connecting to %s: %s\n", path,
 			    strerror(errno));
 			return (1);

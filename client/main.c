@@ -53,7 +53,7 @@ main_foreground(const char *path)
 {
 	char	*cause = NULL;
 
-	if (server_start(path, 1, -1, &cause) != 0) {
+	if (server_start(path, 1, -1, -1, &cause) != 0) {
 		fprintf(stderr, "%s\n", cause);
 		return (1);
 	}
@@ -66,7 +66,7 @@ main(int argc, char **argv)
 	const struct cmd_def	*def;
 	const char		*label = NULL, *path = NULL;
 	char			*socket, *cause = NULL, *dflt[] = { "new-session" };
-	int			 opt;
+	int			 opt, rc;
 
 	setlocale(LC_ALL, "");
 	while ((opt = getopt(argc, argv, "+hL:S:Vv")) != -1) {
@@ -102,7 +102,9 @@ main(int argc, char **argv)
 	    strcmp(argv[1], "-F") == 0) {
 		log_open("/dev/stderr", client_verbose);
 		server_exit_when_empty = 0;
-		return (main_foreground(socket));
-	}
-	return (client_run(socket, def, argc, argv));
+		rc = main_foreground(socket);
+	} else
+		rc = client_run(socket, def, argc, argv);
+	free(socket);
+	return (rc);
 }

@@ -24,7 +24,7 @@ log_open(const char *path, int level)
 	log_file = NULL;
 	if (level == 0 || path == NULL)
 		return;
-	if ((log_file = fopen(path, "a")) == NULL)
+	if ((log_file = fopen(path, "ae")) == NULL)
 		return;
 	setvbuf(log_file, NULL, _IOLBF, 0);
 }

@@ -1,8 +1,13 @@
 /*
- * compat/compat.c: strlcpy, strlcat and peer credentials for systems that
- * lack them (Linux: SO_PEERCRED; BSD and macOS: getpeereid).
+ * compat/compat.c: strlcpy, strlcat, closefrom and peer credentials for
+ * systems that lack them (Linux: SO_PEERCRED; BSD and macOS: getpeereid).
  */
 #include <sys/socket.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -50,4 +55,36 @@ compat_peer_cred(int fd, uid_t *uid, pid_t *pid)
 	*pid = -1;
 	return (getpeereid(fd, uid, &gid));
 #endif
+}
+
+/*
+ * Close every descriptor from lowfd up.  close_range where the kernel has
+ * it; else the ones /proc lists; else all up to the descriptor limit.
+ */
+void
+compat_closefrom(int lowfd)
+{
+	DIR		*d;
+	struct dirent	*de;
+	long		 fd, max;
+	char		*end;
+
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned int)lowfd, ~0U, 0) == 0)
+		return;
+#endif
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			fd = strtol(de->d_name, &end, 10);
+			if (*end == '\0' && end != de->d_name && fd >= lowfd &&
+			    fd != dirfd(d))
+				close(fd);
+		}
+		closedir(d);
+		return;
+	}
+	if ((max = sysconf(_SC_OPEN_MAX)) == -1)
+		max = 1024;
+	for (fd = lowfd; fd < max; fd++)
+		close(fd);
 }

@@ -34,9 +34,9 @@ cmd_new_session_size(struct cmd_ctx *ctx, u_int *cols, u_int *rows)
 		*rows = ctx->tty_rows > 1 && config.status ? ctx->tty_rows - 1 :
 		    ctx->tty_rows;
 	}
-	*cols = args_number(ctx->args, 'x', *cols, 1, 10000, &cause);
+	*cols = args_number(ctx->args, 'x', *cols, 1, SCREEN_MAX_SIZE, &cause);
 	if (cause == NULL)
-		*rows = args_number(ctx->args, 'y', *rows, 1, 10000, &cause);
+		*rows = args_number(ctx->args, 'y', *rows, 1, SCREEN_MAX_SIZE, &cause);
 	if (cause != NULL) {
 		cmd_error(ctx, "usage", "new-session: %s", cause);
 		free(cause);
@@ -61,6 +61,11 @@ cmd_new_session(struct cmd_ctx *ctx)
 	}
 	if (name != NULL && args_has(a, 'A') && session_find(name) != NULL) {
 		s = session_find(name);
+		if (s->dead) {
+			cmd_error(ctx, "session-ended", "session %s has ended",
+			    s->name);
+			return (CMD_ERROR);
+		}
 		goto attach;
 	}
 	if (!args_has(a, 'd') && ctx->attached == NULL && !ctx->has_tty) {

@@ -30,11 +30,12 @@ cmd_resize_window(struct cmd_ctx *ctx)
 		session_update_size(s);
 		return (CMD_OK);
 	}
-	x = args_number(ctx->args, 'x', screen_cols(s->screen), 1, 10000,
+	x = args_number(ctx->args, 'x', screen_cols(s->screen), 1,
+	    SCREEN_MAX_SIZE,
 	    &cause);
 	if (cause == NULL)
 		y = args_number(ctx->args, 'y', screen_rows(s->screen), 1,
-		    10000, &cause);
+		    SCREEN_MAX_SIZE, &cause);
 	if (cause != NULL) {
 		cmd_error(ctx, "usage", "resize-window: %s", cause);
 		free(cause);

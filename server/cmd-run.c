@@ -61,9 +61,12 @@ cmd_run_done(struct cmd_wait *w)
 		buf_add(&ctx->out, text.data, text.len);
 	buf_free(&text);
 	ctx->exit_status = code;
+	/* Finish first: destroying the session ends the waiters left on it. */
+	session_add_references(s);
+	cmd_wait_finish(w, code == 0 ? CMD_OK : CMD_ERROR);
 	if (session_find_id(s->id) != NULL)
 		session_destroy(s);
-	cmd_wait_finish(w, code == 0 ? CMD_OK : CMD_ERROR);
+	session_remove_reference(s);
 }
 
 static enum cmd_retval
@@ -83,14 +86,15 @@ cmd_run(struct cmd_ctx *ctx)
 		    "configured)", (int)(strchr(t, ':') - t), t);
 		return (CMD_ERROR);
 	}
-	cols = args_number(a, 'x', 160, 1, 10000, &cause);
+	cols = args_number(a, 'x', 160, 1, SCREEN_MAX_SIZE, &cause);
 	if (cause == NULL)
-		rows = args_number(a, 'y', 50, 1, 10000, &cause);
+		rows = args_number(a, 'y', 50, 1, SCREEN_MAX_SIZE, &cause);
 	if (cause == NULL && (ts = args_get_long(a, "timeout")) != NULL) {
 		timeout = strtod(ts, &end);
-		if (*ts == '\0' || *end != '\0' || timeout <= 0)
+		if (*ts == '\0' || *end != '\0' ||
+		    !(timeout > 0 && timeout <= 1e7))
 			xasprintf(&cause, "--timeout %s: not a positive "
-			    "number of seconds", ts);
+			    "number of seconds up to 10000000", ts);
 	}
 	while (cause == NULL && (e = args_next(a, 'e', &i)) != NULL) {
 		if (strchr(e, '=') == NULL || *e == '=')

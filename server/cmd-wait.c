@@ -73,8 +73,19 @@ cmd_wait_end(struct cmd_wait *w, enum cmd_retval rv)
 void
 cmd_wait_cancel(struct cmd_ctx *ctx)
 {
-	if (ctx->wait != NULL)
-		cmd_wait_free(ctx->wait);
+	struct cmd_wait	*w = ctx->wait;
+	struct session	*s;
+	int		 run;
+
+	if (w == NULL)
+		return;
+	s = w->s;
+	run = (w->done != NULL);
+	session_add_references(s);
+	cmd_wait_free(w);
+	if (run && session_find_id(s->id) == s)	/* nobody will read it */
+		session_destroy(s);
+	session_remove_reference(s);
 }
 
 /* The exit status as a shell would give it: code, or 128 + signal. */
@@ -102,6 +113,20 @@ cmd_wait_print_exit(struct cmd_ctx *ctx, struct session *s, uint64_t started)
 	free(st);
 	ctx->exit_status = cmd_wait_exit_code(s);
 	return (ctx->exit_status == 0 ? CMD_OK : CMD_ERROR);
+}
+
+/* Output went quiet (or the program ended): with --json, say so. */
+static enum cmd_retval
+cmd_wait_print_idle(struct cmd_ctx *ctx, struct session *s, uint64_t started)
+{
+	cJSON	*j;
+
+	if (args_has_long(ctx->args, "json")) {
+		j = cmd_session_json(s);
+		cJSON_AddNumberToObject(j, "waited_ms", now_ms() - started);
+		cmd_print_json(ctx, j);
+	}
+	return (CMD_OK);
 }
 
 /* Does the visible screen match?  Prints the first matching line. */
@@ -140,15 +165,20 @@ static void
 cmd_wait_timeout_cb(int fd, short events, void *arg)
 {
 	struct cmd_wait	*w = arg;
+	struct session	*s = w->s;
+	int		 run = (w->done != NULL);
 	const char	*what[] = { "the program to exit", "the text",
 			    "output to go quiet" };
 
 	cmd_error(w->ctx, "timeout", "timed out after %s s waiting for %s in "
 	    "session %s", args_get_long(w->ctx->args, "timeout"),
-	    what[w->type], w->s->name);
-	if (w->done != NULL && session_find_id(w->s->id) != NULL)
-		session_destroy(w->s);	/* run: the program is killed */
+	    what[w->type], s->name);
+	/* End the waiter first: destroying the session ends its waiters. */
+	session_add_references(s);
 	cmd_wait_end(w, CMD_ERROR);
+	if (run && session_find_id(s->id) != NULL)
+		session_destroy(s);	/* run: the program is killed */
+	session_remove_reference(s);
 }
 
 static void
@@ -156,7 +186,7 @@ cmd_wait_idle_cb(int fd, short events, void *arg)
 {
 	struct cmd_wait	*w = arg;
 
-	cmd_wait_end(w, CMD_OK);
+	cmd_wait_end(w, cmd_wait_print_idle(w->ctx, w->s, w->started));
 }
 
 static void
@@ -184,13 +214,24 @@ cmd_wait_output(struct session *s)
 	}
 }
 
+/*
+ * The program ended.  Plain waiters hear of it first, then run's, whose
+ * done callback removes the session (and with it any waiter left); the list
+ * is walked again after each waiter ends, since that may free others.
+ */
 void
 cmd_wait_session_ended(struct session *s)
 {
-	struct cmd_wait	*w, *w1;
+	struct cmd_wait	*w;
+	int		 pass;
 
-	TAILQ_FOREACH_SAFE(w, &cmd_waits, entry, w1) {
-		if (w->s != s)
+	for (pass = 0; pass < 2; pass++) {
+again:
+		TAILQ_FOREACH(w, &cmd_waits, entry) {
+			if (w->s == s && (w->done != NULL) == pass)
+				break;
+		}
+		if (w == NULL)
 			continue;
 		if (w->done != NULL)
 			w->done(w);
@@ -198,7 +239,8 @@ cmd_wait_session_ended(struct session *s)
 			cmd_wait_end(w, cmd_wait_print_exit(w->ctx, s,
 			    w->started));
 		else if (w->type == WAIT_IDLE)
-			cmd_wait_end(w, CMD_OK);
+			cmd_wait_end(w, cmd_wait_print_idle(w->ctx, s,
+			    w->started));
 		else if (cmd_wait_check_text(w))
 			cmd_wait_end(w, CMD_OK);
 		else {
@@ -206,6 +248,22 @@ cmd_wait_session_ended(struct session *s)
 			    "before the text appeared", s->name);
 			cmd_wait_end(w, CMD_ERROR);
 		}
+		goto again;
+	}
+}
+
+/* The session is being removed: nothing it could wait for will happen. */
+void
+cmd_wait_session_destroyed(struct session *s)
+{
+	struct cmd_wait	*w, *w1;
+
+	TAILQ_FOREACH_SAFE(w, &cmd_waits, entry, w1) {
+		if (w->s != s)
+			continue;
+		cmd_error(w->ctx, "session-killed", "session %s was killed",
+		    s->name);
+		cmd_wait_end(w, CMD_ERROR);
 	}
 }
 
@@ -269,7 +327,7 @@ cmd_wait_number(struct cmd_ctx *ctx, const char *name, double max,
 	if (s == NULL)
 		return (0);
 	*out = strtod(s, &end);
-	if (*s == '\0' || *end != '\0' || *out < 0 || *out > max) {
+	if (*s == '\0' || *end != '\0' || !(*out >= 0 && *out <= max)) {
 		cmd_error(ctx, "usage", "wait: --%s %s: not a number from 0 "
 		    "to %.0f", name, s, max);
 		return (-1);
@@ -304,7 +362,7 @@ cmd_wait(struct cmd_ctx *ctx)
 	if (s->dead && type == WAIT_EXIT)
 		return (cmd_wait_print_exit(ctx, s, now_ms()));
 	if (s->dead && type == WAIT_IDLE)
-		return (CMD_OK);
+		return (cmd_wait_print_idle(ctx, s, now_ms()));
 	w = cmd_wait_add(ctx, s, type, timeout);
 	if (type == WAIT_TEXT) {
 		err = regcomp(&w->re, args_get_long(a, "text"),

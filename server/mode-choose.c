@@ -187,6 +187,9 @@ choose_key(struct client *c, key_code key)
 	case KEYC_KPENTER:
 		if ((s = choose_selected(cd)) == NULL || s == c->session)
 			mode_exit(c);
+		else if (s->dead)
+			server_client_message(c, "session %s has ended",
+			    s->name);
 		else
 			server_client_switch(c, s);	/* exits the mode */
 		return;

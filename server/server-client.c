@@ -28,12 +28,16 @@ static struct event *client_flush_ev;
 #define CLIENT_HIGH_WATER	(64 * 1024)
 #define CLIENT_LOW_WATER	(16 * 1024)
 #define CLIENT_STDOUT_CHUNK	(1024 * 1024)
+/* The largest terminal a client may claim; sessions stop there too. */
+/* An error message is cut here so its reply always fits in a frame. */
+#define CLIENT_ERROR_MAX	(16 * 1024)
 
 static void	server_client_read_cb(struct bufferevent *, void *);
 static void	server_client_write_cb(struct bufferevent *, void *);
 static void	server_client_event_cb(struct bufferevent *, short, void *);
 static void	server_client_flush_cb(int, short, void *);
 static void	server_client_draw(struct client *);
+static int	server_title_sequence(struct session *, char **);
 
 void
 server_client_accept(int fd)
@@ -120,14 +124,33 @@ server_client_write_cb(struct bufferevent *bev, void *arg)
 		server_client_lost(c);
 }
 
+/*
+ * Queue a frame.  Terminal bytes and command output may be cut anywhere, so
+ * they go in as many frames as they need; anything else that would not fit
+ * in one frame is dropped rather than taking the server down.
+ */
 static void
 server_client_send(struct client *c, enum msg_type type, const void *data,
     size_t len)
 {
+	const char	*p = data;
+	size_t		 n;
+
 	if (c->flags & CLIENT_DEAD)
 		return;
-	proto_add(bufferevent_get_output(c->bev), type, data, len);
-	c->bytes_out += len + PROTO_HEADER;
+	if (len + 1 > PROTO_MAX_FRAME &&
+	    type != MSG_OUTPUT && type != MSG_STDOUT) {
+		log_warnx("client %u: dropped %s frame of %zu bytes", c->id,
+		    proto_type_name(type), len);
+		return;
+	}
+	do {
+		n = len > PROTO_MAX_FRAME - 1 ? PROTO_MAX_FRAME - 1 : len;
+		proto_add(bufferevent_get_output(c->bev), type, p, n);
+		c->bytes_out += n + PROTO_HEADER;
+		p += n;
+		len -= n;
+	} while (len != 0);
 }
 
 static void
@@ -194,6 +217,17 @@ server_client_command(struct client *c, const char *data)
 	env = cJSON_GetObjectItem(j, "loopsy");
 	if (!cJSON_IsArray(argv) || !cJSON_IsNumber(id))
 		goto out;
+	if (c->pending != NULL) {
+		/* Only one command waits per connection: c->pending. */
+		ctx = cmd_ctx_new(NULL, NULL, c);
+		ctx->id = id->valueint;
+		cmd_error(ctx, "busy", "a command is already waiting on this "
+		    "connection");
+		server_client_reply(c, ctx, CMD_ERROR);
+		cmd_ctx_free(ctx);
+		rc = 0;
+		goto out;
+	}
 	args = xcalloc(cJSON_GetArraySize(argv) + 1, sizeof *args);
 	cJSON_ArrayForEach(a, argv) {
 		if (!cJSON_IsString(a))
@@ -206,7 +240,8 @@ server_client_command(struct client *c, const char *data)
 
 		if (cJSON_IsNumber(x) && cJSON_IsNumber(y) &&
 		    x->valueint > 0 && y->valueint > 0 &&
-		    x->valueint <= 10000 && y->valueint <= 10000) {
+		    x->valueint <= SCREEN_MAX_SIZE &&
+		    y->valueint <= SCREEN_MAX_SIZE) {
 			c->cols = x->valueint;
 			c->rows = y->valueint;
 			c->flags |= CLIENT_TERMINAL;
@@ -234,6 +269,7 @@ void
 server_client_reply(struct client *c, struct cmd_ctx *ctx, enum cmd_retval rv)
 {
 	cJSON	*r, *e;
+	char	*title;
 	size_t	 off, n;
 
 	if (c == NULL || (c->flags & CLIENT_DEAD))
@@ -255,14 +291,21 @@ server_client_reply(struct client *c, struct cmd_ctx *ctx, enum cmd_retval rv)
 	if (rv == CMD_ATTACH)
 		cJSON_AddBoolToObject(r, "attach", 1);
 	if (ctx->error != NULL) {
+		if (strlen(ctx->error) > CLIENT_ERROR_MAX)
+			strlcpy(ctx->error + CLIENT_ERROR_MAX - 4, "...", 4);
 		e = cJSON_AddObjectToObject(r, "error");
 		cJSON_AddStringToObject(e, "code", ctx->error_code != NULL ?
 		    ctx->error_code : "error");
 		cJSON_AddStringToObject(e, "message", ctx->error);
 	}
 	server_client_send_json(c, MSG_REPLY, r);
-	if (rv == CMD_ATTACH)
+	if (rv == CMD_ATTACH && c->session != NULL) {
+		/* After the reply: the client drops output before it. */
+		n = server_title_sequence(c->session, &title);
+		server_client_send(c, MSG_OUTPUT, title, n);
+		free(title);
 		server_client_redraw(c);
+	}
 }
 
 static void
@@ -297,6 +340,10 @@ server_client_resize(struct client *c, const uint8_t *data, size_t len)
 	rows = proto_get16(data + 2);
 	if (cols == 0 || rows == 0)
 		return;
+	if (cols > SCREEN_MAX_SIZE)
+		cols = SCREEN_MAX_SIZE;
+	if (rows > SCREEN_MAX_SIZE)
+		rows = SCREEN_MAX_SIZE;
 	c->cols = cols;
 	c->rows = rows;
 	if (c->mode != NULL && c->mode->def->resize != NULL)
@@ -320,7 +367,8 @@ server_client_mouse(struct client *c, const uint8_t *data, size_t len)
 	    data[0], data[1], data[2]);
 }
 
-static void
+/* Act on one frame; returns -1 if the client was dropped (and freed). */
+static int
 server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 {
 	struct session	*s = c->session;
@@ -329,7 +377,7 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 		log_warnx("client %u: %s before hello", c->id,
 		    proto_type_name(type));
 		server_client_lost(c);
-		return;
+		return (-1);
 	}
 	switch (type) {
 	case MSG_HELLO:
@@ -339,6 +387,7 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 		if (server_client_command(c, data) != 0) {
 			log_warnx("client %u: malformed command", c->id);
 			server_client_lost(c);
+			return (-1);
 		}
 		break;
 	case MSG_KEYS:
@@ -363,6 +412,7 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 		log_debug("client %u: ignored message type %u", c->id, type);
 		break;
 	}
+	return (0);
 }
 
 static void
@@ -374,7 +424,7 @@ server_client_read_cb(struct bufferevent *bev, void *arg)
 	size_t		 len;
 	int		 rc;
 
-	while (!(c->flags & CLIENT_DEAD)) {
+	for (;;) {
 		rc = proto_take(bufferevent_get_input(bev), &type, &data, &len,
 		    &cause);
 		if (rc == 0)
@@ -385,8 +435,10 @@ server_client_read_cb(struct bufferevent *bev, void *arg)
 			server_client_lost(c);
 			return;
 		}
-		server_client_dispatch(c, type, data, len);
+		rc = server_client_dispatch(c, type, data, len);
 		free(data);
+		if (rc != 0)
+			return;		/* c is gone */
 	}
 }
 
@@ -659,18 +711,29 @@ server_clipboard(struct session *s, const char *data)
 	free(seq);
 }
 
-void
-server_title(struct session *s)
+/* The title sequence for a session: its program's title, or its name. */
+static int
+server_title_sequence(struct session *s, char **seq)
 {
 	const char	*t = screen_title(s->screen);
-	char		*seq, *p;
+	char		*p;
 	int		 n;
 
-	n = xasprintf(&seq, "\033]2;%s\a", *t != '\0' ? t : s->name);
-	for (p = seq + 4; p < seq + n - 1; p++) {
+	n = xasprintf(seq, "\033]2;%s\a", *t != '\0' ? t : s->name);
+	for (p = *seq + 4; p < *seq + n - 1; p++) {
 		if ((u_char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
 	}
+	return (n);
+}
+
+void
+server_title(struct session *s)
+{
+	char	*seq;
+	int	 n;
+
+	n = server_title_sequence(s, &seq);
 	server_session_send(s, seq, n);
 	free(seq);
 }
@@ -689,6 +752,7 @@ server_session_ended(struct session *s)
 	int		 seen = 0;
 	char		*why;
 
+	session_add_references(s);	/* run's waiter may destroy it */
 	server_session_changed(s);
 	why = session_status_string(s);
 	TAILQ_FOREACH_SAFE(c, &clients, entry, c1) {
@@ -701,6 +765,7 @@ server_session_ended(struct session *s)
 	cmd_wait_session_ended(s);
 	if (seen && session_find_id(s->id) != NULL)
 		session_destroy(s);
+	session_remove_reference(s);
 }
 
 void

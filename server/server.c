@@ -81,6 +81,7 @@ server_signal_cb(int sig, short events, void *arg)
 			} else {
 				config_clear(&config);
 				config = nc;
+				server_history.limit = config.history_budget;
 				keys_init();
 			}
 			free(path);
@@ -180,7 +181,8 @@ out:
 }
 
 int
-server_start(const char *path, int foreground, int ready_fd, char **cause)
+server_start(const char *path, int foreground, int ready_fd, int first_fd,
+    char **cause)
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	char		*cpath, *ccause = NULL;
@@ -213,6 +215,10 @@ server_start(const char *path, int foreground, int ready_fd, char **cause)
 	}
 	keys_init();
 	log_info("server started on %s, pid %ld", path, (long)getpid());
+	if (first_fd != -1) {
+		set_nonblock(first_fd);
+		server_client_accept(first_fd);
+	}
 
 	if (ready_fd != -1) {
 		if (write(ready_fd, "ok\n", 3) != 3)
@@ -264,12 +270,16 @@ server_is_exiting(void)
 	return (server_exiting);
 }
 
-/* Exit once nothing is left: no sessions (if auto-started), no clients. */
+/*
+ * Exit once nothing is left: a server started on demand goes when it has no
+ * sessions and nobody is connected (a client may be about to make one).
+ */
 void
 server_check_exit(void)
 {
 	if (!server_exiting) {
-		if (!server_exit_when_empty || !TAILQ_EMPTY(&sessions))
+		if (!server_exit_when_empty || !TAILQ_EMPTY(&sessions) ||
+		    !TAILQ_EMPTY(&clients))
 			return;
 		server_shutdown("no sessions left");
 		return;

@@ -29,6 +29,9 @@ extern struct event_base	*server_base;
 extern char			*server_socket_path;
 extern struct history_budget	 server_history;
 
+/* The largest terminal a session or client may have, either way. */
+#define SCREEN_MAX_SIZE	1000
+
 /* config.c: the parts of ~/.loopsy/config.yaml the multiplexer reads. */
 enum size_policy { SIZE_LATEST, SIZE_SMALLEST, SIZE_LARGEST };
 struct config {
@@ -130,6 +133,7 @@ struct cJSON	*cmd_session_json(struct session *);
 void		 cmd_print_json(struct cmd_ctx *, struct cJSON *);
 struct session	*cmd_find_live_session(struct cmd_ctx *, const char *);
 void		 cmd_wait_session_ended(struct session *);
+void		 cmd_wait_session_destroyed(struct session *);
 void		 cmd_wait_output(struct session *);
 void		 cmd_wait_cancel(struct cmd_ctx *);
 struct cmd_wait;
@@ -247,7 +251,7 @@ void	 server_bell(struct session *);
 
 /* server.c */
 int	 server_start(const char *socket_path, int foreground, int ready_fd,
-	     char **cause);
+	     int first_fd, char **cause);
 void	 server_shutdown(const char *why);
 void	 server_check_exit(void);
 int	 server_is_exiting(void);

@@ -28,7 +28,6 @@ static u_int	 session_next_id;
 
 #define SESSION_READ_SIZE	65536
 #define SESSION_MAX_INPUT	(16 * 1024 * 1024)
-#define SESSION_MAX_SIZE	10000
 
 static void	session_read_cb(int, short, void *);
 static void	session_write_cb(int, short, void *);
@@ -107,6 +106,18 @@ session_child(struct session *s, int argc, char **argv, char **env,
 	sigprocmask(SIG_SETMASK, &set, NULL);
 	for (i = 1; i < NSIG; i++)
 		signal(i, SIG_DFL);
+	/*
+	 * The program gets the terminal and nothing else of ours: not the
+	 * log, nor whatever the process that started the server left open.
+	 * The exec pipe moves to 3 and closes on exec.
+	 */
+	if (errfd != 3) {
+		if (dup2(errfd, 3) == -1)
+			_exit(1);
+		errfd = 3;
+	}
+	fcntl(errfd, F_SETFD, FD_CLOEXEC);
+	compat_closefrom(4);
 	if (chdir(s->cwd) != 0 && chdir("/") != 0)
 		_exit(1);
 
@@ -166,10 +177,10 @@ session_clamp_size(u_int *cols, u_int *rows)
 		*cols = 1;
 	if (*rows < 1)
 		*rows = 1;
-	if (*cols > SESSION_MAX_SIZE)
-		*cols = SESSION_MAX_SIZE;
-	if (*rows > SESSION_MAX_SIZE)
-		*rows = SESSION_MAX_SIZE;
+	if (*cols > SCREEN_MAX_SIZE)
+		*cols = SCREEN_MAX_SIZE;
+	if (*rows > SCREEN_MAX_SIZE)
+		*rows = SCREEN_MAX_SIZE;
 }
 
 static char *
@@ -287,6 +298,7 @@ session_destroy(struct session *s)
 
 	log_debug("%s: %s", __func__, s->name);
 	TAILQ_REMOVE(&sessions, s, entry);
+	cmd_wait_session_destroyed(s);
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->last_session == s)
 			c->last_session = NULL;
