@@ -121,7 +121,7 @@ attach_event(const struct tty_event *ev, void *arg)
 }
 
 static void
-attach_escape_cb(int fd, short events, void *arg)
+attach_escape_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct attach	*a = arg;
 
@@ -130,7 +130,7 @@ attach_escape_cb(int fd, short events, void *arg)
 }
 
 static void
-attach_stdin_cb(int fd, short events, void *arg)
+attach_stdin_cb(int fd, short events __unused, void *arg)
 {
 	struct attach	*a = arg;
 	struct timeval	 tv = { 0, ATTACH_ESC_DELAY_MS * 1000 };
@@ -165,7 +165,7 @@ attach_send_size(struct attach *a)
 }
 
 static void
-attach_signal_cb(int sig, short events, void *arg)
+attach_signal_cb(int sig, short events __unused, void *arg)
 {
 	struct attach	*a = arg;
 
@@ -230,7 +230,7 @@ attach_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-attach_event_cb(struct bufferevent *bev, short what, void *arg)
+attach_event_cb(struct bufferevent *bev __unused, short what, void *arg)
 {
 	struct attach	*a = arg;
 

@@ -274,7 +274,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 }
 
 static void
-client_event_cb(struct bufferevent *bev, short what, void *arg)
+client_event_cb(struct bufferevent *bev __unused, short what, void *arg)
 {
 	struct client_state	*cs = arg;
 

@@ -10,6 +10,10 @@
 #include <sys/queue.h>
 #include <stddef.h>
 
+#ifndef __unused
+#define __unused __attribute__((__unused__))
+#endif
+
 #ifndef TAILQ_FOREACH_SAFE
 #define TAILQ_FOREACH_SAFE(var, head, field, tvar)			\
 	for ((var) = TAILQ_FIRST(head);					\

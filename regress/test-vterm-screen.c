@@ -13,25 +13,25 @@ static char		 t_clip[256];
 static int		 t_titles, t_bells;
 
 static void
-t_output(const char *data, size_t len, void *arg)
+t_output(const char *data, size_t len, void *arg __unused)
 {
 	buf_add(&t_out, data, len);
 }
 
 static void
-t_clipboard(const char *s, void *arg)
+t_clipboard(const char *s, void *arg __unused)
 {
 	snprintf(t_clip, sizeof t_clip, "%s", s);
 }
 
 static void
-t_title(void *arg)
+t_title(void *arg __unused)
 {
 	t_titles++;
 }
 
 static void
-t_bell(void *arg)
+t_bell(void *arg __unused)
 {
 	t_bells++;
 }

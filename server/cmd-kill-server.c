@@ -15,7 +15,7 @@ const struct cmd_def cmd_kill_server_def = {
 };
 
 static enum cmd_retval
-cmd_kill_server(struct cmd_ctx *ctx)
+cmd_kill_server(struct cmd_ctx *ctx __unused)
 {
 	server_shutdown("server exited");
 	return (CMD_OK);

@@ -18,7 +18,7 @@ const struct cmd_def cmd_start_def = {
 };
 
 static enum cmd_retval
-cmd_start(struct cmd_ctx *ctx)
+cmd_start(struct cmd_ctx *ctx __unused)
 {
 	server_exit_when_empty = 0;
 	return (CMD_OK);

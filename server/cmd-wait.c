@@ -162,7 +162,7 @@ cmd_wait_check_text(struct cmd_wait *w)
 }
 
 static void
-cmd_wait_timeout_cb(int fd, short events, void *arg)
+cmd_wait_timeout_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct cmd_wait	*w = arg;
 	struct session	*s = w->s;
@@ -182,7 +182,7 @@ cmd_wait_timeout_cb(int fd, short events, void *arg)
 }
 
 static void
-cmd_wait_idle_cb(int fd, short events, void *arg)
+cmd_wait_idle_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct cmd_wait	*w = arg;
 

@@ -232,7 +232,7 @@ config_set_history_limit(struct config *c, yaml_node_t *n, char **cause)
 }
 
 static int
-config_set_history_budget(struct config *c, yaml_node_t *n, char **cause)
+config_set_history_budget(struct config *c, yaml_node_t *n, char **cause __unused)
 {
 	long long	 v;
 
@@ -312,7 +312,7 @@ config_set_bindings(struct config *c, yaml_node_t *n, char **cause)
 }
 
 static int
-config_set_status(struct config *c, yaml_node_t *n, char **cause)
+config_set_status(struct config *c, yaml_node_t *n, char **cause __unused)
 {
 	c->status = strcmp(config_scalar(n), "true") == 0;
 	return (0);

@@ -32,7 +32,7 @@ format_printf(const char *fmt, ...)
 
 #define FORMAT_SESSION(fn, expr)					\
 static char *								\
-fn(struct session *s, struct client *c)					\
+fn(struct session *s, struct client *c __unused)					\
 {									\
 	if (s == NULL)							\
 		return (NULL);						\
@@ -65,7 +65,7 @@ FORMAT_SESSION(format_history_bytes, format_printf("%zu",
     screen_history_bytes(s->screen)))
 
 static char *
-format_session_created_string(struct session *s, struct client *c)
+format_session_created_string(struct session *s, struct client *c __unused)
 {
 	char	 buf[64];
 
@@ -77,7 +77,7 @@ format_session_created_string(struct session *s, struct client *c)
 }
 
 static char *
-format_cursor_x(struct session *s, struct client *c)
+format_cursor_x(struct session *s, struct client *c __unused)
 {
 	u_int	 x, y;
 
@@ -88,7 +88,7 @@ format_cursor_x(struct session *s, struct client *c)
 }
 
 static char *
-format_cursor_y(struct session *s, struct client *c)
+format_cursor_y(struct session *s, struct client *c __unused)
 {
 	u_int	 x, y;
 
@@ -99,7 +99,7 @@ format_cursor_y(struct session *s, struct client *c)
 }
 
 static char *
-format_host(struct session *s, struct client *c)
+format_host(struct session *s __unused, struct client *c __unused)
 {
 	char	 host[256];
 
@@ -119,19 +119,19 @@ format_host_short(struct session *s, struct client *c)
 }
 
 static char *
-format_client_width(struct session *s, struct client *c)
+format_client_width(struct session *s __unused, struct client *c)
 {
 	return (c != NULL ? format_printf("%u", c->cols) : NULL);
 }
 
 static char *
-format_client_height(struct session *s, struct client *c)
+format_client_height(struct session *s __unused, struct client *c)
 {
 	return (c != NULL ? format_printf("%u", c->rows) : NULL);
 }
 
 static char *
-format_client_readonly(struct session *s, struct client *c)
+format_client_readonly(struct session *s __unused, struct client *c)
 {
 	if (c == NULL)
 		return (NULL);
@@ -139,19 +139,19 @@ format_client_readonly(struct session *s, struct client *c)
 }
 
 static char *
-format_pid(struct session *s, struct client *c)
+format_pid(struct session *s __unused, struct client *c __unused)
 {
 	return (format_printf("%ld", (long)getpid()));
 }
 
 static char *
-format_socket_path(struct session *s, struct client *c)
+format_socket_path(struct session *s __unused, struct client *c __unused)
 {
 	return (xstrdup(server_socket_path));
 }
 
 static char *
-format_version(struct session *s, struct client *c)
+format_version(struct session *s __unused, struct client *c __unused)
 {
 	return (xstrdup(PACKAGE_VERSION));
 }

@@ -77,7 +77,7 @@ choose_selected(struct choose_data *cd)
 }
 
 static void
-choose_timer_cb(int fd, short events, void *arg)
+choose_timer_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct client	*c = arg;
 

@@ -356,7 +356,7 @@ prompt_key(struct client *c, key_code key)
 }
 
 static void
-prompt_draw(struct client *c, struct render *r, u_int rows)
+prompt_draw(struct client *c, struct render *r __unused, u_int rows)
 {
 	server_client_draw_pane(c, rows);
 }

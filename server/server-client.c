@@ -105,7 +105,7 @@ server_client_lost(struct client *c)
 }
 
 static void
-server_client_event_cb(struct bufferevent *bev, short what, void *arg)
+server_client_event_cb(struct bufferevent *bev __unused, short what, void *arg)
 {
 	if (what & (BEV_EVENT_EOF|BEV_EVENT_ERROR|BEV_EVENT_TIMEOUT))
 		server_client_lost(arg);
@@ -451,7 +451,7 @@ server_client_pane_rows(struct client *c)
 }
 
 static void
-server_client_status_timer_cb(int fd, short events, void *arg)
+server_client_status_timer_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct client	*c = arg;
 	struct timeval	 tv = { 15, 0 };
@@ -544,7 +544,7 @@ server_client_schedule(struct client *c)
 }
 
 static void
-server_client_message_cb(int fd, short events, void *arg)
+server_client_message_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct client	*c = arg;
 
@@ -571,7 +571,7 @@ server_client_message(struct client *c, const char *fmt, ...)
 }
 
 static void
-server_client_flush_cb(int fd, short events, void *arg)
+server_client_flush_cb(int fd __unused, short events __unused, void *arg __unused)
 {
 	struct client	*c, *c1;
 

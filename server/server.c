@@ -34,7 +34,7 @@ static struct event	*server_ev_accept;
 static struct event	*server_ev_signals[5];
 
 static void
-server_accept_cb(int fd, short events, void *arg)
+server_accept_cb(int fd, short events __unused, void *arg __unused)
 {
 	int	 nfd;
 
@@ -52,7 +52,7 @@ server_accept_cb(int fd, short events, void *arg)
 }
 
 static void
-server_signal_cb(int sig, short events, void *arg)
+server_signal_cb(int sig, short events __unused, void *arg __unused)
 {
 	pid_t	 pid;
 	int	 status;
@@ -181,7 +181,7 @@ out:
 }
 
 int
-server_start(const char *path, int foreground, int ready_fd, int first_fd,
+server_start(const char *path, int foreground __unused, int ready_fd, int first_fd,
     char **cause)
 {
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
@@ -233,7 +233,7 @@ server_start(const char *path, int foreground, int ready_fd, int first_fd,
 }
 
 static void
-server_exit_timeout_cb(int fd, short events, void *arg)
+server_exit_timeout_cb(int fd __unused, short events __unused, void *arg __unused)
 {
 	event_base_loopexit(server_base, NULL);
 }

@@ -450,7 +450,7 @@ session_write(struct session *s, const void *data, size_t len)
 }
 
 static void
-session_write_cb(int fd, short events, void *arg)
+session_write_cb(int fd, short events __unused, void *arg)
 {
 	struct session	*s = arg;
 	int		 n;
@@ -486,7 +486,7 @@ session_read(struct session *s)
 }
 
 static void
-session_read_cb(int fd, short events, void *arg)
+session_read_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct session	*s = arg;
 

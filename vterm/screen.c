@@ -174,7 +174,7 @@ screen_putglyph(VTermGlyphInfo *info, VTermPos pos, void *arg)
 }
 
 static int
-screen_movecursor(VTermPos pos, VTermPos oldpos, int visible, void *arg)
+screen_movecursor(VTermPos pos, VTermPos oldpos __unused, int visible __unused, void *arg)
 {
 	struct screen	*s = arg;
 
@@ -321,7 +321,7 @@ screen_moverect(VTermRect dst, VTermRect src, void *arg)
 }
 
 static int
-screen_erase(VTermRect rect, int selective, void *arg)
+screen_erase(VTermRect rect, int selective __unused, void *arg)
 {
 	struct screen		*s = arg;
 	struct screen_row	*row;
@@ -496,8 +496,8 @@ screen_bell(void *arg)
 }
 
 static int
-screen_setlineinfo(int row, const VTermLineInfo *new, const VTermLineInfo *old,
-    void *arg)
+screen_setlineinfo(int row __unused, const VTermLineInfo *new __unused, const VTermLineInfo *old __unused,
+    void *arg __unused)
 {
 	return (1);
 }
