@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+# regress/test-terminal.py: an attached client leaves the terminal as it found
+# it on every way out: detach, SIGTERM, SIGHUP, the server killed under it,
+# and the session's program exiting.  Checked on the terminal itself: the
+# termios settings after the client exits equal those before, and the client
+# wrote the sequences that leave the alternate screen, show the cursor and
+# turn off bracketed paste and mouse reporting.
+import os
+import signal
+import subprocess
+import termios
+
+from harness import (World, LOOPSY, ok, done, run_test, wait_until,
+                     set_winsize, _children)
+
+RESTORE = [b"\033[?1049l", b"\033[?2004l", b"\033[?1000l", b"\033[?25h"]
+
+
+class Terminal:
+    """loopsy attach on a pty whose slave we keep, to read termios later."""
+
+    def __init__(self, world, target):
+        self.master, self.slave = os.openpty()
+        set_winsize(self.slave, 80, 24)
+        self.before = termios.tcgetattr(self.slave)
+        self.out = b""
+        self.proc = subprocess.Popen(
+            [LOOPSY, "-S", world.sock, "attach-session", "-t", target],
+            stdin=self.slave, stdout=self.slave, stderr=self.slave,
+            env=world.env, start_new_session=True)
+        _children.append(self.proc.pid)
+        os.set_blocking(self.master, False)
+
+    def pump(self):
+        try:
+            while True:
+                d = os.read(self.master, 65536)
+                if not d:
+                    break
+                self.out += d
+        except (BlockingIOError, OSError):
+            pass
+        return self.out
+
+    def wait_output(self, needle):
+        return wait_until(lambda: needle in self.pump(), 10,
+                          what="%r on the terminal" % needle)
+
+    def wait_exit(self):
+        wait_until(lambda: self.pump() is not None and
+                   self.proc.poll() is not None, 10, what="client exit")
+        self.pump()
+        _children.remove(self.proc.pid)
+        return self.proc.returncode
+
+    def restored(self):
+        """termios equal to before, and the restore sequences written after
+        the last time the client entered the alternate screen."""
+        after = termios.tcgetattr(self.slave)
+        tail = self.out[self.out.rfind(b"\033[?1049h"):]
+        return after == self.before and all(s in tail for s in RESTORE)
+
+    def close(self):
+        os.close(self.master)
+        os.close(self.slave)
+
+
+def attached(w, name):
+    t = Terminal(w, name)
+    t.wait_output(b"[%s]" % name.encode())   # the status line is drawn
+    raw = termios.tcgetattr(t.slave)
+    ok(not (raw[3] & termios.ICANON) and not (raw[3] & termios.ECHO),
+       "attached_client_puts_the_terminal_in_raw_mode_" + name)
+    return t
+
+
+def test_detach(w):
+    w.new("det", "sh")
+    t = attached(w, "det")
+    w.lsy("detach-client", "-s", "det")
+    ok(t.wait_exit() == 0 and t.restored(),
+       "terminal_restored_after_detach")
+    ok(b"[detached (from session det)]" in t.out,
+       "detach_message_is_printed_after_restoring")
+    t.close()
+
+
+def test_signal(w, sig, name):
+    w.new(name, "sh")
+    t = attached(w, name)
+    t.proc.send_signal(sig)
+    ok(t.wait_exit() == 1 and t.restored(),
+       "terminal_restored_after_" + signal.Signals(sig).name)
+    ok(w.lsy("has-session", "-t", name)[0] == 0,
+       "session_survives_its_client_getting_" + signal.Signals(sig).name)
+    t.close()
+
+
+def test_server_killed(w):
+    w.new("srv", "sh")
+    t = attached(w, "srv")
+    os.kill(w.server_pid(), signal.SIGKILL)
+    ok(t.wait_exit() == 1 and t.restored(),
+       "terminal_restored_when_the_server_dies")
+    ok(b"[lost server]" in t.out, "lost_server_is_said")
+    t.close()
+
+
+def test_program_exits(w):
+    w.new("ex", "sh")
+    t = attached(w, "ex")
+    t.wait_output(b"$ ")
+    os.write(t.master, b"exit 3\r")
+    ok(t.wait_exit() == 0 and t.restored(),
+       "terminal_restored_when_the_program_exits")
+    ok(b"[exited 3 (from session ex)]" in t.out,
+       "exit_status_is_said_when_the_program_exits")
+    t.close()
+
+
+def main():
+    w = World()
+    run_test(lambda: test_detach(w), "detach")
+    run_test(lambda: test_signal(w, signal.SIGTERM, "term"), "sigterm")
+    run_test(lambda: test_signal(w, signal.SIGHUP, "hup"), "sighup")
+    run_test(lambda: test_program_exits(w), "program exits")
+    run_test(lambda: test_server_killed(w), "server killed")
+    w.close()
+    done()
+
+
+if __name__ == "__main__":
+    main()
