@@ -71,6 +71,7 @@ static void
 attach_send(struct attach *a, enum msg_type type, const void *data, size_t len)
 {
 	proto_add(bufferevent_get_output(a->bev), type, data, len);
+	proto_flush(a->bev);
 }
 
 static void

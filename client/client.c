@@ -381,6 +381,7 @@ client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
 			return (1);
 		}
 	}
+	set_nonblock(fd);
 	memset(&cs, 0, sizeof cs);
 	cs.base = event_base_new();
 	cs.bev = bufferevent_socket_new(cs.base, fd, BEV_OPT_CLOSE_ON_FREE);

@@ -4,6 +4,7 @@
  * cuts and glues frames, and refuses ones that break the rules.
  */
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <string.h>
 
 #include "common.h"
@@ -84,4 +85,13 @@ proto_take(struct evbuffer *evb, uint8_t *type, char **data, size_t *len,
 	evbuffer_remove(evb, *data, *len);
 	(*data)[*len] = '\0';
 	return (1);
+}
+
+void
+proto_flush(struct bufferevent *bev)
+{
+	struct evbuffer	*out = bufferevent_get_output(bev);
+
+	if (evbuffer_get_length(out) != 0)
+		evbuffer_write(out, bufferevent_getfd(bev));
 }

@@ -44,6 +44,11 @@ int	 proto_take(struct evbuffer *, uint8_t *, char **, size_t *, char **);
 
 const char	*proto_type_name(uint8_t);
 
+/* Write what a bufferevent has queued now, rather than on the next loop:
+ * saves a poll round trip on the keystroke path.  Needs a nonblocking fd. */
+struct bufferevent;
+void	 proto_flush(struct bufferevent *);
+
 static inline void
 proto_put16(uint8_t *p, uint16_t v)
 {

@@ -76,6 +76,7 @@ cmd_stats_json(void)
 		cJSON_AddNumberToObject(o, "bytes_out", c->bytes_out);
 		cJSON_AddNumberToObject(o, "frames_sent", c->frames_sent);
 		cJSON_AddNumberToObject(o, "frames_skipped", c->frames_skipped);
+		cJSON_AddNumberToObject(o, "frames_paced", c->frames_paced);
 		cJSON_AddNumberToObject(o, "queued", evbuffer_get_length(
 		    bufferevent_get_output(c->bev)));
 		cJSON_AddBoolToObject(o, "readonly",

@@ -24,6 +24,15 @@ struct clients	 clients = TAILQ_HEAD_INITIALIZER(clients);
 static u_int	 client_next_id;
 static struct event *client_flush_ev;
 
+/*
+ * While a session streams output (CLIENT_PACE_BYTES or more since this
+ * client's last frame), send it at most one frame per CLIENT_FRAME_US: it
+ * sees the latest screen, not every one.  A change after a quiet spell, an
+ * echoed key or a mode's redraw, goes out at once.
+ */
+#define CLIENT_FRAME_US		8000
+#define CLIENT_PACE_BYTES	1024
+
 /* Don't render more while this much output is still queued for a client. */
 #define CLIENT_HIGH_WATER	(64 * 1024)
 #define CLIENT_LOW_WATER	(16 * 1024)
@@ -93,6 +102,8 @@ server_client_lost(struct client *c)
 	}
 	if (c->message_timer != NULL)
 		event_free(c->message_timer);
+	if (c->frame_timer != NULL)
+		event_free(c->frame_timer);
 	if (c->status_timer != NULL)
 		event_free(c->status_timer);
 	free(c->message);
@@ -151,6 +162,7 @@ server_client_send(struct client *c, enum msg_type type, const void *data,
 		p += n;
 		len -= n;
 	} while (len != 0);
+	proto_flush(c->bev);
 }
 
 static void
@@ -469,6 +481,8 @@ server_client_attach(struct client *c, struct session *s)
 		c->last_session = c->session;
 	c->session = s;
 	c->flags |= CLIENT_ATTACHED;
+	c->frame_us = 0;
+	c->frame_bytes = s->bytes_read;
 	c->attached_ms = c->activity_ms = now_ms();
 	if (!(c->flags & CLIENT_READONLY))
 		s->latest = c;
@@ -611,6 +625,38 @@ server_client_draw_pane(struct client *c, u_int rows)
 }
 
 static void
+server_client_frame_timer_cb(int fd __unused, short events __unused,
+    void *arg)
+{
+	struct client	*c = arg;
+
+	if (c->dirty)
+		server_client_draw(c);
+}
+
+/* Hold this frame back if the session is streaming and we drew just now. */
+static int
+server_client_pace(struct client *c)
+{
+	uint64_t	 now = now_us(), since = now - c->frame_us;
+	struct timeval	 tv;
+
+	if (since >= CLIENT_FRAME_US ||
+	    c->session->bytes_read - c->frame_bytes < CLIENT_PACE_BYTES)
+		return (0);
+	if (c->frame_timer == NULL)
+		c->frame_timer = evtimer_new(server_base,
+		    server_client_frame_timer_cb, c);
+	if (!evtimer_pending(c->frame_timer, NULL)) {
+		tv.tv_sec = 0;
+		tv.tv_usec = CLIENT_FRAME_US - since;
+		evtimer_add(c->frame_timer, &tv);
+	}
+	c->frames_paced++;
+	return (1);
+}
+
+static void
 server_client_draw(struct client *c)
 {
 	struct session		*s = c->session;
@@ -630,6 +676,8 @@ server_client_draw(struct client *c)
 		server_stats_frames_skipped++;
 		return;		/* the write callback draws when it drains */
 	}
+	if (server_client_pace(c))
+		return;		/* the frame timer draws it */
 	c->dirty = 0;
 	buf_reset(&c->frame);
 	render_begin(c->render, c->cols, c->rows, &c->frame);
@@ -668,6 +716,8 @@ server_client_draw(struct client *c)
 		server_client_send(c, MSG_OUTPUT, c->frame.data, c->frame.len);
 		c->frames_sent++;
 		server_stats_frames_sent++;
+		c->frame_us = now_us();
+		c->frame_bytes = s->bytes_read;
 	}
 }
 

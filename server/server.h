@@ -222,6 +222,10 @@ struct client {
 	uint64_t	 attached_ms;
 	uint64_t	 frames_sent;
 	uint64_t	 frames_skipped;
+	uint64_t	 frames_paced;	/* held back while output streams */
+	uint64_t	 frame_us;	/* when the last frame was sent */
+	uint64_t	 frame_bytes;	/* session bytes_read at that frame */
+	struct event	*frame_timer;
 	uint64_t	 bytes_out;
 	struct buf	 frame;		/* scratch for rendering */
 	struct cmd_ctx	*pending;	/* a waiting command, if any */

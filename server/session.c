@@ -438,12 +438,24 @@ session_status_string(struct session *s)
 void
 session_write(struct session *s, const void *data, size_t len)
 {
+	ssize_t	 n;
+
 	if (s->fd == -1 || len == 0)
 		return;
 	if (evbuffer_get_length(s->to_pty) + len > SESSION_MAX_INPUT) {
 		log_warnx("%s: %s: input backlog full, dropped %zu bytes",
 		    __func__, s->name, len);
 		return;
+	}
+	if (evbuffer_get_length(s->to_pty) == 0) {
+		n = write(s->fd, data, len);
+		if (n > 0) {
+			s->bytes_written += n;
+			data = (const char *)data + n;
+			len -= n;
+		}
+		if (len == 0)
+			return;
 	}
 	evbuffer_add(s->to_pty, data, len);
 	event_add(s->ev_write, NULL);
