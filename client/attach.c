@@ -1,13 +1,18 @@
 /*
- * client/attach.c: an attached client.  The terminal goes raw; what it
- * sends becomes key, paste, mouse and focus messages; what the server sends
- * is written to the terminal as it is.  Writing blocks while the terminal is
- * slow, which stops us reading the socket: that is how the server learns to
- * skip frames.  Every way out restores the terminal.
+ * client/attach.c: an attached client.  The terminal goes raw and is passed
+ * to the server (MSG_TTY), which then reads its keys and draws on it itself,
+ * as tmux does: keystrokes and echoes skip this process.  Where passing fails
+ * (or LOOPSY_TTY_PASSING=0), what the terminal sends becomes key, paste,
+ * mouse and focus messages and what the server sends is written out here;
+ * writing blocks while the terminal is slow, which stops us reading the
+ * socket: that is how the server learns to skip frames.  Either way we send
+ * size changes, and every way out restores the terminal.
  */
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,15 +45,66 @@ struct attach {
 	struct buf		 keybuf;	/* key codes batched per read */
 	char			*message;	/* printed after restoring */
 	int			 exit_status;
+	int			 passed;	/* the server has the terminal */
 };
 
 static struct tty	*attach_tty;	/* for atexit */
 
+/* The server set our terminal nonblocking while it had it: undo that. */
+static void
+attach_blocking(void)
+{
+	int	 fd, fl;
+
+	for (fd = STDIN_FILENO; fd <= STDOUT_FILENO; fd++) {
+		if ((fl = fcntl(fd, F_GETFL)) != -1 && (fl & O_NONBLOCK))
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+}
+
 static void
 attach_restore(void)
 {
-	if (attach_tty != NULL)
+	if (attach_tty != NULL) {
+		attach_blocking();
 		tty_stop(attach_tty);
+	}
+}
+
+/* Hand the terminal (stdin, stdout) to the server; 0 on success. */
+static int
+attach_pass_tty(struct attach *a)
+{
+	const char	*env = getenv("LOOPSY_TTY_PASSING");
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof (int) * 2)];
+	}		 cmsg;
+	uint8_t		 frame[PROTO_HEADER + 2] = { 0, 0, 0, 3, MSG_TTY, '{',
+			     '}' };
+	struct iovec	 iov = { frame, sizeof frame };
+	struct msghdr	 msg;
+	struct cmsghdr	*cm;
+	int		 fds[2] = { STDIN_FILENO, STDOUT_FILENO };
+
+	if (env != NULL && strcmp(env, "0") == 0)
+		return (-1);
+	proto_flush(a->bev);
+	if (evbuffer_get_length(bufferevent_get_output(a->bev)) != 0)
+		return (-1);
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cmsg.buf;
+	msg.msg_controllen = sizeof cmsg.buf;
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof fds);
+	memcpy(CMSG_DATA(cm), fds, sizeof fds);
+	if (sendmsg(bufferevent_getfd(a->bev), &msg, 0) != sizeof frame)
+		return (-1);
+	return (0);
 }
 
 static void
@@ -219,7 +275,7 @@ attach_read_cb(struct bufferevent *bev, void *arg)
 			event_base_loopbreak(a->base);
 			return;
 		}
-		if (type == MSG_OUTPUT || type == MSG_STDOUT)
+		if (type == MSG_OUTPUT && !a->passed)
 			attach_write(data, len);
 		else if (type == MSG_DETACH) {
 			attach_detached(a, data);
@@ -261,22 +317,26 @@ attach_loop(struct event_base *base, struct bufferevent *bev)
 	atexit(attach_restore);
 	a.keys = tty_keys_new();
 
+	attach_read_cb(bev, &a);	/* frames that came with the reply */
+	a.passed = (attach_pass_tty(&a) == 0);
 	a.ev_stdin = event_new(base, STDIN_FILENO, EV_READ|EV_PERSIST,
 	    attach_stdin_cb, &a);
 	a.ev_escape = evtimer_new(base, attach_escape_cb, &a);
 	a.ev_winch = evsignal_new(base, SIGWINCH, attach_signal_cb, &a);
 	a.ev_term = evsignal_new(base, SIGTERM, attach_signal_cb, &a);
 	a.ev_hup = evsignal_new(base, SIGHUP, attach_signal_cb, &a);
-	event_add(a.ev_stdin, NULL);
+	if (!a.passed)
+		event_add(a.ev_stdin, NULL);
 	evsignal_add(a.ev_winch, NULL);
 	evsignal_add(a.ev_term, NULL);
 	evsignal_add(a.ev_hup, NULL);
 	bufferevent_setcb(bev, attach_read_cb, NULL, attach_event_cb, &a);
 	bufferevent_enable(bev, EV_READ|EV_WRITE);
 	attach_send_size(&a);
-	attach_read_cb(bev, &a);	/* frames that came with the reply */
-	event_base_dispatch(base);
+	if (a.message == NULL)		/* not detached already */
+		event_base_dispatch(base);
 
+	attach_blocking();
 	tty_stop(&a.tty);
 	attach_tty = NULL;
 	if (a.message != NULL)

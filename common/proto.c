@@ -22,6 +22,7 @@ static const char *proto_names[] = {
 	[MSG_DETACH] = "detach",
 	[MSG_FOCUS] = "focus",
 	[MSG_STDOUT] = "stdout",
+	[MSG_TTY] = "tty",
 };
 
 const char *

@@ -26,6 +26,7 @@ enum msg_type {
 	MSG_DETACH = 9,		/* JSON s->c: {"reason", "session", "exit"} */
 	MSG_FOCUS = 10,		/* binary c->s: u8 in */
 	MSG_STDOUT = 11,	/* binary s->c: command output as it comes */
+	MSG_TTY = 12,		/* c->s: {} with the terminal's fds (SCM_RIGHTS) */
 	MSG_TYPE_MAX
 };
 

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-# regress/test-terminal.py: an attached client leaves the terminal as it found
-# it on every way out: detach, SIGTERM, SIGHUP, the server killed under it,
-# and the session's program exiting.  Checked on the terminal itself: the
+# regress/test-terminal.py: an attached client passes its terminal to the
+# server (or, with LOOPSY_TTY_PASSING=0, relays it over the socket); either
+# way typing reaches the program and the screen comes back, and the client
+# leaves the terminal as it found it on every way out: detach, SIGTERM,
+# SIGHUP, the server killed under it, and the session's program exiting.  Checked on the terminal itself: the
 # termios settings after the client exits equal those before, and the client
 # wrote the sequences that leave the alternate screen, show the cursor and
 # turn off bracketed paste and mouse reporting.
@@ -74,6 +76,25 @@ def attached(w, name):
     return t
 
 
+def test_typing(w, passing):
+    w.new("typ", "sh")
+    t = attached(w, "typ")
+    want = passing == "1"
+    ok(wait_until(lambda: any(c.get("tty") == want for c in
+                              w.stats()["clients"]), 10, what="tty flag"),
+       "terminal_%s_to_the_server" % ("is_passed" if want else
+                                      "is_relayed_not_passed"))
+    os.write(t.master, b"echo typed-$((6*7))\r")
+    t.wait_output(b"typed-42")
+    ok(wait_until(w.screen_has("typ", r"^typed-42$"), 10),
+       "typing_reaches_the_program_and_its_echo_the_terminal")
+    os.write(t.master, b"\x02d")            # prefix, d
+    ok(t.wait_exit() == 0 and t.restored(),
+       "prefix_d_detaches_and_restores_the_terminal")
+    w.lsy("kill-session", "-t", "typ")
+    t.close()
+
+
 def test_detach(w):
     w.new("det", "sh")
     t = attached(w, "det")
@@ -119,13 +140,16 @@ def test_program_exits(w):
 
 
 def main():
-    w = World()
-    run_test(lambda: test_detach(w), "detach")
-    run_test(lambda: test_signal(w, signal.SIGTERM, "term"), "sigterm")
-    run_test(lambda: test_signal(w, signal.SIGHUP, "hup"), "sighup")
-    run_test(lambda: test_program_exits(w), "program exits")
-    run_test(lambda: test_server_killed(w), "server killed")
-    w.close()
+    for passing in ("1", "0"):
+        w = World()
+        w.env["LOOPSY_TTY_PASSING"] = passing
+        run_test(lambda: test_typing(w, passing), "typing")
+        run_test(lambda: test_detach(w), "detach")
+        run_test(lambda: test_signal(w, signal.SIGTERM, "term"), "sigterm")
+        run_test(lambda: test_signal(w, signal.SIGHUP, "hup"), "sighup")
+        run_test(lambda: test_program_exits(w), "program exits")
+        run_test(lambda: test_server_killed(w), "server killed")
+        w.close()
     done()
 
 

@@ -77,8 +77,8 @@ cmd_stats_json(void)
 		cJSON_AddNumberToObject(o, "frames_sent", c->frames_sent);
 		cJSON_AddNumberToObject(o, "frames_skipped", c->frames_skipped);
 		cJSON_AddNumberToObject(o, "frames_paced", c->frames_paced);
-		cJSON_AddNumberToObject(o, "queued", evbuffer_get_length(
-		    bufferevent_get_output(c->bev)));
+		cJSON_AddNumberToObject(o, "queued", server_client_queued(c));
+		cJSON_AddBoolToObject(o, "tty", c->tty != NULL);
 		cJSON_AddBoolToObject(o, "readonly",
 		    (c->flags & CLIENT_READONLY) != 0);
 		cJSON_AddItemToArray(arr, o);

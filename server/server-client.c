@@ -41,7 +41,7 @@ static struct event *client_flush_ev;
 /* An error message is cut here so its reply always fits in a frame. */
 #define CLIENT_ERROR_MAX	(16 * 1024)
 
-static void	server_client_read_cb(struct bufferevent *, void *);
+static void	server_client_recv_cb(int, short, void *);
 static void	server_client_write_cb(struct bufferevent *, void *);
 static void	server_client_event_cb(struct bufferevent *, short, void *);
 static void	server_client_flush_cb(int, short, void *);
@@ -69,11 +69,15 @@ server_client_accept(int fd)
 	c->cols = 80;
 	c->rows = 24;
 	buf_init(&c->frame);
+	c->in = evbuffer_new();
+	c->ev_read = event_new(server_base, fd, EV_READ|EV_PERSIST,
+	    server_client_recv_cb, c);
+	event_add(c->ev_read, NULL);
 	c->bev = bufferevent_socket_new(server_base, fd, BEV_OPT_CLOSE_ON_FREE);
-	bufferevent_setcb(c->bev, server_client_read_cb, server_client_write_cb,
+	bufferevent_setcb(c->bev, NULL, server_client_write_cb,
 	    server_client_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_WRITE, CLIENT_LOW_WATER, 0);
-	bufferevent_enable(c->bev, EV_READ|EV_WRITE);
+	bufferevent_enable(c->bev, EV_WRITE);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
 	log_debug("%s: client %u pid %ld", __func__, c->id, (long)pid);
 }
@@ -108,6 +112,11 @@ server_client_lost(struct client *c)
 		event_free(c->status_timer);
 	free(c->message);
 	free(c->env_loopsy);
+	server_tty_close(c);
+	while (c->nfds > 0)
+		close(c->fds[--c->nfds]);
+	event_free(c->ev_read);
+	evbuffer_free(c->in);
 	render_free(c->render);
 	buf_free(&c->frame);
 	bufferevent_free(c->bev);
@@ -127,12 +136,29 @@ server_client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*c = arg;
 
-	if (c->dirty)
-		server_client_draw(c);
+	if (c->tty == NULL)
+		server_client_drained(c);
 	if (server_is_exiting() &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) == 0 &&
 	    !(c->flags & CLIENT_ATTACHED) && c->pending == NULL)
 		server_client_lost(c);
+}
+
+/* The client's screen can take more: draw what it is waiting for. */
+void
+server_client_drained(struct client *c)
+{
+	if (c->dirty)
+		server_client_draw(c);
+}
+
+/* Screen bytes queued for a client and not yet taken. */
+size_t
+server_client_queued(struct client *c)
+{
+	if (c->tty != NULL)
+		return (server_tty_queued(c));
+	return (evbuffer_get_length(bufferevent_get_output(c->bev)));
 }
 
 /*
@@ -153,6 +179,11 @@ server_client_send(struct client *c, enum msg_type type, const void *data,
 	    type != MSG_OUTPUT && type != MSG_STDOUT) {
 		log_warnx("client %u: dropped %s frame of %zu bytes", c->id,
 		    proto_type_name(type), len);
+		return;
+	}
+	if (type == MSG_OUTPUT && c->tty != NULL) {
+		server_tty_write(c, data, len);
+		c->bytes_out += len;
 		return;
 	}
 	do {
@@ -320,6 +351,53 @@ server_client_reply(struct client *c, struct cmd_ctx *ctx, enum cmd_retval rv)
 	}
 }
 
+/* A key from the client, by message or from its terminal. */
+void
+server_client_input_key(struct client *c, key_code key)
+{
+	if (!(c->flags & CLIENT_ATTACHED) || c->session == NULL)
+		return;
+	c->activity_ms = now_ms();
+	if (config.size_policy == SIZE_LATEST &&
+	    !(c->flags & CLIENT_READONLY) && c->session->latest != c) {
+		c->session->latest = c;
+		session_update_size(c->session);
+	}
+	keys_handle(c, key);
+}
+
+void
+server_client_input_paste(struct client *c, const char *data, size_t len)
+{
+	struct session	*s = c->session;
+
+	if (s != NULL && !(c->flags & CLIENT_READONLY) && c->mode == NULL &&
+	    (c->flags & CLIENT_ATTACHED))
+		screen_paste(s->screen, data, len);
+}
+
+void
+server_client_input_mouse(struct client *c, u_int x, u_int y, int button,
+    int pressed, int mods)
+{
+	struct session	*s = c->session;
+
+	if (s == NULL || (c->flags & CLIENT_READONLY) || c->mode != NULL ||
+	    !(c->flags & CLIENT_ATTACHED) || y >= screen_rows(s->screen))
+		return;
+	screen_mouse(s->screen, x, y, button, pressed, mods);
+}
+
+void
+server_client_input_focus(struct client *c, int in)
+{
+	struct session	*s = c->session;
+
+	if (s != NULL && !(c->flags & CLIENT_READONLY) &&
+	    (c->flags & CLIENT_ATTACHED))
+		screen_focus(s->screen, in);
+}
+
 static void
 server_client_keys(struct client *c, const uint8_t *data, size_t len)
 {
@@ -329,16 +407,30 @@ server_client_keys(struct client *c, const uint8_t *data, size_t len)
 		log_warnx("client %u: keys frame of %zu bytes", c->id, len);
 		return;
 	}
-	if (!(c->flags & CLIENT_ATTACHED) || c->session == NULL)
+	for (i = 0; i < len && !(c->flags & CLIENT_DEAD); i += 8)
+		server_client_input_key(c, proto_get64(data + i));
+}
+
+/* The client passed its terminal: read and draw it ourselves. */
+static void
+server_client_tty(struct client *c)
+{
+	char	*cause = NULL;
+
+	if (c->nfds < 2) {
+		log_warnx("client %u: tty message without two descriptors",
+		    c->id);
+		while (c->nfds > 0)
+			close(c->fds[--c->nfds]);
 		return;
-	c->activity_ms = now_ms();
-	if (config.size_policy == SIZE_LATEST &&
-	    !(c->flags & CLIENT_READONLY) && c->session->latest != c) {
-		c->session->latest = c;
-		session_update_size(c->session);
 	}
-	for (i = 0; i < len && c->session != NULL; i += 8)
-		keys_handle(c, proto_get64(data + i));
+	if (server_tty_open(c, c->fds[0], c->fds[1], &cause) != 0) {
+		log_warnx("client %u: %s", c->id, cause);
+		free(cause);
+	}
+	memmove(c->fds, c->fds + 2, (c->nfds - 2) * sizeof *c->fds);
+	c->nfds -= 2;
+	server_client_redraw(c);
 }
 
 static void
@@ -368,23 +460,15 @@ server_client_resize(struct client *c, const uint8_t *data, size_t len)
 static void
 server_client_mouse(struct client *c, const uint8_t *data, size_t len)
 {
-	struct session	*s = c->session;
-
-	if (len != 7 || s == NULL || (c->flags & CLIENT_READONLY) ||
-	    c->mode != NULL)
-		return;
-	if (proto_get16(data + 5) >= screen_rows(s->screen))
-		return;
-	screen_mouse(s->screen, proto_get16(data + 3), proto_get16(data + 5),
-	    data[0], data[1], data[2]);
+	if (len == 7)
+		server_client_input_mouse(c, proto_get16(data + 3),
+		    proto_get16(data + 5), data[0], data[1], data[2]);
 }
 
 /* Act on one frame; returns -1 if the client was dropped (and freed). */
 static int
 server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 {
-	struct session	*s = c->session;
-
 	if (type != MSG_HELLO && !(c->flags & CLIENT_HELLO)) {
 		log_warnx("client %u: %s before hello", c->id,
 		    proto_type_name(type));
@@ -406,9 +490,7 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 		server_client_keys(c, (uint8_t *)data, len);
 		break;
 	case MSG_PASTE:
-		if (s != NULL && !(c->flags & CLIENT_READONLY) &&
-		    c->mode == NULL)
-			screen_paste(s->screen, data, len);
+		server_client_input_paste(c, data, len);
 		break;
 	case MSG_RESIZE:
 		server_client_resize(c, (uint8_t *)data, len);
@@ -417,8 +499,11 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 		server_client_mouse(c, (uint8_t *)data, len);
 		break;
 	case MSG_FOCUS:
-		if (s != NULL && len == 1 && !(c->flags & CLIENT_READONLY))
-			screen_focus(s->screen, data[0]);
+		if (len == 1)
+			server_client_input_focus(c, data[0]);
+		break;
+	case MSG_TTY:
+		server_client_tty(c);
 		break;
 	default:
 		log_debug("client %u: ignored message type %u", c->id, type);
@@ -427,18 +512,60 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 	return (0);
 }
 
+/* Keep descriptors passed with the data, for a MSG_TTY to take. */
 static void
-server_client_read_cb(struct bufferevent *bev, void *arg)
+server_client_take_fds(struct client *c, struct msghdr *msg)
+{
+	struct cmsghdr	*cm;
+	int		*fds;
+	size_t		 i, n;
+
+	for (cm = CMSG_FIRSTHDR(msg); cm != NULL; cm = CMSG_NXTHDR(msg, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		fds = (int *)CMSG_DATA(cm);
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof *fds;
+		for (i = 0; i < n; i++) {
+			if (c->nfds < nitems(c->fds))
+				c->fds[c->nfds++] = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+}
+
+static void
+server_client_recv_cb(int fd, short events __unused, void *arg)
 {
 	struct client	*c = arg;
+	char		 buf[65536], *data, *cause = NULL;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof (int) * 4)];
+	}		 cmsg;
+	struct iovec	 iov = { buf, sizeof buf };
+	struct msghdr	 msg;
 	uint8_t		 type;
-	char		*data, *cause = NULL;
 	size_t		 len;
+	ssize_t		 n;
 	int		 rc;
 
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cmsg.buf;
+	msg.msg_controllen = sizeof cmsg.buf;
+	n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		server_client_lost(c);
+		return;
+	}
+	server_client_take_fds(c, &msg);
+	evbuffer_add(c->in, buf, n);
 	for (;;) {
-		rc = proto_take(bufferevent_get_input(bev), &type, &data, &len,
-		    &cause);
+		rc = proto_take(c->in, &type, &data, &len, &cause);
 		if (rc == 0)
 			break;
 		if (rc == -1) {
@@ -483,6 +610,7 @@ server_client_attach(struct client *c, struct session *s)
 	c->flags |= CLIENT_ATTACHED;
 	c->frame_us = 0;
 	c->frame_bytes = s->bytes_read;
+	server_tty_reading(c, 1);
 	c->attached_ms = c->activity_ms = now_ms();
 	if (!(c->flags & CLIENT_READONLY))
 		s->latest = c;
@@ -525,6 +653,7 @@ server_client_detach(struct client *c, const char *reason)
 		return;
 	if (c->mode != NULL)
 		mode_exit(c);
+	server_tty_close(c);
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "reason", reason);
 	if (s != NULL)
@@ -660,7 +789,6 @@ static void
 server_client_draw(struct client *c)
 {
 	struct session		*s = c->session;
-	struct evbuffer		*out = bufferevent_get_output(c->bev);
 	struct cell		*status = NULL;
 	struct screen_modes	 modes;
 	u_int			 rows = server_client_pane_rows(c), cx, cy;
@@ -671,7 +799,7 @@ server_client_draw(struct client *c)
 		c->dirty = 0;
 		return;
 	}
-	if (evbuffer_get_length(out) >= CLIENT_HIGH_WATER) {
+	if (server_client_queued(c) >= CLIENT_HIGH_WATER) {
 		c->frames_skipped++;
 		server_stats_frames_skipped++;
 		return;		/* the write callback draws when it drains */

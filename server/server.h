@@ -229,6 +229,11 @@ struct client {
 	uint64_t	 bytes_out;
 	struct buf	 frame;		/* scratch for rendering */
 	struct cmd_ctx	*pending;	/* a waiting command, if any */
+	struct server_tty *tty;		/* the terminal, if passed to us */
+	struct event	*ev_read;
+	struct evbuffer	*in;		/* bytes read, not yet a frame */
+	int		 fds[4];	/* passed descriptors not yet used */
+	u_int		 nfds;
 	char		*env_loopsy;	/* $LOOPSY of the caller */
 	TAILQ_ENTRY(client) entry;
 };
@@ -246,6 +251,21 @@ void	 server_client_message(struct client *, const char *, ...)
 void	 server_client_reply(struct client *, struct cmd_ctx *,
 	     enum cmd_retval);
 void	 server_client_send_output(struct client *, const void *, size_t);
+void	 server_client_drained(struct client *);
+size_t	 server_client_queued(struct client *);
+void	 server_client_input_key(struct client *, key_code);
+void	 server_client_input_paste(struct client *, const char *, size_t);
+void	 server_client_input_mouse(struct client *, u_int, u_int, int, int,
+	     int);
+void	 server_client_input_focus(struct client *, int);
+
+/* server-tty.c */
+struct server_tty;
+int	 server_tty_open(struct client *, int, int, char **);
+void	 server_tty_close(struct client *);
+void	 server_tty_reading(struct client *, int);
+void	 server_tty_write(struct client *, const void *, size_t);
+size_t	 server_tty_queued(struct client *);
 u_int	 server_client_pane_rows(struct client *);
 void	 server_session_changed(struct session *);
 void	 server_session_ended(struct session *);

@@ -1,5 +1,5 @@
 /*
- * client/tty-keys.c: turn the bytes a terminal sends into struct tty_event:
+ * common/tty-keys.c: turn the bytes a terminal sends into struct tty_event:
  * UTF-8 text, C0 controls, ESC-prefixed Meta keys, CSI/SS3 keys with xterm
  * modifiers, terminfo key strings, bracketed paste, SGR mouse and focus.
  * Input may stop anywhere; an incomplete sequence waits for more bytes or
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "common/common.h"
-#include "client/tty.h"
+#include "common/tty-keys.h"
 
 #include <term.h>
 
