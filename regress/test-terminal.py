@@ -9,62 +9,9 @@
 # turn off bracketed paste and mouse reporting.
 import os
 import signal
-import subprocess
 import termios
 
-from harness import (World, LOOPSY, ok, done, run_test, wait_until,
-                     set_winsize, _children)
-
-RESTORE = [b"\033[?1049l", b"\033[?2004l", b"\033[?1000l", b"\033[?25h"]
-
-
-class Terminal:
-    """loopsy attach on a pty whose slave we keep, to read termios later."""
-
-    def __init__(self, world, target):
-        self.master, self.slave = os.openpty()
-        set_winsize(self.slave, 80, 24)
-        self.before = termios.tcgetattr(self.slave)
-        self.out = b""
-        self.proc = subprocess.Popen(
-            [LOOPSY, "-S", world.sock, "attach-session", "-t", target],
-            stdin=self.slave, stdout=self.slave, stderr=self.slave,
-            env=world.env, start_new_session=True)
-        _children.append(self.proc.pid)
-        os.set_blocking(self.master, False)
-
-    def pump(self):
-        try:
-            while True:
-                d = os.read(self.master, 65536)
-                if not d:
-                    break
-                self.out += d
-        except (BlockingIOError, OSError):
-            pass
-        return self.out
-
-    def wait_output(self, needle):
-        return wait_until(lambda: needle in self.pump(), 10,
-                          what="%r on the terminal" % needle)
-
-    def wait_exit(self):
-        wait_until(lambda: self.pump() is not None and
-                   self.proc.poll() is not None, 10, what="client exit")
-        self.pump()
-        _children.remove(self.proc.pid)
-        return self.proc.returncode
-
-    def restored(self):
-        """termios equal to before, and the restore sequences written after
-        the last time the client entered the alternate screen."""
-        after = termios.tcgetattr(self.slave)
-        tail = self.out[self.out.rfind(b"\033[?1049h"):]
-        return after == self.before and all(s in tail for s in RESTORE)
-
-    def close(self):
-        os.close(self.master)
-        os.close(self.slave)
+from harness import World, Terminal, ok, done, run_test, wait_until
 
 
 def attached(w, name):
