@@ -20,6 +20,8 @@
 #define SERVER_TTY_LOW_WATER	(16 * 1024)
 
 struct server_tty {
+	struct client	*c;		/* NULL once given back */
+	int		 busy;		/* inside the parser: free later */
 	int		 in;
 	int		 out;
 	int		 in_flags;	/* file status flags to put back */
@@ -32,11 +34,28 @@ struct server_tty {
 };
 
 static void
+server_tty_free(struct server_tty *t)
+{
+	event_free(t->ev_read);
+	event_free(t->ev_write);
+	event_free(t->ev_escape);
+	evbuffer_free(t->pending);
+	tty_keys_free(t->keys);
+	free(t);
+}
+
+/*
+ * A key may detach the client or end it, which gives the terminal back
+ * while the parser is still running: events after that are dropped and the
+ * memory is freed when the parser returns.
+ */
+static void
 server_tty_event(const struct tty_event *ev, void *arg)
 {
-	struct client	*c = arg;
+	struct server_tty	*t = arg;
+	struct client		*c = t->c;
 
-	if (c->flags & CLIENT_DEAD)
+	if (c == NULL || (c->flags & CLIENT_DEAD))
 		return;
 	switch (ev->type) {
 	case TTY_EV_KEY:
@@ -58,20 +77,23 @@ server_tty_event(const struct tty_event *ev, void *arg)
 static void
 server_tty_escape_cb(int fd __unused, short events __unused, void *arg)
 {
-	struct client	*c = arg;
+	struct server_tty	*t = arg;
 
-	if (c->tty != NULL)
-		tty_keys_flush(c->tty->keys, server_tty_event, c);
+	t->busy = 1;
+	tty_keys_flush(t->keys, server_tty_event, t);
+	t->busy = 0;
+	if (t->c == NULL)
+		server_tty_free(t);
 }
 
 static void
 server_tty_read_cb(int fd, short events __unused, void *arg)
 {
-	struct client		*c = arg;
-	struct server_tty	*t = c->tty;
+	struct server_tty	*t = arg;
 	struct timeval		 tv = { 0, SERVER_TTY_ESC_US };
 	char			 buf[8192];
 	ssize_t			 n;
+	int			 pending;
 
 	n = read(fd, buf, sizeof buf);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
@@ -82,16 +104,19 @@ server_tty_read_cb(int fd, short events __unused, void *arg)
 		return;
 	}
 	evtimer_del(t->ev_escape);
-	if (tty_keys_feed(t->keys, buf, n, server_tty_event, c) &&
-	    c->tty != NULL)
-		evtimer_add(c->tty->ev_escape, &tv);
+	t->busy = 1;
+	pending = tty_keys_feed(t->keys, buf, n, server_tty_event, t);
+	t->busy = 0;
+	if (t->c == NULL)
+		server_tty_free(t);
+	else if (pending)
+		evtimer_add(t->ev_escape, &tv);
 }
 
 static void
 server_tty_write_cb(int fd, short events __unused, void *arg)
 {
-	struct client		*c = arg;
-	struct server_tty	*t = c->tty;
+	struct server_tty	*t = arg;
 	int			 n;
 
 	n = evbuffer_write(t->pending, fd);
@@ -103,7 +128,7 @@ server_tty_write_cb(int fd, short events __unused, void *arg)
 	if (evbuffer_get_length(t->pending) != 0)
 		event_add(t->ev_write, NULL);
 	if (evbuffer_get_length(t->pending) <= SERVER_TTY_LOW_WATER)
-		server_client_drained(c);
+		server_client_drained(t->c);
 }
 
 /* Take over the terminal fds a client passed; closes them on failure. */
@@ -120,6 +145,7 @@ server_tty_open(struct client *c, int in, int out, char **cause)
 	}
 	server_tty_close(c);
 	t = xcalloc(1, sizeof *t);
+	t->c = c;
 	t->in = in;
 	t->out = out;
 	t->in_flags = fcntl(in, F_GETFL);
@@ -129,10 +155,10 @@ server_tty_open(struct client *c, int in, int out, char **cause)
 	t->pending = evbuffer_new();
 	t->keys = tty_keys_new();
 	t->ev_read = event_new(server_base, in, EV_READ|EV_PERSIST,
-	    server_tty_read_cb, c);
+	    server_tty_read_cb, t);
 	t->ev_write = event_new(server_base, out, EV_WRITE, server_tty_write_cb,
-	    c);
-	t->ev_escape = evtimer_new(server_base, server_tty_escape_cb, c);
+	    t);
+	t->ev_escape = evtimer_new(server_base, server_tty_escape_cb, t);
 	c->tty = t;
 	if (c->flags & CLIENT_ATTACHED)
 		event_add(t->ev_read, NULL);
@@ -148,18 +174,18 @@ server_tty_close(struct client *c)
 	if (t == NULL)
 		return;
 	c->tty = NULL;
-	event_free(t->ev_read);
-	event_free(t->ev_write);
-	event_free(t->ev_escape);
-	evbuffer_free(t->pending);
-	tty_keys_free(t->keys);
+	t->c = NULL;
+	event_del(t->ev_read);
+	event_del(t->ev_write);
+	event_del(t->ev_escape);
 	if (t->in_flags != -1)
 		fcntl(t->in, F_SETFL, t->in_flags);
 	if (t->out_flags != -1)
 		fcntl(t->out, F_SETFL, t->out_flags);
 	close(t->in);
 	close(t->out);
-	free(t);
+	if (!t->busy)
+		server_tty_free(t);
 }
 
 /* Read keys only while attached. */
