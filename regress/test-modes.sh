@@ -93,6 +93,18 @@ keys q
 wait_screen '^beta-here'
 ok $? "chooser_q_cancels"
 
+# Sessions made and killed while the chooser is open come and go in it.
+keys C-b s
+wait_screen '^\(0\)  alpha'
+lsy new -d -s gamma 'sleep 1000'
+wait_screen '^\(2\)  gamma +running'
+ok $? "chooser_lists_a_session_created_while_open"
+lsy kill-session -t gamma
+wait_screen '^\(1\) \*beta' && ! screen | grep -q gamma
+ok $? "chooser_drops_a_session_killed_while_open"
+keys q
+wait_screen '^beta-here'
+
 keys C-b s
 wait_screen '^\(0\)  alpha'
 keys 0

@@ -23,7 +23,6 @@ struct choose_data {
 	u_int		 top;		/* first list row shown */
 	u_int		 list_rows;	/* list height when last drawn */
 	int		 confirm;	/* asking whether to kill sel_id */
-	struct event	*timer;		/* notices new and killed sessions */
 };
 
 static void	choose_key(struct client *, key_code);
@@ -76,30 +75,16 @@ choose_selected(struct choose_data *cd)
 	return (s);
 }
 
-static void
-choose_timer_cb(int fd __unused, short events __unused, void *arg)
-{
-	struct client	*c = arg;
-
-	if (session_count() == 0)
-		mode_exit(c);
-	else
-		server_client_schedule(c);
-}
-
 void
 mode_choose_enter(struct client *c)
 {
 	struct choose_data	*cd;
-	struct timeval		 tv = { 1, 0 };
 
 	if (c->session == NULL)
 		return;
 	cd = xcalloc(1, sizeof *cd);
 	cd->sel_id = c->session->id;
 	choose_selected(cd);
-	cd->timer = event_new(server_base, -1, EV_PERSIST, choose_timer_cb, c);
-	evtimer_add(cd->timer, &tv);
 	mode_enter(c, &choose_mode, cd);
 }
 
@@ -370,8 +355,5 @@ choose_draw_status(struct client *c, struct cell *cells, u_int cols)
 static void
 choose_free(struct client *c)
 {
-	struct choose_data	*cd = c->mode->data;
-
-	event_free(cd->timer);
-	free(cd);
+	free(c->mode->data);
 }

@@ -864,6 +864,19 @@ server_session_changed(struct session *s)
 	}
 }
 
+/* A session came or went: redraw the clients whose mode lists them all. */
+void
+server_sessions_changed(void)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if ((c->flags & CLIENT_ATTACHED) && c->mode != NULL &&
+		    c->mode->def->watch_all)
+			server_client_schedule(c);
+	}
+}
+
 static void
 server_session_send(struct session *s, const char *data, size_t len)
 {

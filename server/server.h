@@ -268,6 +268,7 @@ void	 server_tty_write(struct client *, const void *, size_t);
 size_t	 server_tty_queued(struct client *);
 u_int	 server_client_pane_rows(struct client *);
 void	 server_session_changed(struct session *);
+void	 server_sessions_changed(void);
 void	 server_session_ended(struct session *);
 void	 server_clipboard(struct session *, const char *);
 void	 server_title(struct session *);

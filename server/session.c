@@ -269,6 +269,7 @@ session_create(const char *name, int argc, char **argv, const char *cwd,
 	    s);
 	event_add(s->ev_read, NULL);
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
+	server_sessions_changed();
 
 	if (session_exec_result(pipefd[0], argc == 0 ? "shell" : argv[0],
 	    cause) != 0) {
@@ -298,6 +299,7 @@ session_destroy(struct session *s)
 
 	log_debug("%s: %s", __func__, s->name);
 	TAILQ_REMOVE(&sessions, s, entry);
+	server_sessions_changed();
 	cmd_wait_session_destroyed(s);
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->last_session == s)
