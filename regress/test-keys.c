@@ -2,12 +2,17 @@
  * regress/test-keys.c: common/key.c, tmux key names to key codes and back:
  * every named key, aliases, modifiers, UTF-8 characters, unknown names.
  */
-
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/common.h"
 #include "common/key.h"
-#include "regress/tap.h"
+
+#include <cmocka.h>
 
 /* Every canonical name, as key_to_string must print it. */
 static const struct {
@@ -92,65 +97,145 @@ static const struct {
 	{ KEYC_NONE, "None" }
 };
 
-int
-main(void)
+/* Key codes equal, naming the case in the log if not. */
+static void
+t_assert_key(key_code got, key_code want, const char *what)
 {
-	char		 buf[64], small[4];
+	if (got != want)
+		print_message("# %s\n", what);
+	assert_int_equal(got, want);
+}
+
+static void
+key_from_string_parses_every_canonical_name(void **state __unused)
+{
+	u_int	 i;
+
+	for (i = 0; i < nitems(canonical); i++) {
+		t_assert_key(key_from_string(canonical[i].name),
+		    canonical[i].key, canonical[i].name);
+	}
+}
+
+static void
+key_to_string_prints_every_canonical_name(void **state __unused)
+{
+	char	 buf[64];
+	u_int	 i;
+
+	for (i = 0; i < nitems(canonical); i++) {
+		key_to_string(canonical[i].key, buf, sizeof buf);
+		assert_string_equal(buf, canonical[i].name);
+	}
+}
+
+static void
+canonical_names_round_trip_with_modifiers(void **state __unused)
+{
+	char		 buf[64];
 	key_code	 k;
 	u_int		 i;
 
 	for (i = 0; i < nitems(canonical); i++) {
-		k = key_from_string(canonical[i].name);
-		TAP_OK(k == canonical[i].key,
-		    "key_from_string(\"%s\") is its named key",
-		    canonical[i].name);
-		key_to_string(canonical[i].key, buf, sizeof buf);
-		TAP_OK(strcmp(buf, canonical[i].name) == 0,
-		    "key_to_string prints \"%s\" (got \"%s\")",
-		    canonical[i].name, buf);
 		k = canonical[i].key | KEYC_CTRL | KEYC_META;
 		key_to_string(k, buf, sizeof buf);
-		TAP_OK(key_from_string(buf) == k,
-		    "\"%s\" round trips with modifiers", buf);
+		t_assert_key(key_from_string(buf), k, buf);
 	}
+}
+
+static void
+key_from_string_parses_other_spellings(void **state __unused)
+{
+	u_int	 i;
+
 	for (i = 0; i < nitems(parses); i++) {
-		k = key_from_string(parses[i].name);
-		TAP_OK(k == parses[i].key,
-		    "key_from_string(\"%s\") is %#llx (got %#llx)",
-		    parses[i].name, (unsigned long long)parses[i].key,
-		    (unsigned long long)k);
+		t_assert_key(key_from_string(parses[i].name), parses[i].key,
+		    parses[i].name);
 	}
+}
+
+static void
+unknown_names_are_keyc_none(void **state __unused)
+{
+	char	 what[32];
+	u_int	 i;
+
 	for (i = 0; i < nitems(unknown); i++) {
-		TAP_OK(key_from_string(unknown[i]) == KEYC_NONE,
-		    "unknown name #%u is KEYC_NONE", i);
+		snprintf(what, sizeof what, "unknown name #%u", i);
+		t_assert_key(key_from_string(unknown[i]), KEYC_NONE, what);
 	}
-	TAP_OK(key_from_string(NULL) == KEYC_NONE, "NULL name is KEYC_NONE");
+}
+
+static void
+null_name_is_keyc_none(void **state __unused)
+{
+	assert_int_equal(key_from_string(NULL), KEYC_NONE);
+}
+
+static void
+key_to_string_prints_modified_keys(void **state __unused)
+{
+	char	 buf[64];
+	u_int	 i;
+
 	for (i = 0; i < nitems(prints); i++) {
 		key_to_string(prints[i].key, buf, sizeof buf);
-		TAP_OK(strcmp(buf, prints[i].name) == 0,
-		    "key_to_string(%#llx) is \"%s\" (got \"%s\")",
-		    (unsigned long long)prints[i].key, prints[i].name, buf);
+		assert_string_equal(buf, prints[i].name);
 	}
+}
+
+static void
+printed_names_parse_back_to_their_keys(void **state __unused)
+{
+	u_int	 i;
+
 	for (i = 0; i < nitems(prints); i++) {
 		if (prints[i].key == KEYC_NONE)
 			continue;
-		TAP_OK(key_from_string(prints[i].name) == prints[i].key,
-		    "\"%s\" parses back to its key", prints[i].name);
+		t_assert_key(key_from_string(prints[i].name), prints[i].key,
+		    prints[i].name);
 	}
+}
 
-	/* Every code point in a sample, with and without modifiers. */
+/* Every code point in a sample, with and without modifiers. */
+static void
+code_points_round_trip_through_their_names(void **state __unused)
+{
+	char		 buf[64];
+	key_code	 k;
+
 	for (k = 0x21; k < 0x3000; k += 0x1f) {
 		if (k >= 0xd800 && k <= 0xdfff)
 			continue;
 		key_to_string(k | KEYC_META, buf, sizeof buf);
-		if (key_from_string(buf) != (k | KEYC_META))
-			break;
+		t_assert_key(key_from_string(buf), k | KEYC_META, buf);
 	}
-	TAP_OK(k >= 0x3000, "code points round trip through their names");
+}
+
+static void
+key_to_string_truncates_to_the_buffer(void **state __unused)
+{
+	char	 small[4];
 
 	key_to_string(KEYC_PPAGE | KEYC_CTRL, small, sizeof small);
-	TAP_OK(strcmp(small, "C-P") == 0,
-	    "key_to_string truncates to the buffer (got \"%s\")", small);
+	assert_string_equal(small, "C-P");
+}
 
-	return (tap_done());
+int
+main(void)
+{
+	const struct CMUnitTest keys[] = {
+		cmocka_unit_test(key_from_string_parses_every_canonical_name),
+		cmocka_unit_test(key_to_string_prints_every_canonical_name),
+		cmocka_unit_test(canonical_names_round_trip_with_modifiers),
+		cmocka_unit_test(key_from_string_parses_other_spellings),
+		cmocka_unit_test(unknown_names_are_keyc_none),
+		cmocka_unit_test(null_name_is_keyc_none),
+		cmocka_unit_test(key_to_string_prints_modified_keys),
+		cmocka_unit_test(printed_names_parse_back_to_their_keys),
+		cmocka_unit_test(code_points_round_trip_through_their_names),
+		cmocka_unit_test(key_to_string_truncates_to_the_buffer),
+	};
+
+	return (cmocka_run_group_tests(keys, NULL, NULL));
 }

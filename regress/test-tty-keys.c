@@ -10,14 +10,21 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pty.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <term.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "common/common.h"
 #include "client/tty.h"
-#include "regress/tap.h"
+
+#include <cmocka.h>
 
 #define MAXEV	64
 
@@ -90,43 +97,98 @@ ev_equal(const struct tty_event *a, const struct tty_event *b)
 	return (1);
 }
 
-/* Whole, byte by byte and in threes must all give the same events. */
-static int
-splits_agree(const char *s, size_t len)
+/* The events are equal field by field; what names the case if not. */
+static void
+t_assert_ev_equal(const struct tty_event *got, const struct tty_event *want,
+    const char *what)
+{
+	if (!ev_equal(got, want))
+		print_message("# %s: events differ\n", what);
+	assert_int_equal(got->type, want->type);
+	assert_int_equal(got->key, want->key);
+	assert_int_equal(got->len, want->len);
+	assert_int_equal(got->x, want->x);
+	assert_int_equal(got->y, want->y);
+	assert_int_equal(got->button, want->button);
+	assert_int_equal(got->pressed, want->pressed);
+	assert_int_equal(got->mods, want->mods);
+	assert_int_equal(got->motion, want->motion);
+	if (want->type == TTY_EV_PASTE)
+		assert_memory_equal(got->data, want->data, want->len);
+}
+
+/* Whole, byte by byte and in twos, threes and fives give the same events. */
+static void
+t_assert_splits_agree(const char *s, size_t len, const char *what)
 {
 	struct rec	whole = { 0 }, part = { 0 };
 	size_t		steps[] = { 1, 2, 3, 5 };
 	u_int		i, j;
-	int		ok = 1;
 
 	run(&whole, s, len, 0, 1);
-	for (i = 0; i < nitems(steps) && ok; i++) {
+	for (i = 0; i < nitems(steps); i++) {
 		run(&part, s, len, steps[i], 1);
-		if (part.n != whole.n)
-			ok = 0;
-		for (j = 0; ok && j < whole.n; j++)
-			ok = ev_equal(&whole.ev[j], &part.ev[j]);
+		if (part.n != whole.n) {
+			print_message("# %s: %u events in %zu-byte pieces, "
+			    "%u whole\n", what, part.n, steps[i], whole.n);
+		}
+		assert_int_equal(part.n, whole.n);
+		for (j = 0; j < whole.n; j++)
+			t_assert_ev_equal(&part.ev[j], &whole.ev[j], what);
 	}
 	rec_clear(&whole);
 	rec_clear(&part);
-	return (ok);
 }
 
-/* Exactly one key event with this code. */
-static int
-one_key(const char *s, key_code key)
+/* Exactly one key event with this code, however the bytes are split. */
+static void
+t_assert_one_key(const char *s, key_code key, const char *what)
 {
 	struct rec	r = { 0 };
-	int		ok;
 
 	run(&r, s, strlen(s), 0, 1);
-	ok = (r.n == 1 && r.ev[0].type == TTY_EV_KEY && r.ev[0].key == key &&
-	    r.ev[0].mods == (int)((key & KEYC_MASK_MODS) >> 32));
-	if (!ok && r.n >= 1)
-		TAP_DIAG("got %u events, first type %d key %#llx", r.n,
-		    r.ev[0].type, (unsigned long long)r.ev[0].key);
+	if (r.n != 1 || r.ev[0].type != TTY_EV_KEY || r.ev[0].key != key) {
+		print_message("# %s: got %u events, first type %d key %#llx\n",
+		    what, r.n, r.n >= 1 ? (int)r.ev[0].type : -1,
+		    r.n >= 1 ? (unsigned long long)r.ev[0].key : 0);
+	}
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].type, TTY_EV_KEY);
+	assert_int_equal(r.ev[0].key, key);
+	assert_int_equal(r.ev[0].mods, (int)((key & KEYC_MASK_MODS) >> 32));
 	rec_clear(&r);
-	return (ok && splits_agree(s, strlen(s)));
+	t_assert_splits_agree(s, strlen(s), what);
+}
+
+/* A string with control bytes escaped, for the log. */
+static const char *
+t_vis(const char *s)
+{
+	static char	 line[8192];
+	size_t		 n = 0;
+	u_char		 c;
+
+	for (; *s != '\0' && n + 5 < sizeof line; s++) {
+		c = *s;
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			n += snprintf(line + n, sizeof line - n, "\\%03o", c);
+		else
+			line[n++] = c;
+	}
+	line[n] = '\0';
+	return (line);
+}
+
+/* want is in the terminal output; returns where. */
+static const char *
+t_assert_contains(const char *out, const char *want)
+{
+	const char	*p = strstr(out, want);
+
+	if (p == NULL)
+		print_message("# output: %s\n", t_vis(out));
+	assert_non_null(p);
+	return (p);
 }
 
 /* Sequences that are one key each. */
@@ -261,132 +323,254 @@ static const struct {
 };
 
 static void
-test_keys(void)
+each_key_sequence_is_one_key_however_split(void **state __unused)
+{
+	u_int	 i;
+
+	for (i = 0; i < nitems(keys); i++)
+		t_assert_one_key(keys[i].s, keys[i].key, keys[i].what);
+}
+
+static void
+texts_give_their_keys_however_split(void **state __unused)
 {
 	struct rec	r = { 0 };
 	u_int		i, j;
-	int		ok;
-
-	for (i = 0; i < nitems(keys); i++)
-		TAP_OK(one_key(keys[i].s, keys[i].key), "%s", keys[i].what);
 
 	for (i = 0; i < nitems(texts); i++) {
 		run(&r, texts[i].s, texts[i].len, 0, 1);
-		ok = (r.n == texts[i].nkeys);
-		for (j = 0; ok && j < r.n; j++) {
-			ok = (r.ev[j].type == TTY_EV_KEY &&
-			    r.ev[j].key == texts[i].keys[j]);
+		if (r.n != texts[i].nkeys) {
+			print_message("# %s: got %u events\n", texts[i].what,
+			    r.n);
 		}
-		if (!ok)
-			TAP_DIAG("got %u events", r.n);
-		TAP_OK(ok && splits_agree(texts[i].s, texts[i].len), "%s",
-		    texts[i].what);
+		assert_int_equal(r.n, texts[i].nkeys);
+		for (j = 0; j < r.n; j++) {
+			if (r.ev[j].type != TTY_EV_KEY ||
+			    r.ev[j].key != texts[i].keys[j]) {
+				print_message("# %s: key %u\n", texts[i].what,
+				    j);
+			}
+			assert_int_equal(r.ev[j].type, TTY_EV_KEY);
+			assert_int_equal(r.ev[j].key, texts[i].keys[j]);
+		}
+		t_assert_splits_agree(texts[i].s, texts[i].len, texts[i].what);
 	}
 	rec_clear(&r);
 }
 
-static void
-test_pending(void)
-{
-	struct rec	 r = { 0 };
+/* Pending input: one tty_keys fed piece by piece, recording into r. */
+struct t_feeder {
 	struct tty_keys	*tk;
-	int		 pending;
+	struct rec	 r;
+};
 
-	tk = tty_keys_new();
-	pending = tty_keys_feed(tk, "\033", 1, rec_cb, &r);
-	TAP_OK(pending == 1 && r.n == 0,
-	    "lone ESC is held and feed reports pending");
-	tty_keys_flush(tk, rec_cb, &r);
-	TAP_OK(r.n == 1 && r.ev[0].key == KEYC_ESCAPE,
-	    "flush turns the held ESC into Escape");
-	rec_clear(&r);
+static int
+t_feeder_new(void **state)
+{
+	struct t_feeder	*f = calloc(1, sizeof *f);
 
-	pending = tty_keys_feed(tk, "\033[1;", 4, rec_cb, &r);
-	TAP_OK(pending == 1 && r.n == 0, "partial CSI is held");
-	pending = tty_keys_feed(tk, "5A", 2, rec_cb, &r);
-	TAP_OK(pending == 0 && r.n == 1 &&
-	    r.ev[0].key == (KEYC_UP | KEYC_CTRL),
-	    "rest of the CSI completes C-Up and nothing is pending");
-	rec_clear(&r);
+	if (f == NULL)
+		return (-1);
+	f->tk = tty_keys_new();
+	*state = f;
+	return (0);
+}
 
-	pending = tty_keys_feed(tk, "ab", 2, rec_cb, &r);
-	TAP_OK(pending == 0 && r.n == 2, "plain text is not held");
-	rec_clear(&r);
+static int
+t_feeder_free(void **state)
+{
+	struct t_feeder	*f = *state;
 
-	pending = tty_keys_feed(tk, "\xe4", 1, rec_cb, &r);
-	TAP_OK(pending == 1 && r.n == 0, "first byte of UTF-8 is held");
-	pending = tty_keys_feed(tk, "\xb8\xad", 2, rec_cb, &r);
-	TAP_OK(pending == 0 && r.n == 1 && r.ev[0].key == 0x4e2d,
-	    "UTF-8 split across feeds is one key");
-	rec_clear(&r);
-	tty_keys_free(tk);
+	rec_clear(&f->r);
+	tty_keys_free(f->tk);
+	free(f);
+	return (0);
+}
+
+static int
+t_feed(struct t_feeder *f, const char *s, size_t len)
+{
+	return (tty_keys_feed(f->tk, s, len, rec_cb, &f->r));
 }
 
 static void
-test_paste(void)
+lone_esc_is_held_and_feed_reports_pending(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	assert_int_equal(t_feed(f, "\033", 1), 1);
+	assert_int_equal(f->r.n, 0);
+}
+
+static void
+flush_turns_the_held_esc_into_escape(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	t_feed(f, "\033", 1);
+	tty_keys_flush(f->tk, rec_cb, &f->r);
+	assert_int_equal(f->r.n, 1);
+	assert_int_equal(f->r.ev[0].key, KEYC_ESCAPE);
+}
+
+static void
+partial_csi_is_held(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	assert_int_equal(t_feed(f, "\033[1;", 4), 1);
+	assert_int_equal(f->r.n, 0);
+}
+
+static void
+rest_of_the_csi_completes_c_up_and_nothing_is_pending(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	t_feed(f, "\033[1;", 4);
+	assert_int_equal(t_feed(f, "5A", 2), 0);
+	assert_int_equal(f->r.n, 1);
+	assert_int_equal(f->r.ev[0].key, KEYC_UP | KEYC_CTRL);
+}
+
+static void
+plain_text_is_not_held(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	assert_int_equal(t_feed(f, "ab", 2), 0);
+	assert_int_equal(f->r.n, 2);
+}
+
+static void
+first_byte_of_utf8_is_held(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	assert_int_equal(t_feed(f, "\xe4", 1), 1);
+	assert_int_equal(f->r.n, 0);
+}
+
+static void
+utf8_split_across_feeds_is_one_key(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	t_feed(f, "\xe4", 1);
+	assert_int_equal(t_feed(f, "\xb8\xad", 2), 0);
+	assert_int_equal(f->r.n, 1);
+	assert_int_equal(f->r.ev[0].key, 0x4e2d);
+}
+
+/* Bracketed paste. */
+static const char t_p1[] = "a\033[200~hello\r\nworld\033[201~b";
+static const char t_p2[] = "\033[200~x\033[Ay\033\033[20z\033[201~";
+
+static void
+bracketed_paste_is_one_event_between_keys(void **state __unused)
 {
 	struct rec	 r = { 0 };
-	struct tty_keys	*tk;
-	const char	 p1[] = "a\033[200~hello\r\nworld\033[201~b";
-	const char	 p2[] = "\033[200~x\033[Ay\033\033[20z\033[201~";
+
+	run(&r, t_p1, sizeof t_p1 - 1, 0, 0);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.ev[0].key, 'a');
+	assert_int_equal(r.ev[1].type, TTY_EV_PASTE);
+	assert_int_equal(r.ev[1].len, 12);
+	assert_memory_equal(r.ev[1].data, "hello\r\nworld", 12);
+	assert_int_equal(r.ev[2].key, 'b');
+	rec_clear(&r);
+}
+
+static void
+paste_split_at_every_byte_is_the_same_event(void **state __unused)
+{
+	t_assert_splits_agree(t_p1, sizeof t_p1 - 1, "paste");
+}
+
+static void
+paste_keeps_esc_bytes_and_near_terminators_as_data(void **state __unused)
+{
+	struct rec	 r = { 0 };
+
+	run(&r, t_p2, sizeof t_p2 - 1, 0, 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].type, TTY_EV_PASTE);
+	assert_int_equal(r.ev[0].len, 11);
+	assert_memory_equal(r.ev[0].data, "x\033[Ay\033\033[20z", 11);
+	rec_clear(&r);
+}
+
+static void
+paste_with_esc_bytes_split_at_every_byte_is_the_same(void **state __unused)
+{
+	t_assert_splits_agree(t_p2, sizeof t_p2 - 1, "paste with ESC bytes");
+}
+
+static void
+empty_paste_is_one_empty_event(void **state __unused)
+{
 	const char	 p3[] = "\033[200~\033[201~";
-	char		*big;
-	size_t		 bigsz = 17U * 1024 * 1024, got = 0, i;
-	int		 pending, ok = 1;
-
-	run(&r, p1, sizeof p1 - 1, 0, 0);
-	TAP_OK(r.n == 3 && r.ev[0].key == 'a' &&
-	    r.ev[1].type == TTY_EV_PASTE && r.ev[1].len == 12 &&
-	    memcmp(r.ev[1].data, "hello\r\nworld", 12) == 0 &&
-	    r.ev[2].key == 'b', "bracketed paste is one event between keys");
-	TAP_OK(splits_agree(p1, sizeof p1 - 1),
-	    "paste split at every byte is the same event");
-
-	run(&r, p2, sizeof p2 - 1, 0, 0);
-	TAP_OK(r.n == 1 && r.ev[0].type == TTY_EV_PASTE &&
-	    r.ev[0].len == 11 &&
-	    memcmp(r.ev[0].data, "x\033[Ay\033\033[20z", 11) == 0,
-	    "paste keeps ESC bytes and near-terminators as data");
-	TAP_OK(splits_agree(p2, sizeof p2 - 1),
-	    "paste with ESC bytes split at every byte is the same");
+	struct rec	 r = { 0 };
 
 	run(&r, p3, sizeof p3 - 1, 0, 0);
-	TAP_OK(r.n == 1 && r.ev[0].type == TTY_EV_PASTE && r.ev[0].len == 0,
-	    "empty paste is one empty event");
-
-	tk = tty_keys_new();
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].type, TTY_EV_PASTE);
+	assert_int_equal(r.ev[0].len, 0);
 	rec_clear(&r);
-	pending = tty_keys_feed(tk, "\033[200~abc\033[2", 12, rec_cb, &r);
-	tty_keys_flush(tk, rec_cb, &r);
-	TAP_OK(pending == 0 && r.n == 0,
-	    "unfinished paste is not pending and flush does not end it");
-	tty_keys_feed(tk, "01~\033[B", 6, rec_cb, &r);
-	TAP_OK(r.n == 2 && r.ev[0].type == TTY_EV_PASTE &&
-	    r.ev[0].len == 3 && memcmp(r.ev[0].data, "abc", 3) == 0 &&
-	    r.ev[1].key == KEYC_DOWN,
-	    "paste terminator split across feeds ends the paste");
-	rec_clear(&r);
+}
 
-	/* Over 16 MiB arrives in pieces, each at most 16 MiB, nothing lost. */
+static void
+unfinished_paste_is_not_pending_and_flush_does_not_end_it(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	assert_int_equal(t_feed(f, "\033[200~abc\033[2", 12), 0);
+	tty_keys_flush(f->tk, rec_cb, &f->r);
+	assert_int_equal(f->r.n, 0);
+}
+
+static void
+paste_terminator_split_across_feeds_ends_the_paste(void **state)
+{
+	struct t_feeder	*f = *state;
+
+	t_feed(f, "\033[200~abc\033[2", 12);
+	tty_keys_flush(f->tk, rec_cb, &f->r);
+	t_feed(f, "01~\033[B", 6);
+	assert_int_equal(f->r.n, 2);
+	assert_int_equal(f->r.ev[0].type, TTY_EV_PASTE);
+	assert_int_equal(f->r.ev[0].len, 3);
+	assert_memory_equal(f->r.ev[0].data, "abc", 3);
+	assert_int_equal(f->r.ev[1].key, KEYC_DOWN);
+}
+
+/* Over 16 MiB arrives in pieces, each at most 16 MiB, nothing lost. */
+static void
+paste_over_16_mib_is_delivered_as_16_mib_then_the_rest(void **state)
+{
+	struct t_feeder	*f = *state;
+	size_t		 bigsz = 17U * 1024 * 1024, got = 0, i;
+	char		*big;
+
 	big = xmalloc(bigsz);
 	for (i = 0; i < bigsz; i++)
 		big[i] = 'a' + i % 26;
-	tty_keys_feed(tk, "\033[200~", 6, rec_cb, &r);
+	t_feed(f, "\033[200~", 6);
 	for (i = 0; i < bigsz; i += 65536)
-		tty_keys_feed(tk, big + i, 65536, rec_cb, &r);
-	tty_keys_feed(tk, "\033[201~", 6, rec_cb, &r);
-	for (i = 0; i < r.n; i++) {
-		if (r.ev[i].type != TTY_EV_PASTE ||
-		    r.ev[i].len > 16U * 1024 * 1024 ||
-		    memcmp(r.ev[i].data, big + got, r.ev[i].len) != 0)
-			ok = 0;
-		got += r.ev[i].len;
+		t_feed(f, big + i, 65536);
+	t_feed(f, "\033[201~", 6);
+	for (i = 0; i < f->r.n; i++) {
+		assert_int_equal(f->r.ev[i].type, TTY_EV_PASTE);
+		assert_in_range(f->r.ev[i].len, 0, 16U * 1024 * 1024);
+		assert_in_range(got + f->r.ev[i].len, 0, bigsz);
+		assert_memory_equal(f->r.ev[i].data, big + got,
+		    f->r.ev[i].len);
+		got += f->r.ev[i].len;
 	}
-	TAP_OK(ok && r.n == 2 && got == bigsz && r.ev[0].len == 16U << 20,
-	    "17 MiB paste is delivered as 16 MiB then the rest");
-	rec_clear(&r);
+	assert_int_equal(f->r.n, 2);
+	assert_int_equal(got, bigsz);
+	assert_int_equal(f->r.ev[0].len, 16U << 20);
 	free(big);
-	tty_keys_free(tk);
 }
 
 /* Mouse reports and the event each gives. */
@@ -415,62 +599,86 @@ static const struct {
 };
 
 static void
-test_mouse(void)
+mouse_reports_give_their_events_however_split(void **state __unused)
 {
 	struct rec	r = { 0 };
 	u_int		i;
-	int		ok;
 
 	for (i = 0; i < nitems(mice); i++) {
 		run(&r, mice[i].s, strlen(mice[i].s), 0, 0);
-		ok = (r.n == 1 && r.ev[0].type == TTY_EV_MOUSE &&
-		    r.ev[0].button == mice[i].button &&
-		    r.ev[0].pressed == mice[i].pressed &&
-		    r.ev[0].motion == mice[i].motion &&
-		    r.ev[0].mods == mice[i].mods &&
-		    r.ev[0].x == mice[i].x && r.ev[0].y == mice[i].y);
-		if (!ok && r.n == 1) {
-			TAP_DIAG("type %d button %d pressed %d motion %d "
-			    "mods %d at %u,%u", r.ev[0].type, r.ev[0].button,
-			    r.ev[0].pressed, r.ev[0].motion, r.ev[0].mods,
-			    r.ev[0].x, r.ev[0].y);
-		}
-		TAP_OK(ok && splits_agree(mice[i].s, strlen(mice[i].s)),
-		    "mouse: %s", mice[i].what);
+		if (r.n != 1 || r.ev[0].type != TTY_EV_MOUSE ||
+		    r.ev[0].button != mice[i].button ||
+		    r.ev[0].pressed != mice[i].pressed ||
+		    r.ev[0].motion != mice[i].motion ||
+		    r.ev[0].mods != mice[i].mods ||
+		    r.ev[0].x != mice[i].x || r.ev[0].y != mice[i].y)
+			print_message("# mouse: %s\n", mice[i].what);
+		assert_int_equal(r.n, 1);
+		assert_int_equal(r.ev[0].type, TTY_EV_MOUSE);
+		assert_int_equal(r.ev[0].button, mice[i].button);
+		assert_int_equal(r.ev[0].pressed, mice[i].pressed);
+		assert_int_equal(r.ev[0].motion, mice[i].motion);
+		assert_int_equal(r.ev[0].mods, mice[i].mods);
+		assert_int_equal(r.ev[0].x, mice[i].x);
+		assert_int_equal(r.ev[0].y, mice[i].y);
+		t_assert_splits_agree(mice[i].s, strlen(mice[i].s),
+		    mice[i].what);
 	}
-	run(&r, "\033[<1;2Mq", 8, 0, 1);
-	TAP_OK(r.n == 1 && r.ev[0].key == 'q',
-	    "mouse report with two numbers is swallowed");
 	rec_clear(&r);
 }
 
 static void
-test_focus(void)
+mouse_report_with_two_numbers_is_swallowed(void **state __unused)
 {
 	struct rec	r = { 0 };
-	const char	s[] = "\033[I\033[O";
 
-	run(&r, s, 6, 0, 0);
-	TAP_OK(r.n == 2 && r.ev[0].type == TTY_EV_FOCUS &&
-	    r.ev[0].pressed == 1 && r.ev[1].type == TTY_EV_FOCUS &&
-	    r.ev[1].pressed == 0, "CSI I is focus in, CSI O focus out");
-	TAP_OK(splits_agree(s, 6), "focus events split byte by byte");
+	run(&r, "\033[<1;2Mq", 8, 0, 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.ev[0].key, 'q');
 	rec_clear(&r);
+}
+
+/* Focus reports. */
+static const char t_focus[] = "\033[I\033[O";
+
+static void
+csi_i_is_focus_in_csi_o_focus_out(void **state __unused)
+{
+	struct rec	r = { 0 };
+
+	run(&r, t_focus, 6, 0, 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.ev[0].type, TTY_EV_FOCUS);
+	assert_int_equal(r.ev[0].pressed, 1);
+	assert_int_equal(r.ev[1].type, TTY_EV_FOCUS);
+	assert_int_equal(r.ev[1].pressed, 0);
+	rec_clear(&r);
+}
+
+static void
+focus_events_split_byte_by_byte(void **state __unused)
+{
+	t_assert_splits_agree(t_focus, 6, "focus");
 }
 
 /* Everything at once, split at every byte, must give the same events. */
+static const char t_mixed[] = "x\033[1;5A\xe4\xb8\xad\033Ob\033[<0;3;3M"
+    "\033[200~p\033q\033[201~\033[I\033y\033[15;3~\x03";
+
 static void
-test_mixed(void)
+mixed_input_gives_11_events(void **state __unused)
 {
-	const char	s[] = "x\033[1;5A\xe4\xb8\xad\033Ob\033[<0;3;3M"
-			    "\033[200~p\033q\033[201~\033[I\033y\033[15;3~\x03";
 	struct rec	r = { 0 };
 
-	run(&r, s, sizeof s - 1, 1, 1);
-	TAP_OK(r.n == 11, "mixed input gives 11 events (got %u)", r.n);
-	TAP_OK(splits_agree(s, sizeof s - 1),
-	    "mixed input split at every byte gives the same events");
+	run(&r, t_mixed, sizeof t_mixed - 1, 1, 1);
+	assert_int_equal(r.n, 11);
 	rec_clear(&r);
+}
+
+static void
+mixed_input_split_at_every_byte_gives_the_same_events(void **state __unused)
+{
+	t_assert_splits_agree(t_mixed, sizeof t_mixed - 1, "mixed input");
 }
 
 /* Read what the slave wrote, waiting briefly for it. */
@@ -491,130 +699,417 @@ drain(int master, char *buf, size_t size)
 	return (len);
 }
 
-static void
-test_tty(void)
-{
+/*
+ * A pseudo-terminal on which tty_start ran with xterm-256color.  Teardown
+ * stops the tty and unloads terminfo, so each test starts as the client
+ * does, with none loaded.
+ */
+struct t_pty {
+	int		 master, slave;
 	struct tty	 t;
-	struct termios	 before, during, after;
-	struct winsize	 ws = { .ws_row = 40, .ws_col = 132 };
-	char		 out[4096], *cause = NULL;
-	int		 master, slave, fd, rc;
-	u_int		 cols, rows;
-	const char	*smcup;
+	struct termios	 before;
+	int		 rc;		/* from tty_start */
+	char		*cause;
+	char		 out[4096];	/* filled by t_output */
+};
 
-	if (openpty(&master, &slave, NULL, NULL, NULL) != 0) {
-		TAP_OK(0, "openpty: %s", strerror(errno));
-		return;
-	}
-	tcgetattr(slave, &before);
-	memset(&t, 0, sizeof t);
-	rc = tty_start(&t, slave, slave, "xterm-256color", &cause);
-	TAP_OK(rc == 0, "tty_start on a pty succeeds (%s)",
-	    cause == NULL ? "no error" : cause);
-	if (rc != 0)
-		return;
-	TAP_OK(strcmp(t.term, "xterm-256color") == 0, "TERM is the one given");
-
-	tcgetattr(slave, &during);
-	TAP_OK((during.c_lflag & (ICANON|ECHO|ISIG|IEXTEN)) == 0,
-	    "raw mode: no canonical input, echo or signals");
-	TAP_OK((during.c_oflag & OPOST) == 0, "raw mode: output processing off");
-	TAP_OK((during.c_iflag & (ICRNL|IXON|ISTRIP)) == 0,
-	    "raw mode: no CR translation, flow control or stripping");
-	TAP_OK((during.c_cflag & CSIZE) == CS8 && !(during.c_cflag & PARENB),
-	    "raw mode: 8 bits, no parity");
-	TAP_OK(during.c_cc[VMIN] == 1 && during.c_cc[VTIME] == 0,
-	    "raw mode: VMIN 1, VTIME 0");
-
-	drain(master, out, sizeof out);
-	smcup = strstr(out, "\033[?1049h");
-	TAP_OK(strcmp(t.smcup, "\033[?1049h\033[22;0;0t") == 0,
-	    "smcup is xterm-256color's");
-	TAP_OK(smcup != NULL && strstr(out, t.smcup) == smcup,
-	    "tty_start wrote smcup");
-	TAP_OK(strstr(out, "\033[?1h\033=") != NULL, "tty_start wrote smkx");
-	TAP_OK(smcup != NULL && strstr(smcup, "\033[?2004h") != NULL,
-	    "tty_start enabled bracketed paste after smcup");
-	TAP_OK(strstr(out, "\033[?1004h") != NULL,
-	    "tty_start enabled focus events");
-
-	ioctl(slave, TIOCSWINSZ, &ws);
-	tty_size(&t, &cols, &rows);
-	TAP_OK(cols == 132 && rows == 40, "tty_size reads the window size");
-	ws.ws_col = ws.ws_row = 0;
-	ioctl(slave, TIOCSWINSZ, &ws);
-	tty_size(&t, &cols, &rows);
-	TAP_OK(cols == 80 && rows == 24, "tty_size falls back to 80x24");
-
+static void
+t_stop(struct t_pty *fx)
+{
 	alarm(5);	/* a TCSADRAIN that hangs fails the test */
-	tty_stop(&t);
+	tty_stop(&fx->t);
 	alarm(0);
-	tcgetattr(slave, &after);
-	TAP_OK(after.c_iflag == before.c_iflag &&
-	    after.c_oflag == before.c_oflag &&
-	    after.c_cflag == before.c_cflag &&
-	    after.c_lflag == before.c_lflag &&
-	    memcmp(after.c_cc, before.c_cc, sizeof after.c_cc) == 0,
-	    "tty_stop restores the original termios");
-	drain(master, out, sizeof out);
-	TAP_OK(strstr(out, "\033[?1049l\033[23;0;0t") != NULL,
-	    "tty_stop wrote rmcup");
-	TAP_OK(strstr(out, "\033[?2004l") != NULL &&
-	    strstr(out, "\033[?1000l") != NULL &&
-	    strstr(out, "\033[?1006l") != NULL &&
-	    strstr(out, "\033[?12l\033[?25h") != NULL,
-	    "tty_stop turned off paste and mouse and showed the cursor");
-	TAP_OK(strstr(out, "\033[?1l\033>") != NULL, "tty_stop wrote rmkx");
-
-	tty_stop(&t);
-	TAP_OK(drain(master, out, sizeof out) == 0,
-	    "second tty_stop writes nothing");
-
-	free(t.term);
-	memset(&t, 0, sizeof t);
-	rc = tty_start(&t, slave, slave, "no-such-terminal-xyz", &cause);
-	TAP_OK(rc == 0 && strcmp(t.term, "xterm-256color") == 0,
-	    "unknown TERM falls back to xterm-256color");
-	tty_stop(&t);
-	free(t.term);
-
-	/* vt52's cursor keys are ESC A..D, which alone would be Meta. */
-	TAP_OK(one_key("\033A", 'A' | KEYC_META),
-	    "without vt52 terminfo ESC A is M-A");
-	memset(&t, 0, sizeof t);
-	rc = tty_start(&t, slave, slave, "vt52", &cause);
-	TAP_OK(rc == 0 && one_key("\033A", KEYC_UP) &&
-	    one_key("\033D", KEYC_LEFT) && one_key("\033[1;5A",
-	    KEYC_UP | KEYC_CTRL) && one_key("\033x", 'x' | KEYC_META) &&
-	    one_key("\033?t", KEYC_F5),
-	    "terminfo key strings are used alongside the built-in ones");
-	tty_stop(&t);
-	free(t.term);
-	drain(master, out, sizeof out);
-	close(slave);
-	close(master);
-
-	fd = open("/dev/null", O_RDWR);
-	cause = NULL;
-	memset(&t, 0, sizeof t);
-	rc = tty_start(&t, fd, fd, "xterm-256color", &cause);
-	TAP_OK(rc == -1 && cause != NULL &&
-	    strstr(cause, "not a terminal") != NULL,
-	    "tty_start on /dev/null fails: %s", cause ? cause : "(no cause)");
-	TAP_OK(t.started == 0, "failed tty_start leaves it stopped");
-	free(cause);
-	close(fd);
 }
+
+/* Stop, unload terminfo and start again with term. */
+static void
+t_restart(struct t_pty *fx, const char *term)
+{
+	t_stop(fx);
+	free(fx->t.term);
+	if (cur_term != NULL)
+		del_curterm(cur_term);
+	free(fx->cause);
+	fx->cause = NULL;
+	memset(&fx->t, 0, sizeof fx->t);
+	fx->rc = tty_start(&fx->t, fx->slave, fx->slave, term, &fx->cause);
+}
+
+static int
+t_pty_setup(void **state)
+{
+	struct t_pty	*fx = calloc(1, sizeof *fx);
+
+	if (fx == NULL)
+		return (-1);
+	if (openpty(&fx->master, &fx->slave, NULL, NULL, NULL) != 0) {
+		print_message("# openpty: %s\n", strerror(errno));
+		free(fx);
+		return (-1);
+	}
+	tcgetattr(fx->slave, &fx->before);
+	fx->rc = tty_start(&fx->t, fx->slave, fx->slave, "xterm-256color",
+	    &fx->cause);
+	*state = fx;
+	return (0);
+}
+
+static int
+t_pty_teardown(void **state)
+{
+	struct t_pty	*fx = *state;
+
+	t_stop(fx);
+	free(fx->t.term);
+	if (cur_term != NULL)
+		del_curterm(cur_term);
+	free(fx->cause);
+	close(fx->slave);
+	close(fx->master);
+	free(fx);
+	return (0);
+}
+
+/* The fixture's tty_start succeeded. */
+static struct t_pty *
+t_started(void **state)
+{
+	struct t_pty	*fx = *state;
+
+	if (fx->rc != 0)
+		print_message("# tty_start: %s\n", fx->cause);
+	assert_int_equal(fx->rc, 0);
+	return (fx);
+}
+
+/* What the terminal was sent since the last call. */
+static const char *
+t_output(struct t_pty *fx)
+{
+	drain(fx->master, fx->out, sizeof fx->out);
+	return (fx->out);
+}
+
+static void
+tty_start_on_a_pty_succeeds(void **state)
+{
+	t_started(state);
+}
+
+static void
+term_is_the_one_given(void **state)
+{
+	assert_string_equal(t_started(state)->t.term, "xterm-256color");
+}
+
+static void
+raw_mode_has_no_canonical_input_echo_or_signals(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	struct termios	 tio;
+
+	tcgetattr(fx->slave, &tio);
+	assert_int_equal(tio.c_lflag & (ICANON|ECHO|ISIG|IEXTEN), 0);
+}
+
+static void
+raw_mode_turns_output_processing_off(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	struct termios	 tio;
+
+	tcgetattr(fx->slave, &tio);
+	assert_int_equal(tio.c_oflag & OPOST, 0);
+}
+
+static void
+raw_mode_has_no_cr_translation_flow_control_or_stripping(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	struct termios	 tio;
+
+	tcgetattr(fx->slave, &tio);
+	assert_int_equal(tio.c_iflag & (ICRNL|IXON|ISTRIP), 0);
+}
+
+static void
+raw_mode_has_8_bits_and_no_parity(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	struct termios	 tio;
+
+	tcgetattr(fx->slave, &tio);
+	assert_int_equal(tio.c_cflag & CSIZE, CS8);
+	assert_int_equal(tio.c_cflag & PARENB, 0);
+}
+
+static void
+raw_mode_has_vmin_1_and_vtime_0(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	struct termios	 tio;
+
+	tcgetattr(fx->slave, &tio);
+	assert_int_equal(tio.c_cc[VMIN], 1);
+	assert_int_equal(tio.c_cc[VTIME], 0);
+}
+
+static void
+smcup_is_xterm_256colors(void **state)
+{
+	assert_string_equal(t_started(state)->t.smcup,
+	    "\033[?1049h\033[22;0;0t");
+}
+
+static void
+tty_start_writes_smcup(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	const char	*out = t_output(fx);
+	const char	*smcup = t_assert_contains(out, "\033[?1049h");
+
+	assert_ptr_equal(t_assert_contains(out, fx->t.smcup), smcup);
+}
+
+static void
+tty_start_writes_smkx(void **state)
+{
+	t_assert_contains(t_output(t_started(state)), "\033[?1h\033=");
+}
+
+static void
+tty_start_enables_bracketed_paste_after_smcup(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+
+	t_assert_contains(t_assert_contains(t_output(fx), "\033[?1049h"),
+	    "\033[?2004h");
+}
+
+static void
+tty_start_enables_focus_events(void **state)
+{
+	t_assert_contains(t_output(t_started(state)), "\033[?1004h");
+}
+
+static void
+tty_size_reads_the_window_size(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	struct winsize	 ws = { .ws_row = 40, .ws_col = 132 };
+	u_int		 cols, rows;
+
+	ioctl(fx->slave, TIOCSWINSZ, &ws);
+	tty_size(&fx->t, &cols, &rows);
+	assert_int_equal(cols, 132);
+	assert_int_equal(rows, 40);
+}
+
+static void
+tty_size_falls_back_to_80x24(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	struct winsize	 ws = { .ws_row = 0, .ws_col = 0 };
+	u_int		 cols, rows;
+
+	ioctl(fx->slave, TIOCSWINSZ, &ws);
+	tty_size(&fx->t, &cols, &rows);
+	assert_int_equal(cols, 80);
+	assert_int_equal(rows, 24);
+}
+
+static void
+tty_stop_restores_the_original_termios(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+	struct termios	 after;
+
+	t_stop(fx);
+	tcgetattr(fx->slave, &after);
+	assert_int_equal(after.c_iflag, fx->before.c_iflag);
+	assert_int_equal(after.c_oflag, fx->before.c_oflag);
+	assert_int_equal(after.c_cflag, fx->before.c_cflag);
+	assert_int_equal(after.c_lflag, fx->before.c_lflag);
+	assert_memory_equal(after.c_cc, fx->before.c_cc, sizeof after.c_cc);
+}
+
+/* What tty_stop wrote. */
+static const char *
+t_stopped(void **state)
+{
+	struct t_pty	*fx = t_started(state);
+
+	t_output(fx);
+	t_stop(fx);
+	return (t_output(fx));
+}
+
+static void
+tty_stop_writes_rmcup(void **state)
+{
+	t_assert_contains(t_stopped(state), "\033[?1049l\033[23;0;0t");
+}
+
+static void
+tty_stop_turns_off_paste_and_mouse_and_shows_the_cursor(void **state)
+{
+	const char	*out = t_stopped(state);
+
+	t_assert_contains(out, "\033[?2004l");
+	t_assert_contains(out, "\033[?1000l");
+	t_assert_contains(out, "\033[?1006l");
+	t_assert_contains(out, "\033[?12l\033[?25h");
+}
+
+static void
+tty_stop_writes_rmkx(void **state)
+{
+	t_assert_contains(t_stopped(state), "\033[?1l\033>");
+}
+
+static void
+second_tty_stop_writes_nothing(void **state)
+{
+	struct t_pty	*fx = *state;
+	size_t		 len;
+
+	t_stopped(state);
+	t_stop(fx);
+	len = drain(fx->master, fx->out, sizeof fx->out);
+	if (len != 0)
+		print_message("# output: %s\n", t_vis(fx->out));
+	assert_int_equal(len, 0);
+}
+
+static void
+unknown_term_falls_back_to_xterm_256color(void **state)
+{
+	struct t_pty	*fx = *state;
+
+	t_restart(fx, "no-such-terminal-xyz");
+	t_started(state);
+	assert_string_equal(fx->t.term, "xterm-256color");
+}
+
+/* vt52's cursor keys are ESC A..D, which alone would be Meta. */
+static void
+without_vt52_terminfo_esc_a_is_meta_a(void **state)
+{
+	t_started(state);
+	t_assert_one_key("\033A", 'A' | KEYC_META, "ESC A with xterm-256color");
+}
+
+static void
+terminfo_key_strings_are_used_alongside_the_built_in_ones(void **state)
+{
+	t_restart(*state, "vt52");
+	t_started(state);
+	t_assert_one_key("\033A", KEYC_UP, "vt52 ESC A");
+	t_assert_one_key("\033D", KEYC_LEFT, "vt52 ESC D");
+	t_assert_one_key("\033[1;5A", KEYC_UP | KEYC_CTRL, "CSI 1;5A on vt52");
+	t_assert_one_key("\033x", 'x' | KEYC_META, "ESC x on vt52");
+	t_assert_one_key("\033?t", KEYC_F5, "vt52 ESC ? t");
+}
+
+/* tty_start on /dev/null. */
+static int
+t_dev_null_setup(void **state)
+{
+	struct t_pty	*fx = calloc(1, sizeof *fx);
+
+	if (fx == NULL)
+		return (-1);
+	fx->slave = open("/dev/null", O_RDWR);
+	fx->master = -1;
+	fx->rc = tty_start(&fx->t, fx->slave, fx->slave, "xterm-256color",
+	    &fx->cause);
+	*state = fx;
+	return (0);
+}
+
+static void
+tty_start_on_dev_null_fails_as_not_a_terminal(void **state)
+{
+	struct t_pty	*fx = *state;
+
+	assert_int_equal(fx->rc, -1);
+	assert_non_null(fx->cause);
+	assert_non_null(strstr(fx->cause, "not a terminal"));
+}
+
+static void
+failed_tty_start_leaves_it_stopped(void **state)
+{
+	struct t_pty	*fx = *state;
+
+	assert_int_equal(fx->t.started, 0);
+}
+
+#define T_FEED(test) \
+	cmocka_unit_test_setup_teardown(test, t_feeder_new, t_feeder_free)
+#define T_PTY(test) \
+	cmocka_unit_test_setup_teardown(test, t_pty_setup, t_pty_teardown)
+#define T_DEV_NULL(test) \
+	cmocka_unit_test_setup_teardown(test, t_dev_null_setup, t_pty_teardown)
 
 int
 main(void)
 {
-	test_keys();
-	test_pending();
-	test_paste();
-	test_mouse();
-	test_focus();
-	test_mixed();
-	test_tty();
-	return (tap_done());
+	/* The key tests run first, before any test loads terminfo. */
+	const struct CMUnitTest tty_keys[] = {
+		cmocka_unit_test(each_key_sequence_is_one_key_however_split),
+		cmocka_unit_test(texts_give_their_keys_however_split),
+		T_FEED(lone_esc_is_held_and_feed_reports_pending),
+		T_FEED(flush_turns_the_held_esc_into_escape),
+		T_FEED(partial_csi_is_held),
+		T_FEED(rest_of_the_csi_completes_c_up_and_nothing_is_pending),
+		T_FEED(plain_text_is_not_held),
+		T_FEED(first_byte_of_utf8_is_held),
+		T_FEED(utf8_split_across_feeds_is_one_key),
+		cmocka_unit_test(bracketed_paste_is_one_event_between_keys),
+		cmocka_unit_test(paste_split_at_every_byte_is_the_same_event),
+		cmocka_unit_test(
+		    paste_keeps_esc_bytes_and_near_terminators_as_data),
+		cmocka_unit_test(
+		    paste_with_esc_bytes_split_at_every_byte_is_the_same),
+		cmocka_unit_test(empty_paste_is_one_empty_event),
+		T_FEED(
+		    unfinished_paste_is_not_pending_and_flush_does_not_end_it),
+		T_FEED(paste_terminator_split_across_feeds_ends_the_paste),
+		T_FEED(paste_over_16_mib_is_delivered_as_16_mib_then_the_rest),
+		cmocka_unit_test(mouse_reports_give_their_events_however_split),
+		cmocka_unit_test(mouse_report_with_two_numbers_is_swallowed),
+		cmocka_unit_test(csi_i_is_focus_in_csi_o_focus_out),
+		cmocka_unit_test(focus_events_split_byte_by_byte),
+		cmocka_unit_test(mixed_input_gives_11_events),
+		cmocka_unit_test(
+		    mixed_input_split_at_every_byte_gives_the_same_events),
+		T_PTY(tty_start_on_a_pty_succeeds),
+		T_PTY(term_is_the_one_given),
+		T_PTY(raw_mode_has_no_canonical_input_echo_or_signals),
+		T_PTY(raw_mode_turns_output_processing_off),
+		T_PTY(raw_mode_has_no_cr_translation_flow_control_or_stripping),
+		T_PTY(raw_mode_has_8_bits_and_no_parity),
+		T_PTY(raw_mode_has_vmin_1_and_vtime_0),
+		T_PTY(smcup_is_xterm_256colors),
+		T_PTY(tty_start_writes_smcup),
+		T_PTY(tty_start_writes_smkx),
+		T_PTY(tty_start_enables_bracketed_paste_after_smcup),
+		T_PTY(tty_start_enables_focus_events),
+		T_PTY(tty_size_reads_the_window_size),
+		T_PTY(tty_size_falls_back_to_80x24),
+		T_PTY(tty_stop_restores_the_original_termios),
+		T_PTY(tty_stop_writes_rmcup),
+		T_PTY(tty_stop_turns_off_paste_and_mouse_and_shows_the_cursor),
+		T_PTY(tty_stop_writes_rmkx),
+		T_PTY(second_tty_stop_writes_nothing),
+		T_PTY(unknown_term_falls_back_to_xterm_256color),
+		T_PTY(without_vt52_terminfo_esc_a_is_meta_a),
+		T_PTY(
+		    terminfo_key_strings_are_used_alongside_the_built_in_ones),
+		T_DEV_NULL(tty_start_on_dev_null_fails_as_not_a_terminal),
+		T_DEV_NULL(failed_tty_start_leaves_it_stopped),
+	};
+
+	return (cmocka_run_group_tests(tty_keys, NULL, NULL));
 }

@@ -4,10 +4,17 @@
  * replica that saw the earlier frames must too; an unchanged screen sends
  * (almost) nothing.  Random screens come from a fixed seed.
  */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vterm/vterm.h"
-#include "regress/tap.h"
+
+#include <cmocka.h>
 
 static uint32_t	 t_seed = 12345;
 
@@ -128,9 +135,12 @@ t_random_input(struct screen *s, u_int n)
 	buf_free(&b);
 }
 
-/* Every cell field, cursor, visibility and modes equal. */
-static int
-t_same(struct screen *a, struct screen *b, const char **why)
+/*
+ * Every cell field, cursor, visibility and modes equal.  what names the
+ * comparison in the log when they are not.
+ */
+static void
+t_assert_same(struct screen *a, struct screen *b, const char *what)
 {
 	const struct screen_modes *ma = screen_modes(a), *mb = screen_modes(b);
 	u_int			 x, y, ax, ay, bx, by;
@@ -143,30 +153,35 @@ t_same(struct screen *a, struct screen *b, const char **why)
 			if (ca->ch != cb->ch || ca->fg != cb->fg ||
 			    ca->bg != cb->bg || ca->attr != cb->attr ||
 			    ca->width != cb->width) {
-				TAP_DIAG("cell %u,%u: %x/%x fg %x/%x bg %x/%x "
-				    "attr %x/%x w %u/%u", x, y, ca->ch, cb->ch,
-				    ca->fg, cb->fg, ca->bg, cb->bg, ca->attr,
-				    cb->attr, ca->width, cb->width);
-				*why = "cell";
-				return (0);
+				print_message("# %s: cell %u,%u differs\n",
+				    what, x, y);
 			}
+			assert_int_equal(cb->ch, ca->ch);
+			assert_int_equal(cb->fg, ca->fg);
+			assert_int_equal(cb->bg, ca->bg);
+			assert_int_equal(cb->attr, ca->attr);
+			assert_int_equal(cb->width, ca->width);
 		}
 	}
 	screen_cursor(a, &ax, &ay);
 	screen_cursor(b, &bx, &by);
-	*why = "cursor";
 	if (ma->cursor_visible != mb->cursor_visible ||
 	    (ma->cursor_visible && (ax != bx || ay != by)))
-		TAP_DIAG("cursor %u,%u/%u,%u visible %d/%d", ax, ay, bx, by,
-		    ma->cursor_visible, mb->cursor_visible);
-	if (ma->cursor_visible != mb->cursor_visible)
-		return (0);
-	if (ma->cursor_visible && (ax != bx || ay != by))
-		return (0);
-	*why = "modes";
-	return (ma->cursor_shape == mb->cursor_shape &&
-	    ma->cursor_blink == mb->cursor_blink && ma->mouse == mb->mouse &&
-	    ma->reverse == mb->reverse);
+		print_message("# %s: cursor %u,%u/%u,%u visible %d/%d\n", what,
+		    ax, ay, bx, by, ma->cursor_visible, mb->cursor_visible);
+	assert_int_equal(mb->cursor_visible, ma->cursor_visible);
+	if (ma->cursor_visible) {
+		assert_int_equal(bx, ax);
+		assert_int_equal(by, ay);
+	}
+	if (ma->cursor_shape != mb->cursor_shape ||
+	    ma->cursor_blink != mb->cursor_blink || ma->mouse != mb->mouse ||
+	    ma->reverse != mb->reverse)
+		print_message("# %s: modes differ\n", what);
+	assert_int_equal(mb->cursor_shape, ma->cursor_shape);
+	assert_int_equal(mb->cursor_blink, ma->cursor_blink);
+	assert_int_equal(mb->mouse, ma->mouse);
+	assert_int_equal(mb->reverse, ma->reverse);
 }
 
 /* Render s into r (a frame of s's size) and return the bytes. */
@@ -182,18 +197,93 @@ t_frame(struct render *r, struct screen *s, struct buf *out)
 	return (render_end(r, cx, cy, screen_modes(s)));
 }
 
+/* The output with control bytes escaped, to explain a failure. */
 static void
-test_full_round_trip(void)
+t_print_out(const struct buf *b)
+{
+	char	 line[8192];
+	size_t	 i, n = 0;
+	u_char	 c;
+
+	for (i = 0; i < b->len && n + 5 < sizeof line; i++) {
+		c = b->data[i];
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			n += snprintf(line + n, sizeof line - n, "\\%03o", c);
+		else
+			line[n++] = c;
+	}
+	line[n] = '\0';
+	print_message("# output (%zu bytes): %s\n", b->len, line);
+}
+
+static void
+t_assert_contains(const struct buf *b, const char *want)
+{
+	const void	*p = memmem(b->data, b->len, want, strlen(want));
+
+	if (p == NULL)
+		t_print_out(b);
+	assert_non_null(p);
+}
+
+static void
+t_assert_lacks(const struct buf *b, const char *want)
+{
+	const void	*p = memmem(b->data, b->len, want, strlen(want));
+
+	if (p != NULL)
+		t_print_out(b);
+	assert_null(p);
+}
+
+/* A source screen, a replica fed what the renderer sent, and the renderer. */
+struct t_fx {
+	struct screen	*s, *replica;
+	struct render	*r;
+	struct buf	 out;
+	size_t		 full;	/* bytes in the first full frame */
+};
+
+static struct t_fx *
+t_fx_new(void)
+{
+	struct t_fx	*fx = calloc(1, sizeof *fx);
+
+	if (fx != NULL)
+		buf_init(&fx->out);
+	return (fx);
+}
+
+static int
+t_fx_free(void **state)
+{
+	struct t_fx	*fx = *state;
+
+	if (fx->s != NULL)
+		screen_free(fx->s);
+	if (fx->replica != NULL)
+		screen_free(fx->replica);
+	if (fx->r != NULL)
+		render_free(fx->r);
+	buf_free(&fx->out);
+	free(fx);
+	return (0);
+}
+
+/* Full frames: 40 random screens of random sizes, each into a fresh replica. */
+static void
+full_frame_rebuilds_screen_exactly(void **state __unused)
 {
 	struct screen	*s, *replica;
 	struct render	*r = render_new();
 	struct buf	 out;
-	const char	*why = "";
-	int		 i, ok = 1;
+	char		 what[64];
+	int		 i;
 	u_int		 cols, rows;
 
+	t_seed = 12345;
 	buf_init(&out);
-	for (i = 0; i < 40 && ok; i++) {
+	for (i = 0; i < 40; i++) {
 		cols = 5 + t_rand(60);
 		rows = 2 + t_rand(20);
 		s = screen_new(cols, rows, 50, NULL, NULL, NULL);
@@ -202,214 +292,422 @@ test_full_round_trip(void)
 		t_frame(r, s, &out);
 		replica = screen_new(cols, rows, 0, NULL, NULL, NULL);
 		screen_write(replica, out.data, out.len);
-		if (!t_same(s, replica, &why)) {
-			TAP_DIAG("screen %d (%ux%u) differs: %s", i, cols, rows,
-			    why);
-			ok = 0;
-		}
+		snprintf(what, sizeof what, "screen %d (%ux%u)", i, cols, rows);
+		t_assert_same(s, replica, what);
 		screen_free(replica);
 		screen_free(s);
 	}
-	TAP_OK(ok, "full_frame_rebuilds_screen_exactly");
 	render_free(r);
 	buf_free(&out);
+}
+
+/* Diffs: a random 50x15 screen sent whole to the replica, then changed. */
+static int
+t_diff_setup(void **state)
+{
+	struct t_fx	*fx = t_fx_new();
+
+	if (fx == NULL)
+		return (-1);
+	t_seed = 12345;
+	fx->s = screen_new(50, 15, 50, NULL, NULL, NULL);
+	fx->replica = screen_new(50, 15, 0, NULL, NULL, NULL);
+	fx->r = render_new();
+	t_random_input(fx->s, 300);
+	fx->full = t_frame(fx->r, fx->s, &fx->out);
+	screen_write(fx->replica, fx->out.data, fx->out.len);
+	*state = fx;
+	return (0);
+}
+
+/* 500 rounds of random input, each sent to the replica as a diff frame; the
+ * replica must match after every round.  Returns the bytes sent. */
+static size_t
+t_diff_rounds(struct t_fx *fx)
+{
+	char	 what[32];
+	size_t	 diff = 0;
+	int	 i;
+
+	for (i = 0; i < 500; i++) {
+		t_random_input(fx->s, 1 + t_rand(30));
+		diff += t_frame(fx->r, fx->s, &fx->out);
+		screen_write(fx->replica, fx->out.data, fx->out.len);
+		snprintf(what, sizeof what, "round %d", i);
+		t_assert_same(fx->s, fx->replica, what);
+	}
+	return (diff);
 }
 
 static void
-test_diff_round_trip(void)
+diff_frames_keep_replica_exact(void **state)
 {
-	struct screen	*s, *replica;
-	struct render	*r = render_new();
-	struct buf	 out;
-	const char	*why = "";
-	int		 i, ok = 1;
-	size_t		 diff = 0, full;
+	struct t_fx	*fx = *state;
+	size_t		 diff;
 
-	buf_init(&out);
-	s = screen_new(50, 15, 50, NULL, NULL, NULL);
-	replica = screen_new(50, 15, 0, NULL, NULL, NULL);
-	t_random_input(s, 300);
-	full = t_frame(r, s, &out);
-	screen_write(replica, out.data, out.len);
-	for (i = 0; i < 500 && ok; i++) {
-		t_random_input(s, 1 + t_rand(30));
-		diff += t_frame(r, s, &out);
-		screen_write(replica, out.data, out.len);
-		if (!t_same(s, replica, &why)) {
-			TAP_DIAG("round %d differs: %s", i, why);
-			ok = 0;
-		}
-	}
-	TAP_OK(ok, "diff_frames_keep_replica_exact");
-	TAP_DIAG("full frame %zu bytes, mean diff %zu bytes", full, diff / 500);
-	t_frame(r, s, &out);
-	TAP_OK(out.len == 0, "unchanged_screen_renders_nothing");
-	t_feed(s, "\033[0m\033[H\033[2Jhello");
-	t_frame(r, s, &out);
-	screen_write(replica, out.data, out.len);
-	t_feed(s, "\033[1;1Hq");
-	t_frame(r, s, &out);
-	TAP_OK(out.len > 0 && out.len < 32, "one_cell_change_renders_little");
-	if (out.len >= 32)
-		TAP_DIAG("%.*s", (int)out.len, out.data);
-	screen_write(replica, out.data, out.len);
-	TAP_OK(t_same(s, replica, &why), "one_cell_change_round_trip");
-	screen_free(replica);
-	screen_free(s);
-	render_free(r);
-	buf_free(&out);
+	diff = t_diff_rounds(fx);
+	print_message("# full frame %zu bytes, mean diff %zu bytes\n",
+	    fx->full, diff / 500);
 }
+
+static void
+unchanged_screen_renders_nothing(void **state)
+{
+	struct t_fx	*fx = *state;
+
+	t_diff_rounds(fx);
+	t_frame(fx->r, fx->s, &fx->out);
+	if (fx->out.len != 0)
+		t_print_out(&fx->out);
+	assert_int_equal(fx->out.len, 0);
+}
+
+/* After the rounds: clear to "hello", then change its first cell to "q". */
+static void
+t_one_cell_change(struct t_fx *fx)
+{
+	t_diff_rounds(fx);
+	t_frame(fx->r, fx->s, &fx->out);
+	screen_write(fx->s, "\033[0m\033[H\033[2Jhello", 15);
+	t_frame(fx->r, fx->s, &fx->out);
+	screen_write(fx->replica, fx->out.data, fx->out.len);
+	screen_write(fx->s, "\033[1;1Hq", 7);
+	t_frame(fx->r, fx->s, &fx->out);
+}
+
+static void
+one_cell_change_renders_little(void **state)
+{
+	struct t_fx	*fx = *state;
+
+	t_one_cell_change(fx);
+	if (fx->out.len == 0 || fx->out.len >= 32)
+		t_print_out(&fx->out);
+	assert_in_range(fx->out.len, 1, 31);
+}
+
+static void
+one_cell_change_round_trip(void **state)
+{
+	struct t_fx	*fx = *state;
+
+	t_one_cell_change(fx);
+	screen_write(fx->replica, fx->out.data, fx->out.len);
+	t_assert_same(fx->s, fx->replica, "after one cell change");
+}
+
+/*
+ * Modes: a blank 20x5 screen and its first frame.  Each test replays the
+ * changes before its own, in this order, rendering a frame after each, so
+ * out holds the frame for the last change.
+ */
+static const char *t_mode_changes[] = {
+	"\033[?1002h",
+	"\033[?1002l",
+	"\033[?25l",
+	"\033[5 q\033[?5h",
+	"\033[1;38;5;208;48;2;10;20;30mZ"
+};
 
 static int
-t_contains(struct buf *b, const char *want)
+t_modes_setup(void **state)
 {
-	return (memmem(b->data, b->len, want, strlen(want)) != NULL);
+	struct t_fx	*fx = t_fx_new();
+
+	if (fx == NULL)
+		return (-1);
+	fx->s = screen_new(20, 5, 0, NULL, NULL, NULL);
+	fx->r = render_new();
+	t_frame(fx->r, fx->s, &fx->out);
+	*state = fx;
+	return (0);
+}
+
+static struct t_fx *
+t_modes_through(void **state, const char *last)
+{
+	struct t_fx	*fx = *state;
+	u_int		 i;
+
+	for (i = 0; i < nitems(t_mode_changes); i++) {
+		t_feed(fx->s, t_mode_changes[i]);
+		t_frame(fx->r, fx->s, &fx->out);
+		if (strcmp(t_mode_changes[i], last) == 0)
+			break;
+	}
+	if (i == nitems(t_mode_changes))
+		print_message("# %s is not in t_mode_changes\n", last);
+	assert_int_not_equal(i, nitems(t_mode_changes));
+	return (fx);
 }
 
 static void
-test_modes(void)
+first_frame_clears_and_shows_cursor(void **state)
 {
-	struct screen	*s = screen_new(20, 5, 0, NULL, NULL, NULL);
-	struct render	*r = render_new();
-	struct buf	 out;
+	struct t_fx	*fx = *state;
 
-	buf_init(&out);
-	t_frame(r, s, &out);
-	TAP_OK(t_contains(&out, "\033[H\033[2J") && t_contains(&out, "\033[?25h"),
-	    "first_frame_clears_and_shows_cursor");
-	t_feed(s, "\033[?1002h");
-	t_frame(r, s, &out);
-	TAP_OK(t_contains(&out, "\033[?1002h") && t_contains(&out, "\033[?1006h"),
-	    "mouse_mode_sent_when_turned_on");
-	t_feed(s, "\033[?1002l");
-	t_frame(r, s, &out);
-	TAP_OK(t_contains(&out, "\033[?1002l") && !t_contains(&out, "h\033"),
-	    "mouse_mode_off_sent");
-	t_feed(s, "\033[?25l");
-	t_frame(r, s, &out);
-	TAP_OK(t_contains(&out, "\033[?25l"), "cursor_hide_sent");
-	t_feed(s, "\033[5 q\033[?5h");
-	t_frame(r, s, &out);
-	TAP_OK(t_contains(&out, "\033[5 q") && t_contains(&out, "\033[?5h"),
-	    "cursor_shape_and_reverse_sent");
-	t_feed(s, "\033[1;38;5;208;48;2;10;20;30mZ");
-	t_frame(r, s, &out);
-	TAP_OK(t_contains(&out, "\033[0;1;38;5;208;48;2;10;20;30mZ"),
-	    "sgr_full_pen");
-	render_begin(r, 30, 5, &out);
-	render_screen(r, s, 0);
-	render_end(r, 0, 0, screen_modes(s));
-	TAP_OK(t_contains(&out, "\033[2J"), "size_change_redraws");
-	render_free(r);
-	buf_free(&out);
-	screen_free(s);
+	t_assert_contains(&fx->out, "\033[H\033[2J");
+	t_assert_contains(&fx->out, "\033[?25h");
 }
 
 static void
-test_no_half_wide(void)
+mouse_mode_sent_when_turned_on(void **state)
 {
-	struct screen	*s = screen_new(10, 2, 0, NULL, NULL, NULL);
-	struct screen	*replica = screen_new(10, 2, 0, NULL, NULL, NULL);
-	struct render	*r = render_new();
-	struct buf	 out;
-	const char	*why;
+	struct t_fx	*fx = t_modes_through(state, "\033[?1002h");
 
-	buf_init(&out);
-	t_feed(s, "\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad");
-	t_frame(r, s, &out);
-	screen_write(replica, out.data, out.len);
-	t_feed(s, "\033[1;2Hab");
-	t_frame(r, s, &out);
-	screen_write(replica, out.data, out.len);
-	TAP_OK(t_same(s, replica, &why), "overwrite_half_of_wide_round_trip");
-	TAP_OK(!t_contains(&out, "\033[1;3H"), "never_starts_inside_wide_char");
-	render_free(r);
-	buf_free(&out);
-	screen_free(s);
-	screen_free(replica);
+	t_assert_contains(&fx->out, "\033[?1002h");
+	t_assert_contains(&fx->out, "\033[?1006h");
 }
 
 static void
-test_history_render(void)
+mouse_mode_off_sent(void **state)
 {
-	struct screen	*s = screen_new(20, 2, 50, NULL, NULL, NULL);
-	struct screen	*replica = screen_new(20, 5, 0, NULL, NULL, NULL);
-	struct buf	 out;
+	struct t_fx	*fx = t_modes_through(state, "\033[?1002l");
+
+	t_assert_contains(&fx->out, "\033[?1002l");
+	t_assert_lacks(&fx->out, "h\033");
+}
+
+static void
+cursor_hide_sent(void **state)
+{
+	struct t_fx	*fx = t_modes_through(state, "\033[?25l");
+
+	t_assert_contains(&fx->out, "\033[?25l");
+}
+
+static void
+cursor_shape_and_reverse_sent(void **state)
+{
+	struct t_fx	*fx = t_modes_through(state, "\033[5 q\033[?5h");
+
+	t_assert_contains(&fx->out, "\033[5 q");
+	t_assert_contains(&fx->out, "\033[?5h");
+}
+
+static void
+sgr_full_pen(void **state)
+{
+	struct t_fx	*fx = t_modes_through(state,
+			    "\033[1;38;5;208;48;2;10;20;30mZ");
+
+	t_assert_contains(&fx->out, "\033[0;1;38;5;208;48;2;10;20;30mZ");
+}
+
+static void
+size_change_redraws(void **state)
+{
+	struct t_fx	*fx = t_modes_through(state,
+			    "\033[1;38;5;208;48;2;10;20;30mZ");
+
+	render_begin(fx->r, 30, 5, &fx->out);
+	render_screen(fx->r, fx->s, 0);
+	render_end(fx->r, 0, 0, screen_modes(fx->s));
+	t_assert_contains(&fx->out, "\033[2J");
+}
+
+/* Wide characters: three on 10 columns, then "ab" over the first's right
+ * half and the second's left half, both frames sent to the replica. */
+static int
+t_half_wide_setup(void **state)
+{
+	struct t_fx	*fx = t_fx_new();
+
+	if (fx == NULL)
+		return (-1);
+	fx->s = screen_new(10, 2, 0, NULL, NULL, NULL);
+	fx->replica = screen_new(10, 2, 0, NULL, NULL, NULL);
+	fx->r = render_new();
+	t_feed(fx->s, "\xe4\xb8\xad\xe4\xb8\xad\xe4\xb8\xad");
+	t_frame(fx->r, fx->s, &fx->out);
+	screen_write(fx->replica, fx->out.data, fx->out.len);
+	t_feed(fx->s, "\033[1;2Hab");
+	t_frame(fx->r, fx->s, &fx->out);
+	screen_write(fx->replica, fx->out.data, fx->out.len);
+	*state = fx;
+	return (0);
+}
+
+static void
+overwrite_half_of_wide_round_trip(void **state)
+{
+	struct t_fx	*fx = *state;
+
+	t_assert_same(fx->s, fx->replica, "after overwriting half");
+}
+
+static void
+never_starts_inside_wide_char(void **state)
+{
+	struct t_fx	*fx = *state;
+
+	t_assert_lacks(&fx->out, "\033[1;3H");
+}
+
+/* History: two lines (one red and plain, one wide) pushed from 20x2 and
+ * rendered for a 20x5 replica. */
+static int
+t_history_setup(void **state)
+{
+	struct t_fx	*fx = t_fx_new();
+
+	if (fx == NULL)
+		return (-1);
+	fx->s = screen_new(20, 2, 50, NULL, NULL, NULL);
+	fx->replica = screen_new(20, 5, 0, NULL, NULL, NULL);
+	t_feed(fx->s, "\033[31mred\033[0m plain\r\n\xe4\xb8\xad\r\nthird\r\n");
+	render_history(fx->s, 0, screen_history_size(fx->s), &fx->out);
+	*state = fx;
+	return (0);
+}
+
+static void
+history_lines_end_in_reset_crlf(void **state)
+{
+	struct t_fx	*fx = *state;
+
+	assert_int_equal(screen_history_size(fx->s), 2);
+	t_assert_contains(&fx->out, "\033[0m\r\n");
+}
+
+static void
+history_render_keeps_colours(void **state)
+{
+	struct t_fx	*fx = *state;
 	const struct cell *c;
 
-	buf_init(&out);
-	t_feed(s, "\033[31mred\033[0m plain\r\n\xe4\xb8\xad\r\nthird\r\n");
-	render_history(s, 0, screen_history_size(s), &out);
-	TAP_OK(screen_history_size(s) == 2 && t_contains(&out, "\033[0m\r\n"),
-	    "history_lines_end_in_reset_crlf");
-	screen_write(replica, out.data, out.len);
-	c = screen_row(replica, 0);
-	TAP_OK(c[0].ch == 'r' && c[0].fg == COLOUR_INDEX(1) && c[4].ch == 'p' &&
-	    c[4].fg == 0 && screen_row(replica, 1)[0].ch == 0x4e2d,
-	    "history_render_keeps_colours");
-	buf_free(&out);
-	screen_free(s);
-	screen_free(replica);
+	screen_write(fx->replica, fx->out.data, fx->out.len);
+	c = screen_row(fx->replica, 0);
+	assert_int_equal(c[0].ch, 'r');
+	assert_int_equal(c[0].fg, COLOUR_INDEX(1));
+	assert_int_equal(c[4].ch, 'p');
+	assert_int_equal(c[4].fg, 0);
+	assert_int_equal(screen_row(fx->replica, 1)[0].ch, 0x4e2d);
 }
 
-static void
-test_pane_offset(void)
+/* A 10x3 pane rendered at row 1 of a 20x5 client, cursor sent to 5,3. */
+static int
+t_offset_setup(void **state)
 {
-	struct screen	*s = screen_new(10, 3, 0, NULL, NULL, NULL);
-	struct screen	*replica = screen_new(20, 5, 0, NULL, NULL, NULL);
-	struct render	*r = render_new();
-	struct buf	 out;
-	u_int		 x, y, ok = 1;
+	struct t_fx	*fx = t_fx_new();
 
-	buf_init(&out);
-	t_feed(s, "\033[41mab\xe4\xb8\xad\033[K\r\n\033[0mline two!\r\nthree");
-	render_begin(r, 20, 5, &out);
-	render_screen(r, s, 1);
-	render_end(r, 5, 3, screen_modes(s));
-	screen_write(replica, out.data, out.len);
-	for (y = 0; y < 3; y++) {
-		for (x = 0; x < 10; x++)
-			ok &= memcmp(&screen_row(s, y)[x],
-			    &screen_row(replica, y + 1)[x], sizeof (struct cell)) == 0;
-	}
-	TAP_OK(ok && screen_row(replica, 0)[0].ch == 0 &&
-	    screen_row(replica, 1)[12].ch == 0,
-	    "pane_rendered_at_offset_into_wider_client");
-	screen_cursor(replica, &x, &y);
-	TAP_OK(x == 5 && y == 3, "render_end_places_cursor");
-	render_free(r);
-	buf_free(&out);
-	screen_free(s);
-	screen_free(replica);
+	if (fx == NULL)
+		return (-1);
+	fx->s = screen_new(10, 3, 0, NULL, NULL, NULL);
+	fx->replica = screen_new(20, 5, 0, NULL, NULL, NULL);
+	fx->r = render_new();
+	t_feed(fx->s, "\033[41mab\xe4\xb8\xad\033[K\r\n\033[0mline two!\r\n"
+	    "three");
+	render_begin(fx->r, 20, 5, &fx->out);
+	render_screen(fx->r, fx->s, 1);
+	render_end(fx->r, 5, 3, screen_modes(fx->s));
+	screen_write(fx->replica, fx->out.data, fx->out.len);
+	*state = fx;
+	return (0);
 }
 
 static void
-test_cells(void)
+pane_rendered_at_offset_into_wider_client(void **state)
+{
+	struct t_fx	*fx = *state;
+	const struct cell *want, *got;
+	u_int		 x, y;
+
+	for (y = 0; y < 3; y++) {
+		for (x = 0; x < 10; x++) {
+			want = &screen_row(fx->s, y)[x];
+			got = &screen_row(fx->replica, y + 1)[x];
+			if (memcmp(got, want, sizeof *got) != 0)
+				print_message("# pane cell %u,%u differs\n",
+				    x, y);
+			assert_memory_equal(got, want, sizeof *got);
+		}
+	}
+	assert_int_equal(screen_row(fx->replica, 0)[0].ch, 0);
+	assert_int_equal(screen_row(fx->replica, 1)[12].ch, 0);
+}
+
+static void
+render_end_places_cursor(void **state)
+{
+	struct t_fx	*fx = *state;
+	u_int		 x, y;
+
+	screen_cursor(fx->replica, &x, &y);
+	assert_int_equal(x, 5);
+	assert_int_equal(y, 3);
+}
+
+/* Cells. */
+static void
+cell_set_blank_sets_background(void **state __unused)
+{
+	struct cell	 row[10];
+
+	cell_set_blank(row, 10, COLOUR_INDEX(2));
+	assert_int_equal(row[0].ch, 0);
+	assert_int_equal(row[9].bg, COLOUR_INDEX(2));
+}
+
+static void
+cell_put_text_widths(void **state __unused)
 {
 	struct cell	 row[10];
 	u_int		 x;
 
 	cell_set_blank(row, 10, COLOUR_INDEX(2));
-	TAP_OK(row[0].ch == 0 && row[9].bg == COLOUR_INDEX(2),
-	    "cell_set_blank_sets_background");
 	x = cell_put_text(row, 10, 1, "a\xe4\xb8\xad" "e\xcc\x81", 0, 0,
 	    ATTR_BOLD);
-	TAP_OK(x == 5 && row[1].ch == 'a' && row[2].width == 2 &&
-	    row[3].width == 0 && (row[4].ch & CELL_COMBINED) &&
-	    row[4].attr == ATTR_BOLD, "cell_put_text_widths");
-	x = cell_put_text(row, 10, 9, "\xe4\xb8\xad", 0, 0, 0);
-	TAP_OK(x == 9, "cell_put_text_wide_does_not_overflow");
+	assert_int_equal(x, 5);
+	assert_int_equal(row[1].ch, 'a');
+	assert_int_equal(row[2].width, 2);
+	assert_int_equal(row[3].width, 0);
+	assert_true(row[4].ch & CELL_COMBINED);
+	assert_int_equal(row[4].attr, ATTR_BOLD);
 }
+
+static void
+cell_put_text_wide_does_not_overflow(void **state __unused)
+{
+	struct cell	 row[10];
+	u_int		 x;
+
+	cell_set_blank(row, 10, COLOUR_INDEX(2));
+	cell_put_text(row, 10, 1, "a\xe4\xb8\xad" "e\xcc\x81", 0, 0,
+	    ATTR_BOLD);
+	x = cell_put_text(row, 10, 9, "\xe4\xb8\xad", 0, 0, 0);
+	assert_int_equal(x, 9);
+}
+
+#define T_ON(setup, test) \
+	cmocka_unit_test_setup_teardown(test, setup, t_fx_free)
 
 int
 main(void)
 {
-	test_full_round_trip();
-	test_diff_round_trip();
-	test_modes();
-	test_no_half_wide();
-	test_history_render();
-	test_pane_offset();
-	test_cells();
-	return (tap_done());
+	const struct CMUnitTest vterm_render[] = {
+		cmocka_unit_test(full_frame_rebuilds_screen_exactly),
+		T_ON(t_diff_setup, diff_frames_keep_replica_exact),
+		T_ON(t_diff_setup, unchanged_screen_renders_nothing),
+		T_ON(t_diff_setup, one_cell_change_renders_little),
+		T_ON(t_diff_setup, one_cell_change_round_trip),
+		T_ON(t_modes_setup, first_frame_clears_and_shows_cursor),
+		T_ON(t_modes_setup, mouse_mode_sent_when_turned_on),
+		T_ON(t_modes_setup, mouse_mode_off_sent),
+		T_ON(t_modes_setup, cursor_hide_sent),
+		T_ON(t_modes_setup, cursor_shape_and_reverse_sent),
+		T_ON(t_modes_setup, sgr_full_pen),
+		T_ON(t_modes_setup, size_change_redraws),
+		T_ON(t_half_wide_setup, overwrite_half_of_wide_round_trip),
+		T_ON(t_half_wide_setup, never_starts_inside_wide_char),
+		T_ON(t_history_setup, history_lines_end_in_reset_crlf),
+		T_ON(t_history_setup, history_render_keeps_colours),
+		T_ON(t_offset_setup, pane_rendered_at_offset_into_wider_client),
+		T_ON(t_offset_setup, render_end_places_cursor),
+		cmocka_unit_test(cell_set_blank_sets_background),
+		cmocka_unit_test(cell_put_text_widths),
+		cmocka_unit_test(cell_put_text_wide_does_not_overflow),
+	};
+
+	return (cmocka_run_group_tests(vterm_render, NULL, NULL));
 }
