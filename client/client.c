@@ -261,6 +261,8 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (type == MSG_STDOUT)
 			client_write_all(1, data, len);
+		else if (type == MSG_STDERR)
+			client_write_all(2, data, len);
 		else if (type == MSG_REPLY)
 			client_reply(cs, data);
 		else if (type == MSG_HELLO && strstr(data, "\"error\"") != NULL) {

@@ -3,6 +3,7 @@
  * (-L, -S, -v, -V) come first, then a command of the command table; with no
  * command, loopsy opens a new session.  "start -F" runs the server here.
  */
+#include <limits.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,30 @@ main_check(int argc, char **argv)
 	}
 	args_free(args);
 	return (def);
+}
+
+/* A command that needs no server (init, config check): run it here. */
+static int
+main_in_client(int argc, char **argv)
+{
+	struct cmd_ctx	*ctx = NULL;
+	enum cmd_retval	 rv;
+	char		 cwd[PATH_MAX];
+
+	rv = cmd_run_argv(NULL, NULL, 0, argc, argv,
+	    getcwd(cwd, sizeof cwd), &ctx);
+	ctx->done = 1;
+	fwrite(ctx->out.data, 1, ctx->out.len, stdout);
+	fflush(stdout);
+	if (ctx->error != NULL && *ctx->error != '\0')
+		fprintf(stderr, "%s\n", ctx->error);
+	if (rv == CMD_USAGE)
+		ctx->exit_status = 2;
+	else if (rv == CMD_ERROR && ctx->exit_status == 0)
+		ctx->exit_status = 1;
+	rv = ctx->exit_status;
+	cmd_ctx_free(ctx);
+	return (rv);
 }
 
 static int
@@ -94,6 +119,8 @@ main(int argc, char **argv)
 		argv = dflt;
 	}
 	def = main_check(argc, argv);
+	if (def->client)
+		return (main_in_client(argc, argv));
 	if ((socket = client_socket_path(label, path, &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		return (1);

@@ -56,6 +56,14 @@ void	 buf_add(struct buf *, const void *, size_t);
 void	 buf_addstr(struct buf *, const char *);
 void	 buf_printf(struct buf *, const char *, ...) __printflike(2, 3);
 
+/* file.c: the state directory and atomic files in it. */
+char	*loopsy_home(void);			/* $LOOPSY_HOME or ~/.loopsy */
+char	*loopsy_path(const char *);		/* a name under it */
+int	 loopsy_mkdir(const char *, char **);	/* it (and a subdir), 0700 */
+int	 file_write_atomic(const char *, const void *, size_t, mode_t,
+	     char **);
+char	*file_read(const char *, size_t, size_t *, char **);
+
 /* util.c */
 uint64_t	 now_ms(void);		/* monotonic milliseconds */
 uint64_t	 now_us(void);		/* monotonic microseconds */

@@ -23,6 +23,8 @@ static const char *proto_names[] = {
 	[MSG_FOCUS] = "focus",
 	[MSG_STDOUT] = "stdout",
 	[MSG_TTY] = "tty",
+	[MSG_STDERR] = "stderr",
+	[MSG_DATA] = "data",
 };
 
 const char *

@@ -27,6 +27,8 @@ enum msg_type {
 	MSG_FOCUS = 10,		/* binary c->s: u8 in */
 	MSG_STDOUT = 11,	/* binary s->c: command output as it comes */
 	MSG_TTY = 12,		/* c->s: {} with the terminal's fds (SCM_RIGHTS) */
+	MSG_STDERR = 13,	/* binary s->c: command error output as it comes */
+	MSG_DATA = 14,		/* binary both ways: file transfer chunks */
 	MSG_TYPE_MAX
 };
 

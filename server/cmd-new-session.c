@@ -94,6 +94,8 @@ cmd_new_session(struct cmd_ctx *ctx)
 		free(cause);
 		return (CMD_ERROR);
 	}
+	free(ctx->audit_target);
+	ctx->audit_target = xstrdup(s->name);
 	if (args_has(a, 'P'))
 		cmd_print(ctx, "%s\n", s->name);
 	if (args_has(a, 'd'))

@@ -7,8 +7,11 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server.h"
+
+static int	cmd_rate_check(struct cmd_ctx *);
 
 extern const struct cmd_def cmd_attach_session_def;
 extern const struct cmd_def cmd_capture_pane_def;
@@ -105,8 +108,28 @@ cmd_ctx_new(const struct cmd_def *def, struct args *args, struct client *c)
 	ctx->def = def;
 	ctx->args = args;
 	ctx->c = c;
+	ctx->started_ms = now_ms();
+	xasprintf(&ctx->actor, "local:%ld", (long)(c != NULL ? c->uid :
+	    getuid()));
+	if (args != NULL && args_get(args, 't') != NULL)
+		ctx->audit_target = xstrdup(args_get(args, 't'));
 	buf_init(&ctx->out);
 	return (ctx);
+}
+
+/* The audit line for a command, written once, when it is over. */
+static void
+cmd_audit(struct cmd_ctx *ctx)
+{
+	const char	*result = "ok";
+
+	if (!ctx->done)
+		result = "cancelled";
+	else if (ctx->error_code != NULL)
+		result = ctx->error_code;
+	audit_log(ctx->actor, ctx->def != NULL ? ctx->def->name : "(unknown)",
+	    ctx->audit_target, result, now_ms() - ctx->started_ms,
+	    ctx->audit_bytes != 0 ? ctx->audit_bytes : ctx->out.len);
 }
 
 void
@@ -116,6 +139,9 @@ cmd_ctx_free(struct cmd_ctx *ctx)
 		return;
 	if (ctx->wait != NULL)
 		cmd_wait_cancel(ctx);
+	cmd_audit(ctx);
+	free(ctx->actor);
+	free(ctx->audit_target);
 	args_free(ctx->args);
 	buf_free(&ctx->out);
 	free(ctx->cwd);
@@ -150,6 +176,20 @@ cmd_print(struct cmd_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 	buf_add(&ctx->out, s, n);
 	free(s);
+}
+
+/*
+ * Output a waiting command has now (fd 1 or 2): straight to its client, or
+ * kept with the rest when nobody is waiting on a socket.
+ */
+void
+cmd_stream(struct cmd_ctx *ctx, int fd, const void *data, size_t len)
+{
+	ctx->audit_bytes += len;
+	if (ctx->c != NULL && !(ctx->c->flags & CLIENT_DEAD))
+		server_client_stream(ctx->c, fd, data, len);
+	else
+		buf_add(&ctx->out, data, len);
 }
 
 /* A waiting command is done: reply to its client and free it. */
@@ -214,6 +254,10 @@ cmd_run_argv(struct client *c, struct client *attached, uint32_t id, int argc,
 		ctx->tty_rows = c->rows;
 	}
 	log_debug("%s: %s (%d args)", __func__, def->name, args->argc);
+	if (cmd_rate_check(ctx) != 0) {
+		rv = CMD_ERROR;
+		goto out;
+	}
 	rv = def->run(ctx);
 out:
 	ctx->id = id;
@@ -232,6 +276,22 @@ cmd_env_session(struct cmd_ctx *ctx)
 	    env[n] != ',' || (p = strrchr(env, ',')) == NULL)
 		return (NULL);
 	return (session_find_id(strtoul(p + 1, NULL, 10)));
+}
+
+/* Refuse a command over its credential's rateLimits, saying when to retry. */
+static int
+cmd_rate_check(struct cmd_ctx *ctx)
+{
+	enum rate_kind	 kind = ctx->def->rate;
+	u_int		 retry;
+
+	if (ratelimit_take(ctx->actor, kind, &retry) == 0)
+		return (0);
+	cmd_error(ctx, "rate-limited", "rate limit: at most %u %s commands a "
+	    "minute for %s (rateLimits.%s); retry in %u s",
+	    ratelimit_limit(kind), ratelimit_name(kind), ctx->actor,
+	    ratelimit_name(kind), retry);
+	return (-1);
 }
 
 /* The session a command means when it names none. */
@@ -388,6 +448,8 @@ cmd_run_string(struct client *c, const char *line)
 		return;
 	}
 	rv = cmd_run_argv(NULL, c, 0, argc, argv, NULL, &ctx);
+	if (ctx != NULL && rv != CMD_WAIT)
+		ctx->done = 1;
 	if (rv == CMD_WAIT) {
 		/* Nobody to reply to; let it finish by itself. */
 		ctx = NULL;

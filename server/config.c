@@ -1,10 +1,12 @@
 /*
  * server/config.c: read ~/.loopsy/config.yaml with libyaml.  Every key of
- * the file is in one schema table with its type; a bad value or an unknown
- * key fails with "file:line:column: what is wrong".  The multiplexer's keys
- * (sessions, keys, status) take effect here; the rest are checked only.
+ * the file is in one schema table with its type and where it goes in struct
+ * config; a bad value or an unknown key fails with "file:line:column: what
+ * is wrong".  It also writes the default file for loopsy init.
  */
 #include <errno.h>
+#include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +18,10 @@
 struct config	 config;
 
 enum config_type {
-	CONFIG_INT,		/* non-negative integer */
-	CONFIG_STRING,		/* string or null */
-	CONFIG_BOOL,
-	CONFIG_LIST,		/* sequence of strings, or null */
+	CONFIG_INT,		/* non-negative integer (u_int) */
+	CONFIG_STRING,		/* string or null (char *) */
+	CONFIG_BOOL,		/* int */
+	CONFIG_LIST,		/* sequence of strings, or null (struct strlist) */
 	CONFIG_MAP,		/* mapping of string to string */
 	CONFIG_SIZE_POLICY,	/* latest | smallest | largest */
 	CONFIG_KEY,		/* a key name such as C-b */
@@ -30,55 +32,96 @@ struct config_key {
 	const char	*section;
 	const char	*name;
 	enum config_type type;
+	size_t		 off;		/* where it goes in struct config */
 	int		 (*set)(struct config *, yaml_node_t *, char **);
 };
 
 static int	config_set_history_limit(struct config *, yaml_node_t *, char **);
-static int	config_set_history_budget(struct config *, yaml_node_t *, char **);
 static int	config_set_shell(struct config *, yaml_node_t *, char **);
 static int	config_set_window_size(struct config *, yaml_node_t *, char **);
 static int	config_set_prefix(struct config *, yaml_node_t *, char **);
 static int	config_set_bindings(struct config *, yaml_node_t *, char **);
-static int	config_set_status(struct config *, yaml_node_t *, char **);
+static int	config_set_allowed_keys(struct config *, yaml_node_t *, char **);
+static int	config_set_allowlist(struct config *, yaml_node_t *, char **);
 
+#define OFF(f) offsetof(struct config, f)
 static const struct config_key config_keys[] = {
-	{ "server", "port", CONFIG_INT, NULL },
-	{ "server", "host", CONFIG_STRING, NULL },
-	{ "auth", "apiKey", CONFIG_STRING, NULL },
-	{ "auth", "allowedKeys", CONFIG_MAP, NULL },
-	{ "relay", "url", CONFIG_STRING, NULL },
-	{ "execution", "denylist", CONFIG_LIST, NULL },
-	{ "execution", "allowlist", CONFIG_LIST, NULL },
-	{ "execution", "maxConcurrent", CONFIG_INT, NULL },
-	{ "execution", "timeout", CONFIG_INT, NULL },
-	{ "execution", "maxOutput", CONFIG_INT, NULL },
-	{ "transfer", "allowedPaths", CONFIG_LIST, NULL },
-	{ "transfer", "deniedPaths", CONFIG_LIST, NULL },
-	{ "transfer", "maxFileSize", CONFIG_INT, NULL },
-	{ "rateLimits", "execute", CONFIG_INT, NULL },
-	{ "rateLimits", "transfer", CONFIG_INT, NULL },
-	{ "rateLimits", "context", CONFIG_INT, NULL },
-	{ "sessions", "historyLimit", CONFIG_INT, config_set_history_limit },
-	{ "sessions", "historyBudget", CONFIG_INT, config_set_history_budget },
-	{ "sessions", "shell", CONFIG_STRING, config_set_shell },
-	{ "sessions", "windowSize", CONFIG_SIZE_POLICY, config_set_window_size },
-	{ "keys", "prefix", CONFIG_KEY, config_set_prefix },
-	{ "keys", "bindings", CONFIG_BINDINGS, config_set_bindings },
-	{ "status", "enabled", CONFIG_BOOL, config_set_status },
-	{ "discovery", "enabled", CONFIG_BOOL, NULL },
+	{ "server", "port", CONFIG_INT, OFF(server_port), NULL },
+	{ "server", "host", CONFIG_STRING, OFF(server_host), NULL },
+	{ "auth", "apiKey", CONFIG_STRING, OFF(api_key), NULL },
+	{ "auth", "allowedKeys", CONFIG_MAP, 0, config_set_allowed_keys },
+	{ "relay", "url", CONFIG_STRING, OFF(relay_url), NULL },
+	{ "execution", "denylist", CONFIG_LIST, OFF(denylist), NULL },
+	{ "execution", "allowlist", CONFIG_LIST, OFF(allowlist),
+	    config_set_allowlist },
+	{ "execution", "maxConcurrent", CONFIG_INT, OFF(max_concurrent), NULL },
+	{ "execution", "timeout", CONFIG_INT, OFF(exec_timeout), NULL },
+	{ "execution", "maxOutput", CONFIG_INT, OFF(max_output), NULL },
+	{ "transfer", "allowedPaths", CONFIG_LIST, OFF(allowed_paths), NULL },
+	{ "transfer", "deniedPaths", CONFIG_LIST, OFF(denied_paths), NULL },
+	{ "transfer", "maxFileSize", CONFIG_INT, OFF(max_file_size), NULL },
+	{ "rateLimits", "execute", CONFIG_INT, OFF(rate_execute), NULL },
+	{ "rateLimits", "transfer", CONFIG_INT, OFF(rate_transfer), NULL },
+	{ "rateLimits", "context", CONFIG_INT, OFF(rate_context), NULL },
+	{ "sessions", "historyLimit", CONFIG_INT, OFF(history_limit),
+	    config_set_history_limit },
+	{ "sessions", "historyBudget", CONFIG_INT, OFF(history_budget), NULL },
+	{ "sessions", "shell", CONFIG_STRING, OFF(shell), config_set_shell },
+	{ "sessions", "windowSize", CONFIG_SIZE_POLICY, 0,
+	    config_set_window_size },
+	{ "keys", "prefix", CONFIG_KEY, 0, config_set_prefix },
+	{ "keys", "bindings", CONFIG_BINDINGS, 0, config_set_bindings },
+	{ "status", "enabled", CONFIG_BOOL, OFF(status), NULL },
+	{ "discovery", "enabled", CONFIG_BOOL, OFF(discovery), NULL },
 };
 
 static const char	*config_file;	/* for error messages */
 
+static void
+config_list_set(struct strlist *l, const char *const *v)
+{
+	for (; *v != NULL; v++) {
+		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+		l->v[l->n++] = xstrdup(*v);
+	}
+}
+
+static void
+config_list_clear(struct strlist *l)
+{
+	while (l->n > 0)
+		free(l->v[--l->n]);
+	free(l->v);
+	l->v = NULL;
+}
+
 void
 config_defaults(struct config *c)
 {
+	static const char *const deny[] = { "rm", "rmdir", "format", "mkfs",
+	    "dd", "shutdown", "reboot", NULL };
+	static const char *const allowed[] = { "~", NULL };
+	static const char *const denied[] = { "~/.ssh", "~/.gnupg",
+	    "~/.loopsy", NULL };
+
 	memset(c, 0, sizeof *c);
+	c->server_host = xstrdup("127.0.0.1");
+	c->server_port = 19532;
+	config_list_set(&c->denylist, deny);
+	c->max_concurrent = 10;
+	c->exec_timeout = 300;
+	c->max_output = 16777216;
+	config_list_set(&c->allowed_paths, allowed);
+	config_list_set(&c->denied_paths, denied);
+	c->rate_execute = 30;
+	c->rate_transfer = 10;
+	c->rate_context = 60;
 	c->history_limit = 10000;
 	c->history_budget = 268435456;
 	c->size_policy = SIZE_LATEST;
 	c->prefix = 'b' | KEYC_CTRL;
 	c->status = 1;
+	c->discovery = 1;
 }
 
 void
@@ -86,6 +129,18 @@ config_clear(struct config *c)
 {
 	u_int	 i;
 
+	free(c->server_host);
+	free(c->api_key);
+	for (i = 0; i < c->nallowed_keys; i++) {
+		free(c->allowed_keys[i].name);
+		free(c->allowed_keys[i].value);
+	}
+	free(c->allowed_keys);
+	free(c->relay_url);
+	config_list_clear(&c->denylist);
+	config_list_clear(&c->allowlist);
+	config_list_clear(&c->allowed_paths);
+	config_list_clear(&c->denied_paths);
 	free(c->shell);
 	for (i = 0; i < c->nbindings; i++)
 		free(c->bindings[i].command);
@@ -93,20 +148,35 @@ config_clear(struct config *c)
 	memset(c, 0, sizeof *c);
 }
 
+/* The file loopsy init writes: every key with its default. */
+char *
+config_default_text(const char *api_key)
+{
+	char	*s;
+
+	xasprintf(&s,
+	    "# loopsy configuration; see loopsy(1).  Unknown keys are errors.\n"
+	    "server:    { port: 19532, host: 127.0.0.1 }\n"
+	    "auth:      { apiKey: %s, allowedKeys: {} }\n"
+	    "relay:     { url: null }\n"
+	    "execution: { denylist: [rm, rmdir, format, mkfs, dd, shutdown, "
+	    "reboot], allowlist: null,\n"
+	    "             maxConcurrent: 10, timeout: 300, maxOutput: 16777216 }\n"
+	    "transfer:  { allowedPaths: [\"~\"], deniedPaths: [~/.ssh, ~/.gnupg, "
+	    "~/.loopsy], maxFileSize: 0 }\n"
+	    "rateLimits: { execute: 30, transfer: 10, context: 60 }\n"
+	    "sessions:  { historyLimit: 10000, historyBudget: 268435456, "
+	    "shell: null, windowSize: latest }\n"
+	    "keys:      { prefix: C-b, bindings: {} }\n"
+	    "status:    { enabled: true }\n"
+	    "discovery: { enabled: true }\n", api_key);
+	return (s);
+}
+
 char *
 config_path(void)
 {
-	const char	*home = getenv("LOOPSY_HOME");
-	char		*path;
-
-	if (home != NULL && *home != '\0')
-		xasprintf(&path, "%s/config.yaml", home);
-	else {
-		if ((home = getenv("HOME")) == NULL)
-			home = "/";
-		xasprintf(&path, "%s/.loopsy/config.yaml", home);
-	}
-	return (path);
+	return (loopsy_path("config.yaml"));
 }
 
 static int
@@ -150,7 +220,7 @@ config_int(yaml_node_t *n, long long *out)
 	errno = 0;
 	*out = strtoll(config_scalar(n), &end, 10);
 	if (*config_scalar(n) == '\0' || *end != '\0' || errno != 0 ||
-	    *out < 0)
+	    *out < 0 || *out > UINT_MAX)
 		return (-1);
 	return (0);
 }
@@ -218,6 +288,85 @@ config_check_type(yaml_document_t *doc, const struct config_key *k,
 	return (0);
 }
 
+/* Store a checked value where its table entry says. */
+static void
+config_apply(yaml_document_t *doc, const struct config_key *k, yaml_node_t *n,
+    struct config *c)
+{
+	void			*p = (char *)c + k->off;
+	long long		 v;
+	yaml_node_item_t	*it;
+	struct strlist		*l;
+	char			**str;
+
+	switch (k->type) {
+	case CONFIG_INT:
+		config_int(n, &v);
+		*(u_int *)p = v;
+		break;
+	case CONFIG_STRING:
+		str = p;
+		free(*str);
+		*str = config_is_null(n) ? NULL : xstrdup(config_scalar(n));
+		break;
+	case CONFIG_BOOL:
+		*(int *)p = strcmp(config_scalar(n), "true") == 0;
+		break;
+	case CONFIG_LIST:
+		l = p;
+		config_list_clear(l);
+		if (config_is_null(n))
+			break;
+		for (it = n->data.sequence.items.start;
+		    it < n->data.sequence.items.top; it++) {
+			l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+			l->v[l->n++] = xstrdup(config_scalar(
+			    yaml_document_get_node(doc, *it)));
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static yaml_document_t	*config_doc;
+
+static int
+config_set_allowlist(struct config *c, yaml_node_t *n, char **cause __unused)
+{
+	static const struct config_key	 k = { "execution", "allowlist",
+	    CONFIG_LIST, OFF(allowlist), NULL };
+
+	c->allowlist_set = !config_is_null(n);
+	config_apply(config_doc, &k, n, c);
+	return (0);
+}
+
+static int
+config_set_allowed_keys(struct config *c, yaml_node_t *n, char **cause)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+
+	if (config_is_null(n))
+		return (0);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = yaml_document_get_node(config_doc, p->key);
+		v = yaml_document_get_node(config_doc, p->value);
+		if (k->type != YAML_SCALAR_NODE || *config_scalar(k) == '\0')
+			return (config_error(cause, k, "auth.allowedKeys: peer "
+			    "names must be non-empty strings"));
+		c->allowed_keys = xreallocarray(c->allowed_keys,
+		    c->nallowed_keys + 1, sizeof *c->allowed_keys);
+		c->allowed_keys[c->nallowed_keys].name =
+		    xstrdup(config_scalar(k));
+		c->allowed_keys[c->nallowed_keys++].value =
+		    xstrdup(config_scalar(v));
+	}
+	return (0);
+}
+
 static int
 config_set_history_limit(struct config *c, yaml_node_t *n, char **cause)
 {
@@ -228,16 +377,6 @@ config_set_history_limit(struct config *c, yaml_node_t *n, char **cause)
 		return (config_error(cause, n, "sessions.historyLimit %lld is "
 		    "more than 10000000 lines", v));
 	c->history_limit = v;
-	return (0);
-}
-
-static int
-config_set_history_budget(struct config *c, yaml_node_t *n, char **cause __unused)
-{
-	long long	 v;
-
-	config_int(n, &v);
-	c->history_budget = v;
 	return (0);
 }
 
@@ -281,8 +420,6 @@ config_set_prefix(struct config *c, yaml_node_t *n, char **cause)
 	return (0);
 }
 
-static yaml_document_t	*config_doc;
-
 static int
 config_set_bindings(struct config *c, yaml_node_t *n, char **cause)
 {
@@ -308,13 +445,6 @@ config_set_bindings(struct config *c, yaml_node_t *n, char **cause)
 		c->bindings[c->nbindings++].command = config_is_null(v) ?
 		    xstrdup("") : xstrdup(config_scalar(v));
 	}
-	return (0);
-}
-
-static int
-config_set_status(struct config *c, yaml_node_t *n, char **cause __unused)
-{
-	c->status = strcmp(config_scalar(n), "true") == 0;
 	return (0);
 }
 
@@ -347,8 +477,9 @@ config_section(yaml_document_t *doc, const char *section, yaml_node_t *map,
 			    config_scalar(k) : "?"));
 		if (config_check_type(doc, &config_keys[i], v, cause) != 0)
 			return (-1);
-		if (config_keys[i].set != NULL &&
-		    config_keys[i].set(c, v, cause) != 0)
+		if (config_keys[i].set == NULL)
+			config_apply(doc, &config_keys[i], v, c);
+		else if (config_keys[i].set(c, v, cause) != 0)
 			return (-1);
 	}
 	return (0);

@@ -212,6 +212,13 @@ server_client_send_output(struct client *c, const void *data, size_t len)
 	server_client_send(c, MSG_OUTPUT, data, len);
 }
 
+/* Command output as it comes (fd 1 or 2), ahead of the command's reply. */
+void
+server_client_stream(struct client *c, int fd, const void *data, size_t len)
+{
+	server_client_send(c, fd == 2 ? MSG_STDERR : MSG_STDOUT, data, len);
+}
+
 static void
 server_client_hello(struct client *c, const char *data)
 {
@@ -315,6 +322,7 @@ server_client_reply(struct client *c, struct cmd_ctx *ctx, enum cmd_retval rv)
 	char	*title;
 	size_t	 off, n;
 
+	ctx->done = 1;
 	if (c == NULL || (c->flags & CLIENT_DEAD))
 		return;
 	for (off = 0; off < ctx->out.len; off += n) {

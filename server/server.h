@@ -32,23 +32,60 @@ extern struct history_budget	 server_history;
 /* The largest terminal a session or client may have, either way. */
 #define SCREEN_MAX_SIZE	1000
 
-/* config.c: the parts of ~/.loopsy/config.yaml the multiplexer reads. */
+/* config.c: ~/.loopsy/config.yaml, every key of SPEC.md section 8. */
 enum size_policy { SIZE_LATEST, SIZE_SMALLEST, SIZE_LARGEST };
+struct strlist {
+	char		**v;
+	u_int		  n;
+};
+struct config_pair {
+	char		*name;
+	char		*value;
+};
 struct config {
+	/* server */
+	char		*server_host;
+	u_int		 server_port;
+	/* auth: apiKey is this machine's; allowedKeys maps peer -> key */
+	char		*api_key;
+	struct config_pair *allowed_keys;
+	u_int		 nallowed_keys;
+	/* relay */
+	char		*relay_url;
+	/* execution */
+	struct strlist	 denylist;
+	struct strlist	 allowlist;
+	int		 allowlist_set;	/* allowlist given (even empty) */
+	u_int		 max_concurrent;
+	u_int		 exec_timeout;	/* seconds */
+	u_int		 max_output;	/* bytes per stream */
+	/* transfer */
+	struct strlist	 allowed_paths;
+	struct strlist	 denied_paths;
+	u_int		 max_file_size;	/* bytes, 0 = no limit */
+	/* rateLimits: per credential per minute, 0 = unlimited */
+	u_int		 rate_execute;
+	u_int		 rate_transfer;
+	u_int		 rate_context;
+	/* sessions */
 	u_int		 history_limit;
-	size_t		 history_budget;
+	u_int		 history_budget;
 	char		*shell;		/* NULL: $SHELL, then /bin/sh */
 	enum size_policy size_policy;
+	/* keys */
 	key_code	 prefix;
-	int		 status;
 	struct binding	*bindings;	/* overrides from keys.bindings */
 	u_int		 nbindings;
+	/* status, discovery */
+	int		 status;
+	int		 discovery;
 };
 extern struct config	 config;
 void	 config_defaults(struct config *);
 int	 config_load(const char *path, struct config *, char **cause);
 void	 config_clear(struct config *);
-char	*config_path(void);		/* $LOOPSY_HOME or ~/.loopsy, + config.yaml */
+char	*config_path(void);		/* loopsy_home() + /config.yaml */
+char	*config_default_text(const char *api_key);
 
 /* args.c: tmux-style flags plus --long options. */
 struct args_entry {
@@ -74,6 +111,19 @@ long long	 args_number(struct args *, char, long long, long long,
 /* Iterate values of a repeated flag (-e A=1 -e B=2). */
 const char	*args_next(struct args *, char, u_int *);
 
+/* ratelimit.c: rateLimits per credential per minute (token buckets). */
+enum rate_kind { RATE_NONE, RATE_EXECUTE, RATE_TRANSFER, RATE_CONTEXT };
+int		 ratelimit_take(const char *, enum rate_kind, u_int *);
+u_int		 ratelimit_limit(enum rate_kind);
+const char	*ratelimit_name(enum rate_kind);
+void		 ratelimit_free(void);
+
+/* audit.c: logs/audit.jsonl, one line per command; names only, no values. */
+extern size_t	 audit_max_size;
+void		 audit_log(const char *actor, const char *op,
+		     const char *target, const char *result,
+		     uint64_t duration_ms, uint64_t bytes);
+
 /* cmd.c: the command table. */
 enum cmd_retval {
 	CMD_OK,
@@ -91,6 +141,8 @@ struct cmd_def {
 	int		 max_args;	/* -1: no limit */
 	const char	*usage;
 	int		 start_server;	/* may start the server */
+	int		 client;	/* runs in the client, no server */
+	enum rate_kind	 rate;		/* which rateLimits bucket */
 	enum cmd_retval	(*run)(struct cmd_ctx *);
 };
 struct cmd_ctx {
@@ -107,6 +159,11 @@ struct cmd_ctx {
 	int		 exit_status;
 	char		*error_code;
 	char		*error;
+	char		*actor;		/* who: "local:UID", a peer, a phone */
+	char		*audit_target;	/* what, for the audit log (no values) */
+	uint64_t	 audit_bytes;
+	uint64_t	 started_ms;
+	int		 done;		/* replied: error_code says how */
 	void		*wait;		/* cmd-wait.c state */
 	TAILQ_ENTRY(cmd_ctx) entry;
 };
@@ -125,6 +182,7 @@ void		 cmd_error(struct cmd_ctx *, const char *code, const char *,
 		    ...) __printflike(3, 4);
 void		 cmd_print(struct cmd_ctx *, const char *, ...)
 		    __printflike(2, 3);
+void		 cmd_stream(struct cmd_ctx *, int, const void *, size_t);
 void		 cmd_finish(struct cmd_ctx *, enum cmd_retval);
 struct session	*cmd_find_session(struct cmd_ctx *, const char *, int);
 struct client	*cmd_current_client(struct cmd_ctx *);
@@ -252,6 +310,7 @@ void	 server_client_reply(struct client *, struct cmd_ctx *,
 	     enum cmd_retval);
 void	 server_client_send_output(struct client *, const void *, size_t);
 void	 server_client_drained(struct client *);
+void	 server_client_stream(struct client *, int, const void *, size_t);
 size_t	 server_client_queued(struct client *);
 void	 server_client_input_key(struct client *, key_code);
 void	 server_client_input_paste(struct client *, const char *, size_t);
