@@ -31,12 +31,14 @@ main_check(int argc, char **argv)
 	const struct cmd_def	*def;
 	struct args		*args;
 	char			*cause = NULL, *u;
+	int			 words;
 
-	if ((def = cmd_find(argv[0], &cause)) == NULL) {
+	if ((words = cmd_lookup(argc, argv, &def, &cause)) == 0) {
 		fprintf(stderr, "%s\n", cause);
 		exit(2);
 	}
-	args = args_parse(def->flags, def->longs, argc - 1, argv + 1, &cause);
+	args = args_parse(def->flags, def->longs, argc - words, argv + words,
+	    &cause);
 	if (args == NULL || args->argc < def->min_args ||
 	    (def->max_args >= 0 && args->argc > def->max_args)) {
 		u = cmd_usage(def);

@@ -90,12 +90,45 @@ cmd_find(const char *name, char **cause)
 	return (NULL);
 }
 
+/*
+ * Find the command argv names, consuming its words: "context get" is the
+ * command context-get, as SPEC's two-word verbs; otherwise as cmd_find.
+ * Returns the number of words used (1 or 2), or 0 with *cause set.
+ */
+int
+cmd_lookup(int argc, char **argv, const struct cmd_def **def, char **cause)
+{
+	const struct cmd_def	**d;
+	char			 *two;
+
+	if (argc >= 2 && argv[1][0] != '-') {
+		xasprintf(&two, "%s-%s", argv[0], argv[1]);
+		for (d = cmd_table; *d != NULL; d++) {
+			if (strcmp((*d)->name, two) == 0) {
+				free(two);
+				*def = *d;
+				return (2);
+			}
+		}
+		free(two);
+	}
+	if ((*def = cmd_find(argv[0], cause)) == NULL)
+		return (0);
+	return (1);
+}
+
 char *
 cmd_usage(const struct cmd_def *def)
 {
 	char	*s;
 
 	xasprintf(&s, "usage: loopsy %s %s", def->name, def->usage);
+	if (strchr(def->name, '-') != NULL && def->client_words) {
+		free(s);
+		xasprintf(&s, "usage: loopsy %.*s %s %s",
+		    (int)(strchr(def->name, '-') - def->name), def->name,
+		    strchr(def->name, '-') + 1, def->usage);
+	}
 	return (s);
 }
 
@@ -213,6 +246,7 @@ cmd_run_argv(struct client *c, struct client *attached, uint32_t id, int argc,
 	struct cmd_ctx		*ctx;
 	char			*cause = NULL, *usage;
 	enum cmd_retval		 rv;
+	int			 words;
 
 	if (argc == 0) {
 		ctx = cmd_ctx_new(NULL, NULL, c);
@@ -220,14 +254,15 @@ cmd_run_argv(struct client *c, struct client *attached, uint32_t id, int argc,
 		rv = CMD_USAGE;
 		goto out;
 	}
-	if ((def = cmd_find(argv[0], &cause)) == NULL) {
+	if ((words = cmd_lookup(argc, argv, &def, &cause)) == 0) {
 		ctx = cmd_ctx_new(NULL, NULL, c);
 		cmd_error(ctx, "usage", "%s", cause);
 		free(cause);
 		rv = CMD_USAGE;
 		goto out;
 	}
-	args = args_parse(def->flags, def->longs, argc - 1, argv + 1, &cause);
+	args = args_parse(def->flags, def->longs, argc - words, argv + words,
+	    &cause);
 	ctx = cmd_ctx_new(def, args, c);
 	if (args == NULL || args->argc < def->min_args ||
 	    (def->max_args >= 0 && args->argc > def->max_args)) {

@@ -142,6 +142,7 @@ struct cmd_def {
 	const char	*usage;
 	int		 start_server;	/* may start the server */
 	int		 client;	/* runs in the client, no server */
+	int		 client_words;	/* shown as two words: "context get" */
 	enum rate_kind	 rate;		/* which rateLimits bucket */
 	enum cmd_retval	(*run)(struct cmd_ctx *);
 };
@@ -169,6 +170,7 @@ struct cmd_ctx {
 };
 extern const struct cmd_def *cmd_table[];
 const struct cmd_def *cmd_find(const char *, char **cause);
+int		 cmd_lookup(int, char **, const struct cmd_def **, char **);
 char		*cmd_usage(const struct cmd_def *);
 struct cmd_ctx	*cmd_ctx_new(const struct cmd_def *, struct args *,
 		    struct client *);
