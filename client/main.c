@@ -13,6 +13,7 @@
 #include "common/common.h"
 #include "server/server.h"
 #include "client/client.h"
+#include "client/cp.h"
 
 int	 client_verbose;
 
@@ -75,6 +76,25 @@ main_in_client(int argc, char **argv)
 	return (rv);
 }
 
+/* Is this "start -F" (with or without --lan)?  Then the server runs here. */
+static int
+main_start_foreground(const struct cmd_def *def, int argc, char **argv)
+{
+	struct args	*args;
+	char		*cause = NULL;
+	int		 fg;
+
+	if (strcmp(def->name, "start") != 0)
+		return (0);
+	args = args_parse(def->flags, def->longs, argc - 1, argv + 1, &cause);
+	fg = args != NULL && args_has(args, 'F');
+	if (fg && args_has_long(args, "lan"))
+		server_lan = 1;
+	args_free(args);
+	free(cause);
+	return (fg);
+}
+
 static int
 main_foreground(const char *path)
 {
@@ -120,15 +140,31 @@ main(int argc, char **argv)
 		argc = 1;
 		argv = dflt;
 	}
+	if ((def = cp_lookup(argv[0])) != NULL) {	/* cp: client/cp.c */
+		if ((socket = client_socket_path(label, path, &cause)) == NULL) {
+			fprintf(stderr, "%s\n", cause);
+			return (1);
+		}
+		rc = cp_main(socket, def, argc, argv);
+		free(socket);
+		return (rc);
+	}
 	def = main_check(argc, argv);
-	if (def->client)
+	if (context_client_argv(def, argc, argv, &cause) != 0) {
+		fprintf(stderr, "%s\n", cause);	/* "context set k -" */
+		return (1);
+	}
+	if (def->client) {
+		/* For doctor and key generate, which ask a running server. */
+		operate_socket = client_socket_path(label, path, &cause);
+		free(cause);
 		return (main_in_client(argc, argv));
+	}
 	if ((socket = client_socket_path(label, path, &cause)) == NULL) {
 		fprintf(stderr, "%s\n", cause);
 		return (1);
 	}
-	if (strcmp(def->name, "start") == 0 && argc > 1 &&
-	    strcmp(argv[1], "-F") == 0) {
+	if (main_start_foreground(def, argc, argv)) {
 		log_open("/dev/stderr", client_verbose);
 		server_exit_when_empty = 0;
 		rc = main_foreground(socket);

@@ -17,14 +17,33 @@ extern const struct cmd_def cmd_attach_session_def;
 extern const struct cmd_def cmd_capture_pane_def;
 extern const struct cmd_def cmd_choose_session_def;
 extern const struct cmd_def cmd_command_prompt_def;
+extern const struct cmd_def cmd_config_check_def;
+extern const struct cmd_def cmd_config_reload_def;
+extern const struct cmd_def cmd_context_delete_def;
+extern const struct cmd_def cmd_context_get_def;
+extern const struct cmd_def cmd_context_list_def;
+extern const struct cmd_def cmd_context_set_def;
 extern const struct cmd_def cmd_copy_mode_def;
 extern const struct cmd_def cmd_detach_client_def;
+extern const struct cmd_def cmd_disable_def;
 extern const struct cmd_def cmd_display_message_def;
+extern const struct cmd_def cmd_doctor_def;
+extern const struct cmd_def cmd_enable_def;
+extern const struct cmd_def cmd_exec_def;
 extern const struct cmd_def cmd_has_session_def;
+extern const struct cmd_def cmd_init_def;
+extern const struct cmd_def cmd_key_generate_def;
+extern const struct cmd_def cmd_key_show_def;
 extern const struct cmd_def cmd_kill_server_def;
 extern const struct cmd_def cmd_kill_session_def;
 extern const struct cmd_def cmd_list_keys_def;
 extern const struct cmd_def cmd_list_sessions_def;
+extern const struct cmd_def cmd_logs_def;
+extern const struct cmd_def cmd_ls_files_def;
+extern const struct cmd_def cmd_msg_ack_def;
+extern const struct cmd_def cmd_msg_acked_def;
+extern const struct cmd_def cmd_msg_inbox_def;
+extern const struct cmd_def cmd_msg_send_def;
 extern const struct cmd_def cmd_new_session_def;
 extern const struct cmd_def cmd_refresh_client_def;
 extern const struct cmd_def cmd_rename_session_def;
@@ -34,7 +53,13 @@ extern const struct cmd_def cmd_send_keys_def;
 extern const struct cmd_def cmd_send_prefix_def;
 extern const struct cmd_def cmd_start_def;
 extern const struct cmd_def cmd_stats_def;
+extern const struct cmd_def cmd_status_def;
 extern const struct cmd_def cmd_switch_client_def;
+extern const struct cmd_def cmd_transfer_finish_def;
+extern const struct cmd_def cmd_transfer_get_def;
+extern const struct cmd_def cmd_transfer_mkdir_def;
+extern const struct cmd_def cmd_transfer_put_def;
+extern const struct cmd_def cmd_transfer_status_def;
 extern const struct cmd_def cmd_wait_def;
 
 const struct cmd_def *cmd_table[] = {
@@ -42,14 +67,33 @@ const struct cmd_def *cmd_table[] = {
 	&cmd_capture_pane_def,
 	&cmd_choose_session_def,
 	&cmd_command_prompt_def,
+	&cmd_config_check_def,
+	&cmd_config_reload_def,
+	&cmd_context_delete_def,
+	&cmd_context_get_def,
+	&cmd_context_list_def,
+	&cmd_context_set_def,
 	&cmd_copy_mode_def,
 	&cmd_detach_client_def,
+	&cmd_disable_def,
 	&cmd_display_message_def,
+	&cmd_doctor_def,
+	&cmd_enable_def,
+	&cmd_exec_def,
 	&cmd_has_session_def,
+	&cmd_init_def,
+	&cmd_key_generate_def,
+	&cmd_key_show_def,
 	&cmd_kill_server_def,
 	&cmd_kill_session_def,
 	&cmd_list_keys_def,
 	&cmd_list_sessions_def,
+	&cmd_logs_def,
+	&cmd_ls_files_def,
+	&cmd_msg_ack_def,
+	&cmd_msg_acked_def,
+	&cmd_msg_inbox_def,
+	&cmd_msg_send_def,
 	&cmd_new_session_def,
 	&cmd_refresh_client_def,
 	&cmd_rename_session_def,
@@ -59,7 +103,13 @@ const struct cmd_def *cmd_table[] = {
 	&cmd_send_prefix_def,
 	&cmd_start_def,
 	&cmd_stats_def,
+	&cmd_status_def,
 	&cmd_switch_client_def,
+	&cmd_transfer_finish_def,
+	&cmd_transfer_get_def,
+	&cmd_transfer_mkdir_def,
+	&cmd_transfer_put_def,
+	&cmd_transfer_status_def,
 	&cmd_wait_def,
 	NULL
 };
@@ -172,6 +222,7 @@ cmd_ctx_free(struct cmd_ctx *ctx)
 		return;
 	if (ctx->wait != NULL)
 		cmd_wait_cancel(ctx);
+	cmd_exec_cancel(ctx);		/* an exec whose caller has gone */
 	cmd_audit(ctx);
 	free(ctx->actor);
 	free(ctx->audit_target);

@@ -98,6 +98,7 @@ server_client_lost(struct client *c)
 		cmd_ctx_free(c->pending);
 		c->pending = NULL;
 	}
+	transfer_free(c);
 	if (s != NULL) {
 		if (s->latest == c)
 			s->latest = NULL;
@@ -148,6 +149,8 @@ server_client_write_cb(struct bufferevent *bev, void *arg)
 void
 server_client_drained(struct client *c)
 {
+	if (c->transfer != NULL)
+		transfer_drained(c);
 	if (c->dirty)
 		server_client_draw(c);
 }
@@ -512,6 +515,9 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 		break;
 	case MSG_TTY:
 		server_client_tty(c);
+		break;
+	case MSG_DATA:
+		transfer_data(c, data, len);
 		break;
 	default:
 		log_debug("client %u: ignored message type %u", c->id, type);

@@ -24,6 +24,7 @@ struct event_base	*server_base;
 char			*server_socket_path;
 struct history_budget	 server_history;
 int			 server_exit_when_empty = 1;
+int			 server_lan;	/* start --lan: peers on 0.0.0.0 */
 time_t			 server_started;
 uint64_t		 server_stats_frames_sent, server_stats_frames_skipped;
 
@@ -56,38 +57,62 @@ server_signal_cb(int sig, short events __unused, void *arg __unused)
 {
 	pid_t	 pid;
 	int	 status;
+	char	*cause = NULL;
 
 	switch (sig) {
 	case SIGCHLD:
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-			session_child_exited(pid, status);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (!cmd_exec_child_exited(pid, status))
+				session_child_exited(pid, status);
+		}
 		break;
 	case SIGTERM:
 	case SIGINT:
 		server_shutdown("server exited");
 		break;
 	case SIGHUP:
-		log_info("SIGHUP: reloading %s", config_path());
-		{
-			struct config	 nc;
-			char		*path = config_path(), *cause = NULL;
-
-			config_defaults(&nc);
-			if (config_load(path, &nc, &cause) != 0) {
-				log_warnx("config reload failed, keeping the "
-				    "old one: %s", cause);
-				free(cause);
-				config_clear(&nc);
-			} else {
-				config_clear(&config);
-				config = nc;
-				server_history.limit = config.history_budget;
-				keys_init();
-			}
-			free(path);
+		if (server_reload_config(&cause) != 0) {
+			log_warnx("SIGHUP: %s", cause);
+			free(cause);
 		}
 		break;
 	}
+}
+
+/*
+ * Read config.yaml again into a new struct and switch to it only if it is
+ * good: a bad file keeps the old config and says why.  Sessions are not
+ * touched; new values apply from now on (key bindings, the status line,
+ * history budget, limits).
+ */
+int
+server_reload_config(char **cause)
+{
+	struct config	 nc;
+	struct client	*c;
+	char		*path = config_path(), *why = NULL;
+
+	log_info("reloading %s", path);
+	config_defaults(&nc);
+	if (config_load(path, &nc, &why) != 0) {
+		xasprintf(cause, "config reload failed, keeping the old "
+		    "config: %s", why);
+		free(why);
+		config_clear(&nc);
+		free(path);
+		return (-1);
+	}
+	config_clear(&config);
+	config = nc;
+	server_history.limit = config.history_budget;
+	keys_init();
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->flags & CLIENT_ATTACHED)
+			server_client_redraw(c);
+	}
+	log_info("reloaded %s", path);
+	free(path);
+	return (0);
 }
 
 /* Is a server answering on path?  Removes a stale socket. */
@@ -214,6 +239,15 @@ server_start(const char *path, int foreground __unused, int ready_fd, int first_
 		evsignal_add(server_ev_signals[i], NULL);
 	}
 	keys_init();
+	if (getenv("LOOPSY_AUDIT_MAX_SIZE") != NULL)	/* tests only */
+		audit_max_size = strtoull(getenv("LOOPSY_AUDIT_MAX_SIZE"),
+		    NULL, 10);
+	cpath = loopsy_path("context.json");
+	if (context_open(cpath, server_base, &ccause) != 0) {
+		log_warnx("%s", ccause);
+		free(ccause);
+	}
+	free(cpath);
 	log_info("server started on %s, pid %ld", path, (long)getpid());
 	if (first_fd != -1) {
 		set_nonblock(first_fd);
@@ -228,6 +262,7 @@ server_start(const char *path, int foreground __unused, int ready_fd, int first_
 	event_base_dispatch(server_base);
 
 	log_info("server exiting");
+	context_close();
 	unlink(path);
 	return (0);
 }
@@ -259,6 +294,7 @@ server_shutdown(const char *why)
 	}
 	TAILQ_FOREACH_SAFE(s, &sessions, entry, s1)
 		session_destroy(s);
+	cmd_exec_shutdown();
 	event_base_once(server_base, -1, EV_TIMEOUT, server_exit_timeout_cb,
 	    NULL, &tv);
 	server_check_exit();

@@ -295,6 +295,7 @@ struct client {
 	int		 fds[4];	/* passed descriptors not yet used */
 	u_int		 nfds;
 	char		*env_loopsy;	/* $LOOPSY of the caller */
+	struct transfer	*transfer;	/* transfer.c: files in flight */
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(clients, client);
@@ -399,5 +400,103 @@ enum prompt_result prompt_line_key(struct prompt_line *, key_code);
 const char *prompt_line_text(struct prompt_line *);
 u_int	 prompt_line_draw(struct prompt_line *, struct cell *, u_int cols);
 u_int	 prompt_line_cursor(struct prompt_line *);
+
+/* context.c: the key/value context store (SPEC.md section 3). */
+#define CONTEXT_MAX_KEY		256		/* bytes */
+#define CONTEXT_MAX_VALUE	(1024 * 1024)	/* bytes */
+#define CONTEXT_MAX_ENTRIES	10000
+#define CONTEXT_MAX_TTL		(10 * 365 * 86400)	/* seconds */
+struct context_entry {
+	char		*key;
+	char		*value;		/* NUL-terminated */
+	size_t		 len;
+	uint64_t	 created;	/* ms since the epoch */
+	uint64_t	 updated;
+	uint64_t	 expires;	/* 0: never */
+};
+int		 context_open(const char *, struct event_base *, char **);
+void		 context_close(void);
+int		 context_check(const char *, size_t, char **);
+int		 context_set(const char *, const char *, size_t, u_int,
+		     char **);
+const struct context_entry *context_get(const char *);
+int		 context_delete(const char *, char **);
+u_int		 context_list(const char *, const struct context_entry ***);
+u_int		 context_count(void);
+void		 context_purge(void);
+int		 context_save(char **);
+uint64_t	 context_now(void);
+void		 context_set_clock(uint64_t);
+struct cJSON	*context_entry_to_json(const struct context_entry *, int);
+int		 context_client_argv(const struct cmd_def *, int, char **,
+		     char **);
+
+/* msg.c: messages between agents over the context store. */
+#define MSG_TTL		3600	/* seconds, inbox and outbox */
+#define MSG_ACK_TTL	7200
+const char	*msg_hostname(void);
+int		 msg_is_self(const char *);
+int		 msg_check_host(struct cmd_ctx *, const char *);
+int		 msg_args_tail(struct cmd_ctx *, int);
+
+/* transfer */
+/* policy-path.c: transfer.allowedPaths/deniedPaths after realpath. */
+char	*policy_path_expand(const char *, const char *cwd);
+char	*policy_path_normalize(const char *);
+char	*policy_path_resolve(const char *, const char *cwd, char **cause);
+int	 policy_path_under(const char *path, const char *dir);
+int	 policy_path_check_lists(const char *resolved, const char *lexical,
+	     const struct strlist *allowed, const struct strlist *denied,
+	     char **cause);
+char	*policy_path_check(const char *, const char *cwd, char **cause);
+/* transfer.c: pushes and pulls through a client connection. */
+struct transfer_file {
+	const char	*path;		/* destination */
+	const char	*name;		/* appended if path is a directory */
+	const char	*key;		/* the source's identity, for resume */
+	uint64_t	 size;
+	mode_t		 mode;
+	int		 restart;	/* drop what an earlier try left */
+};
+int		 transfer_rate(struct cmd_ctx *);
+enum cmd_retval	 transfer_put(struct cmd_ctx *, const struct transfer_file *);
+enum cmd_retval	 transfer_finish(struct cmd_ctx *, const char *sha256);
+enum cmd_retval	 transfer_status(struct cmd_ctx *);
+enum cmd_retval	 transfer_mkdir(struct cmd_ctx *, const char *, const char *,
+		     mode_t, int);
+enum cmd_retval	 transfer_get(struct cmd_ctx *, const char *, uint64_t);
+void		 transfer_data(struct client *, const char *, size_t);
+void		 transfer_drained(struct client *);
+void		 transfer_free(struct client *);
+
+/* operating: identity, config commands, running the server. */
+extern int	 server_lan;		/* start --lan: peers on 0.0.0.0 */
+int		 server_reload_config(char **);	/* SIGHUP, config reload */
+int		 cmd_key_generate_write(const char *, char **);
+char		*cmd_enable_path(void);	/* the systemd unit or plist */
+/* operate.c: client-side commands asking the running server. */
+extern char	*operate_socket;	/* -L/-S, set by client/main.c */
+int		 operate_server_live(void);
+int		 operate_call(int, char **, struct buf *, char **);
+int		 operate_check_mode(const char *, mode_t, char **);
+
+/* policy-exec.c: execution.denylist/allowlist on what will really run. */
+struct policy_exec {
+	const struct strlist *denylist;
+	const struct strlist *allowlist;	/* NULL: no allowlist mode */
+	const char	*path;		/* PATH to find names on */
+	const char	*cwd;		/* for relative names */
+};
+#define POLICY_EXEC_OK		0
+#define POLICY_EXEC_DENIED	-1
+#define POLICY_EXEC_NOT_FOUND	-2
+int		 policy_exec_check(const struct policy_exec *, int, char **,
+		     char **, char **);
+char		*policy_exec_resolve(const char *, const char *,
+		     const char *);
+/* cmd-exec.c: children of exec, reaped by the server's SIGCHLD. */
+int		 cmd_exec_child_exited(pid_t, int);
+void		 cmd_exec_cancel(struct cmd_ctx *);
+void		 cmd_exec_shutdown(void);
 
 #endif

@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""Moving files with `loopsy cp` and `loopsy ls-files` through the real
+binary: small, empty and large files arrive whole with their mode; -r trees;
+pulls from a ":path"; the transfer path policy after resolving ~, .. and
+symlinks (sibling prefixes, deny wins, maxFileSize); a corrupted transfer
+leaves nothing; a client killed mid-way leaves no destination and the rerun
+resumes; a progress bar only on a terminal; rate limits; audit lines."""
+
+import glob
+import hashlib
+import json
+import os
+import pty
+import select
+import signal
+import stat
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (World, ok, is_eq, diag, done, require, run_test,
+                     wait_until, LOOPSY, _children)
+
+require()
+
+MIB = 1024 * 1024
+UNLIMITED = "rateLimits: { execute: 0, transfer: 0, context: 0 }\n"
+
+
+def world(extra=""):
+    return World(config=UNLIMITED + extra)
+
+
+def write(path, data, mode=None):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    if mode is not None:
+        os.chmod(path, mode)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def parts(d):
+    return glob.glob(os.path.join(d, ".*.loopsy-part-*"))
+
+
+def cp_small_empty_and_large_files():
+    w = world()
+    try:
+        h = w.home
+        write(h + "/small.txt", b"hello\n", 0o640)
+        write(h + "/empty", b"", 0o600)
+        big = os.urandom(50 * MIB)
+        write(h + "/big.bin", big, 0o755)
+        for name, dst in (("small.txt", "copy.txt"), ("empty", "empty2"),
+                          ("big.bin", "big2.bin")):
+            rc, out, err = w.lsy("cp", name, dst)
+            is_eq((rc, err), (0, ""), "cp_%s_succeeds_quietly" % name)
+            ok(read(h + "/" + name) == read(h + "/" + dst),
+               "cp_%s_content_equal" % name)
+            is_eq(oct(os.stat(h + "/" + dst).st_mode & 0o777),
+                  oct(os.stat(h + "/" + name).st_mode & 0o777),
+                  "cp_%s_keeps_mode" % name)
+        os.mkdir(h + "/into")
+        rc, out, err = w.lsy("cp", "--json", "small.txt", "into")
+        j = json.loads(out)
+        ok(rc == 0 and read(h + "/into/small.txt") == b"hello\n",
+           "cp_into_directory_keeps_the_name", err)
+        is_eq(j["files"][0]["sha256"], hashlib.sha256(b"hello\n").hexdigest(),
+              "cp_json_reports_sha256")
+        is_eq(parts(h) + parts(h + "/into"), [], "cp_leaves_no_temp_files")
+        rc, out, err = w.lsy("cp", "nonexistent", "x")
+        ok(rc == 1 and "nonexistent" in err and
+           not os.path.exists(h + "/x"), "cp_nonexistent_source_fails", err)
+        rc, out, err = w.lsy("cp", "small.txt", "nodir/x")
+        ok(rc == 1 and "no such directory" in err,
+           "cp_into_missing_directory_fails", err)
+        rc, out, err = w.lsy("cp", "into", "y")
+        ok(rc == 1 and "-r" in err, "cp_directory_needs_r", err)
+    finally:
+        w.close()
+
+
+def cp_r_copies_a_tree_and_skips_symlinks():
+    w = world()
+    try:
+        h = w.home
+        write(h + "/tree/a.txt", b"a", 0o600)
+        write(h + "/tree/sub/b.txt", b"b" * 100000, 0o644)
+        os.makedirs(h + "/tree/empty")
+        os.chmod(h + "/tree/sub", 0o750)
+        os.symlink("a.txt", h + "/tree/link")
+        rc, out, err = w.lsy("cp", "-r", "tree", "copy")
+        ok(rc == 1 and "skipping symlink" in err, "cp_r_reports_symlink",
+           err)
+        ok(read(h + "/copy/a.txt") == b"a" and
+           read(h + "/copy/sub/b.txt") == b"b" * 100000 and
+           os.path.isdir(h + "/copy/empty") and
+           not os.path.lexists(h + "/copy/link"), "cp_r_copies_tree")
+        is_eq(oct(os.stat(h + "/copy/sub").st_mode & 0o777), "0o750",
+              "cp_r_keeps_directory_mode")
+        is_eq(oct(os.stat(h + "/copy/a.txt").st_mode & 0o777), "0o600",
+              "cp_r_keeps_file_mode")
+        rc, out, err = w.lsy("cp", "-r", "tree", "copy")
+        ok(os.path.exists(h + "/copy/tree/sub/b.txt"),
+           "cp_r_into_existing_directory_nests", err)
+    finally:
+        w.close()
+
+
+def ls_files_lists_with_json():
+    w = world()
+    try:
+        h = w.home
+        write(h + "/d/f.txt", b"12345", 0o640)
+        os.makedirs(h + "/d/sub")
+        os.symlink("f.txt", h + "/d/l")
+        rc, out, err = w.lsy("ls-files", "d")
+        ok(rc == 0 and "f.txt" in out and "sub" in out, "ls_files_text",
+           out + err)
+        rc, out, err = w.lsy("ls-files", "--json", "d")
+        j = {e["name"]: e for e in json.loads(out)}
+        is_eq(sorted(j), ["f.txt", "l", "sub"], "ls_files_json_names")
+        is_eq((j["f.txt"]["type"], j["f.txt"]["size"], j["f.txt"]["mode"],
+               j["f.txt"]["path"]),
+              ("file", 5, "0640", os.path.realpath(h + "/d/f.txt")),
+              "ls_files_json_fields")
+        is_eq((j["sub"]["type"], j["l"]["type"]), ("directory", "symlink"),
+              "ls_files_types")
+        ok("modified" in j["f.txt"], "ls_files_has_modified")
+        rc, out, err = w.lsy("ls-files", "/etc")
+        ok(rc == 1 and "transfer.allowedPaths" in err,
+           "ls_files_obeys_policy", err)
+        os.makedirs(h + "/.ssh")
+        rc, out, err = w.lsy("ls-files", "--json", ".")
+        ok(rc == 0 and ".ssh" not in [e["name"] for e in json.loads(out)],
+           "ls_files_hides_denied_entries", out)
+    finally:
+        w.close()
+
+
+def pull_from_server_path():
+    w = world()
+    try:
+        h = w.home
+        data = os.urandom(3 * MIB + 17)
+        write(h + "/src.bin", data, 0o604)
+        os.makedirs(h + "/out")
+        rc, out, err = w.lsy("cp", "--json", ":src.bin", "out")
+        ok(rc == 0 and read(h + "/out/src.bin") == data,
+           "pull_copies_content", err)
+        is_eq(oct(os.stat(h + "/out/src.bin").st_mode & 0o777), "0o604",
+              "pull_keeps_mode")
+        rc, out, err = w.lsy("cp", ":/etc/hostname", "x")
+        ok(rc == 1 and "transfer.allowedPaths" in err,
+           "pull_obeys_policy", err)
+        rc, out, err = w.lsy("cp", "src.bin", "nopeer:/tmp/x")
+        ok(rc == 1 and "unknown peer: nopeer" in err,
+           "cp_to_unknown_peer_fails", err)
+    finally:
+        w.close()
+
+
+def policy_refuses_escapes():
+    w = world("transfer: { allowedPaths: [\"~/al\", \"~/shared\"], "
+              "deniedPaths: [\"~/.ssh\", \"~/shared/secret\"], "
+              "maxFileSize: 1000 }\n")
+    try:
+        h = w.home
+        for d in ("al", "alice", "shared/secret", ".ssh"):
+            os.makedirs(os.path.join(h, d), exist_ok=True)
+        write(h + "/al/f", b"x" * 10)
+        write(h + "/.ssh/id_ed25519", b"SECRET")
+        write(h + "/al/big", b"x" * 1001)
+
+        rc, out, err = w.lsy("cp", "al/f", "al/g")
+        ok(rc == 0 and read(h + "/al/g") == b"x" * 10,
+           "allowed_directory_works", err)
+        rc, out, err = w.lsy("cp", "al/f", "alice/f")
+        ok(rc == 1 and "not in transfer.allowedPaths" in err and
+           not os.path.exists(h + "/alice/f"),
+           "sibling_prefix_is_not_allowed", err)
+        rc, out, err = w.lsy("cp", "al/f", "al/../alice/f")
+        ok(rc == 1 and not os.path.exists(h + "/alice/f"),
+           "dotdot_escape_refused", err)
+        rc, out, err = w.lsy("cp", "al/f", "~/al/../alice/f")
+        ok(rc == 1 and "allowedPaths: " + os.path.realpath(h) + "/alice/f"
+           in err, "tilde_dotdot_escape_refused_naming_resolved_path", err)
+        os.symlink(h + "/.ssh", h + "/al/keys")
+        rc, out, err = w.lsy("cp", "al/keys/id_ed25519", "al/stolen")
+        ok(rc == 1 and "transfer.deniedPaths" in err and
+           not os.path.exists(h + "/al/stolen"),
+           "symlink_into_ssh_refused_as_source", err)
+        rc, out, err = w.lsy("cp", "al/f", "al/keys/planted")
+        ok(rc == 1 and "transfer.deniedPaths" in err and
+           not os.path.exists(h + "/.ssh/planted"),
+           "symlink_into_ssh_refused_as_destination", err)
+        rc, out, err = w.lsy("cp", ":al/keys/id_ed25519", "stolen")
+        ok(rc == 1 and not os.path.exists(h + "/stolen"),
+           "pull_through_symlink_into_ssh_refused", err)
+        rc, out, err = w.lsy("ls-files", "al/keys")
+        ok(rc == 1 and "deniedPaths" in err, "ls_files_through_symlink_refused",
+           err)
+        rc, out, err = w.lsy("cp", "al/f", "shared/secret/f")
+        ok(rc == 1 and "transfer.deniedPaths" in err,
+           "deny_wins_over_allow", err)
+        rc, out, err = w.lsy("cp", "al/f", "shared/ok")
+        ok(rc == 0, "allowed_second_entry_works", err)
+        rc, out, err = w.lsy("cp", "al/big", "al/big2")
+        ok(rc == 1 and "maxFileSize" in err and
+           not os.path.exists(h + "/al/big2"), "max_file_size_enforced", err)
+        is_eq(parts(h + "/al"), [], "refusals_leave_no_temp_files")
+    finally:
+        w.close()
+
+
+def checksum_mismatch_leaves_no_file():
+    w = world()
+    try:
+        h = w.home
+        write(h + "/src", os.urandom(2 * MIB))
+        w.env["LOOPSY_TEST_CORRUPT_CHUNK"] = "3"
+        rc, out, err = w.lsy("cp", "src", "dst")
+        del w.env["LOOPSY_TEST_CORRUPT_CHUNK"]
+        ok(rc == 1 and "checksum mismatch" in err and "nothing written" in err,
+           "corrupted_chunk_reports_checksum_mismatch", err)
+        ok(not os.path.exists(h + "/dst"), "checksum_mismatch_leaves_no_file")
+        is_eq(parts(h), [], "checksum_mismatch_leaves_no_temp_file")
+        write(h + "/dst", b"old")
+        w.env["LOOPSY_TEST_CORRUPT_CHUNK"] = "0"
+        rc, out, err = w.lsy("cp", "src", "dst")
+        del w.env["LOOPSY_TEST_CORRUPT_CHUNK"]
+        ok(rc == 1 and read(h + "/dst") == b"old",
+           "checksum_mismatch_keeps_old_destination", err)
+    finally:
+        w.close()
+
+
+def killed_transfer_resumes():
+    w = world()
+    try:
+        h = w.home
+        data = os.urandom(20 * MIB)
+        write(h + "/src", data, 0o640)
+        w.lsy("start")
+        env = dict(w.env, LOOPSY_TEST_PAUSE_AFTER=str(8 * MIB))
+        p = subprocess.Popen(w.argv("cp", "src", "dst"), env=env, cwd=h,
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        _children.append(p)
+        line = p.stderr.readline().decode()
+        ok("paused after" in line, "client_pauses_mid_transfer", line)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        ok(not os.path.exists(h + "/dst"), "killed_transfer_leaves_no_dst")
+        tmp = parts(h)
+        ok(len(tmp) == 1 and os.path.getsize(tmp[0]) >= 8 * MIB,
+           "killed_transfer_keeps_a_part_to_resume",
+           [(t, os.path.getsize(t)) for t in tmp])
+        rc, out, err = w.lsy("cp", "--json", "src", "dst")
+        j = json.loads(out) if out else {}
+        ok(rc == 0 and read(h + "/dst") == data, "resumed_copy_is_correct",
+           err)
+        ok(j.get("sent", len(data)) < len(data) and
+           j["files"][0]["resumed"] >= 8 * MIB,
+           "resume_sends_only_the_rest", out)
+        is_eq(parts(h), [], "resume_removes_the_part")
+        is_eq(oct(os.stat(h + "/dst").st_mode & 0o777), "0o640",
+              "resumed_copy_keeps_mode")
+
+        # A part whose prefix is not the source's is not trusted.
+        with open(tmp[0], "wb") as f:
+            f.write(b"garbage" * 1000)
+        write(h + "/src2", data)
+        env = dict(w.env, LOOPSY_TEST_PAUSE_AFTER=str(MIB))
+        p = subprocess.Popen(w.argv("cp", "src2", "dst2"), env=env, cwd=h,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        _children.append(p)
+        p.stderr.readline()
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        part = parts(h)[0]
+        with open(part, "r+b") as f:
+            f.write(b"X")     # the prefix no longer matches src2
+        rc, out, err = w.lsy("cp", "--json", "src2", "dst2")
+        ok(rc == 0 and read(h + "/dst2") == data and
+           json.loads(out)["files"][0]["resumed"] == 0,
+           "mismatched_part_restarts_from_zero", out + err)
+
+        # Parts older than a day are swept on the next transfer there.
+        old = os.path.join(h, ".x.loopsy-part-0123456789abcdef")
+        write(old, b"stale")
+        os.utime(old, (1, 1))
+        w.lsy("cp", "src", "dst3")
+        ok(not os.path.exists(old), "stale_parts_are_removed")
+    finally:
+        w.close()
+
+
+def progress_bar_only_on_a_terminal():
+    w = world()
+    try:
+        h = w.home
+        write(h + "/src", os.urandom(8 * MIB))
+        rc, out, err = w.lsy("cp", "src", "dst")
+        is_eq((rc, err), (0, ""), "no_progress_when_not_a_tty")
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.chdir(h)
+            os.execve(LOOPSY, [LOOPSY, "-S", w.sock, "cp", "src", "dst2"],
+                      w.env)
+        _children.append(pid)
+        got = b""
+        while True:
+            r, _, _ = select.select([fd], [], [], 10)
+            if not r:
+                break
+            try:
+                d = os.read(fd, 4096)
+            except OSError:
+                break
+            if not d:
+                break
+            got += d
+        _, status = os.waitpid(pid, 0)
+        text = got.decode("utf-8", "replace")
+        ok(os.waitstatus_to_exitcode(status) == 0 and "MiB" in text and
+           "/s" in text and "src" in text, "progress_bar_on_a_tty", text)
+    finally:
+        w.close()
+
+
+def rate_limit_and_audit():
+    w = World(config="rateLimits: { transfer: 2 }\n")
+    try:
+        h = w.home
+        write(h + "/a", b"data" * 100)
+        w.lsy("start")      # one server keeps the buckets
+        r = [w.lsy("cp", "a", "b%d" % i) for i in range(3)]
+        ok(r[0][0] == 0 and r[1][0] == 0, "two_transfers_allowed")
+        ok(r[2][0] == 1 and "rateLimits.transfer" in r[2][2],
+           "third_transfer_rate_limited", r[2][2])
+        lines = []
+        with open(os.path.join(h, "logs", "audit.jsonl")) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        fin = [l for l in lines if l["op"] == "transfer-finish"]
+        ok(fin and fin[0]["target"] == os.path.realpath(h + "/b0") and
+           fin[0]["bytes"] == 400, "audit_names_path_and_bytes", fin)
+    finally:
+        w.close()
+
+
+for fn in (cp_small_empty_and_large_files,
+           cp_r_copies_a_tree_and_skips_symlinks, ls_files_lists_with_json,
+           pull_from_server_path, policy_refuses_escapes,
+           checksum_mismatch_leaves_no_file, killed_transfer_resumes,
+           progress_bar_only_on_a_terminal, rate_limit_and_audit):
+    run_test(fn, fn.__name__)
+done()

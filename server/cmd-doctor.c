@@ -1,0 +1,407 @@
+/*
+ * server/cmd-doctor.c: loopsy doctor [--json]: a table of checks (config,
+ * file modes, API key, TLS identity, server, network exposure, relay, peers,
+ * mDNS, MCP, login service), each ok, info, warn or fail with a one-line fix.
+ * Exits 1 if any check fails.  Runs in the client; asks the server for its
+ * status over the socket.  Never prints a secret.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "common/crypto.h"
+#include "server.h"
+
+#define DOCTOR_AVAHI_SOCKET	"/run/avahi-daemon/socket"
+
+static enum cmd_retval	cmd_doctor(struct cmd_ctx *);
+
+const struct cmd_def cmd_doctor_def = {
+	.name = "doctor",
+	.alias = NULL,
+	.flags = "",
+	.longs = "json",
+	.min_args = 0, .max_args = 0,
+	.usage = "[--json]",
+	.client = 1,
+	.run = cmd_doctor
+};
+
+enum doctor_status { DOCTOR_OK, DOCTOR_INFO, DOCTOR_WARN, DOCTOR_FAIL };
+static const char *doctor_names[] = { "ok", "info", "warn", "fail" };
+
+struct doctor {
+	struct config	 config;
+	int		 config_ok;	/* config.yaml exists and parses */
+	cJSON		*server;	/* status --json, NULL if none */
+	char		*server_error;
+};
+
+struct doctor_result {
+	enum doctor_status status;
+	char		*detail;
+	char		*fix;		/* NULL: nothing to do */
+};
+
+static void __printflike(3, 4)
+doctor_set(struct doctor_result *r, enum doctor_status status,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	r->status = status;
+	va_start(ap, fmt);
+	xvasprintf(&r->detail, fmt, ap);
+	va_end(ap);
+}
+
+static void __printflike(2, 3)
+doctor_fix(struct doctor_result *r, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	xvasprintf(&r->fix, fmt, ap);
+	va_end(ap);
+}
+
+static void
+doctor_config(struct doctor *d, struct doctor_result *r)
+{
+	char	*path = config_path(), *cause = NULL;
+
+	if (access(path, F_OK) != 0) {
+		doctor_set(r, DOCTOR_FAIL, "%s: %s", path, strerror(errno));
+		doctor_fix(r, "loopsy init");
+	} else if (config_load(path, &d->config, &cause) != 0) {
+		doctor_set(r, DOCTOR_FAIL, "%s", cause);
+		doctor_fix(r, "edit %s where it says (loopsy config check "
+		    "checks it again)", path);
+	} else {
+		doctor_set(r, DOCTOR_OK, "%s parses", path);
+		d->config_ok = 1;
+	}
+	free(cause);
+	free(path);
+}
+
+/* A file or directory no more open than max. */
+static void
+doctor_mode(struct doctor_result *r, char *path, mode_t max)
+{
+	char	*cause = NULL;
+
+	if (access(path, F_OK) != 0) {
+		doctor_set(r, DOCTOR_FAIL, "%s: %s", path, strerror(errno));
+		doctor_fix(r, "loopsy init");
+	} else if (operate_check_mode(path, max, &cause) != 0) {
+		doctor_set(r, DOCTOR_FAIL, "%s", cause);
+		doctor_fix(r, "chmod %o %s", max, path);
+	} else
+		doctor_set(r, DOCTOR_OK, "%s is private (%04o)", path, max);
+	free(cause);
+	free(path);
+}
+
+static void
+doctor_home(struct doctor *d __unused, struct doctor_result *r)
+{
+	doctor_mode(r, loopsy_home(), S_IRWXU);
+}
+
+static void
+doctor_config_mode(struct doctor *d __unused, struct doctor_result *r)
+{
+	doctor_mode(r, config_path(), S_IRUSR|S_IWUSR);
+}
+
+static void
+doctor_tls_key(struct doctor *d __unused, struct doctor_result *r)
+{
+	doctor_mode(r, loopsy_path("tls/key.pem"), S_IRUSR|S_IWUSR);
+}
+
+static int
+doctor_skip(struct doctor *d, struct doctor_result *r)
+{
+	if (d->config_ok)
+		return (0);
+	doctor_set(r, DOCTOR_INFO, "not checked: config.yaml is missing or "
+	    "does not parse");
+	return (1);
+}
+
+static void
+doctor_api_key(struct doctor *d, struct doctor_result *r)
+{
+	if (doctor_skip(d, r))
+		return;
+	if (d->config.api_key == NULL || *d->config.api_key == '\0') {
+		doctor_set(r, DOCTOR_FAIL, "auth.apiKey is not set");
+		doctor_fix(r, "loopsy key generate");
+	} else if (!crypto_key_valid(d->config.api_key)) {
+		doctor_set(r, DOCTOR_FAIL, "auth.apiKey is not 64 hex digits "
+		    "(256 random bits)");
+		doctor_fix(r, "loopsy key generate");
+	} else
+		doctor_set(r, DOCTOR_OK, "auth.apiKey is 256 bits");
+}
+
+/* Parse the certificate; does it match the key; when does it expire. */
+static void
+doctor_tls_cert(struct doctor *d __unused, struct doctor_result *r)
+{
+	char			*cpath = loopsy_path("tls/cert.pem");
+	char			*kpath = loopsy_path("tls/key.pem");
+	char			*cert = NULL, *key = NULL, *cause = NULL;
+	size_t			 clen, klen;
+	struct crypto_cert_info	 info;
+	char			 when[32];
+
+	memset(&info, 0, sizeof info);
+	if ((cert = file_read(cpath, 1024 * 1024, &clen, &cause)) == NULL) {
+		doctor_set(r, DOCTOR_FAIL, "%s: %s", cpath, cause != NULL ?
+		    cause : "missing");
+		doctor_fix(r, "loopsy init");
+	} else if (crypto_cert_info(cert, clen, &info, &cause) != 0) {
+		doctor_set(r, DOCTOR_FAIL, "%s: %s", cpath, cause);
+		doctor_fix(r, "loopsy init --force");
+	} else if (info.expired) {
+		doctor_set(r, DOCTOR_FAIL, "%s expired", cpath);
+		doctor_fix(r, "loopsy init --force");
+	} else if ((key = file_read(kpath, 1024 * 1024, &klen,
+	    &cause)) != NULL && crypto_key_matches_cert(key, klen, cert, clen,
+	    &cause) != 0) {
+		doctor_set(r, DOCTOR_FAIL, "%s: %s", cpath, cause);
+		doctor_fix(r, "loopsy init --force");
+	} else {
+		strftime(when, sizeof when, "%Y-%m-%d",
+		    gmtime(&info.not_after));
+		doctor_set(r, DOCTOR_OK, "%s, %s, valid until %s", info.subject,
+		    info.fingerprint, when);
+	}
+	crypto_cert_info_free(&info);
+	if (key != NULL)
+		crypto_cleanse(key, klen);
+	free(key);
+	free(cert);
+	free(cause);
+	free(cpath);
+	free(kpath);
+}
+
+static void
+doctor_server(struct doctor *d, struct doctor_result *r)
+{
+	cJSON	*s = d->server, *n;
+
+	if (s == NULL) {
+		doctor_set(r, DOCTOR_FAIL, "%s", d->server_error);
+		doctor_fix(r, "loopsy start (or loopsy enable to start it at "
+		    "login)");
+		return;
+	}
+	n = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "sessions"), "total");
+	doctor_set(r, DOCTOR_OK, "running on %s, pid %d, loopsy %s, up %ds, "
+	    "%d sessions, started by %s",
+	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "socket")),
+	    cJSON_GetObjectItem(s, "pid")->valueint,
+	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "version")),
+	    cJSON_GetObjectItem(s, "uptime")->valueint,
+	    n != NULL ? n->valueint : 0,
+	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "started")));
+}
+
+/* Who can reach the peer listener: --lan and server.host. */
+static void
+doctor_network(struct doctor *d, struct doctor_result *r)
+{
+	const char	*host = d->config.server_host;
+
+	if (doctor_skip(d, r))
+		return;
+	if (d->server != NULL &&
+	    cJSON_IsTrue(cJSON_GetObjectItem(d->server, "lan"))) {
+		doctor_set(r, DOCTOR_INFO, "the server was started with --lan: "
+		    "peers on the network (0.0.0.0:%u) once the peer listener "
+		    "exists", d->config.server_port);
+	} else if (host != NULL && strcmp(host, "127.0.0.1") != 0 &&
+	    strcmp(host, "localhost") != 0 && strcmp(host, "::1") != 0) {
+		doctor_set(r, DOCTOR_WARN, "server.host is %s: peers on the "
+		    "network reach %s:%u once the peer listener exists", host,
+		    host, d->config.server_port);
+		doctor_fix(r, "set server.host: 127.0.0.1 in config.yaml "
+		    "unless you mean it (loopsy start --lan opts in per run)");
+	} else
+		doctor_set(r, DOCTOR_OK, "peers only from this machine "
+		    "(127.0.0.1:%u); loopsy start --lan opts in",
+		    d->config.server_port);
+}
+
+static void
+doctor_relay(struct doctor *d, struct doctor_result *r)
+{
+	if (doctor_skip(d, r))
+		return;
+	if (d->config.relay_url == NULL)
+		doctor_set(r, DOCTOR_INFO, "not configured (relay.url is "
+		    "null)");
+	else
+		doctor_set(r, DOCTOR_INFO, "relay.url is %s, but the relay "
+		    "link comes with a later release: not connected",
+		    d->config.relay_url);
+}
+
+static void
+doctor_peers(struct doctor *d, struct doctor_result *r)
+{
+	u_int	 i, weak = 0;
+
+	if (doctor_skip(d, r))
+		return;
+	for (i = 0; i < d->config.nallowed_keys; i++) {
+		if (strlen(d->config.allowed_keys[i].value) < 32)
+			weak++;
+	}
+	if (weak != 0) {
+		doctor_set(r, DOCTOR_WARN, "%u of the keys in auth.allowedKeys "
+		    "are shorter than 32 characters", weak);
+		doctor_fix(r, "have those peers run loopsy key generate and "
+		    "store their new keys");
+	} else if (d->config.nallowed_keys == 0)
+		doctor_set(r, DOCTOR_INFO, "no peers configured");
+	else
+		doctor_set(r, DOCTOR_INFO, "%u peers in auth.allowedKeys; peer "
+		    "links come with a later release", d->config.nallowed_keys);
+}
+
+static void
+doctor_mdns(struct doctor *d, struct doctor_result *r)
+{
+	struct stat	 sb;
+
+	if (doctor_skip(d, r))
+		return;
+	if (!d->config.discovery)
+		doctor_set(r, DOCTOR_INFO, "off (discovery.enabled is false)");
+	else if (stat(DOCTOR_AVAHI_SOCKET, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		doctor_set(r, DOCTOR_OK, "avahi-daemon is running (%s)",
+		    DOCTOR_AVAHI_SOCKET);
+	else {
+		doctor_set(r, DOCTOR_WARN, "mDNS off: avahi-daemon is not "
+		    "running; discovery is disabled, loopsy works without it");
+		doctor_fix(r, "install and start avahi-daemon to find peers "
+		    "on the network (optional)");
+	}
+}
+
+static void
+doctor_mcp(struct doctor *d __unused, struct doctor_result *r)
+{
+	doctor_set(r, DOCTOR_INFO, "not wired: loopsy mcp comes with a later "
+	    "release");
+}
+
+static void
+doctor_service(struct doctor *d __unused, struct doctor_result *r)
+{
+	char	*path = cmd_enable_path();
+
+	if (access(path, F_OK) == 0)
+		doctor_set(r, DOCTOR_INFO, "login service installed: %s", path);
+	else
+		doctor_set(r, DOCTOR_INFO, "no login service (loopsy enable "
+		    "starts the server at login)");
+	free(path);
+}
+
+static const struct {
+	const char	*name;
+	void		(*check)(struct doctor *, struct doctor_result *);
+} doctor_checks[] = {
+	{ "config", doctor_config },
+	{ "home", doctor_home },
+	{ "config-mode", doctor_config_mode },
+	{ "api-key", doctor_api_key },
+	{ "tls-key", doctor_tls_key },
+	{ "tls-cert", doctor_tls_cert },
+	{ "server", doctor_server },
+	{ "network", doctor_network },
+	{ "relay", doctor_relay },
+	{ "peers", doctor_peers },
+	{ "mdns", doctor_mdns },
+	{ "mcp", doctor_mcp },
+	{ "service", doctor_service },
+};
+
+static void
+doctor_ask_server(struct doctor *d)
+{
+	char		*argv[] = { "status", "--json" };
+	struct buf	 out;
+
+	buf_init(&out);
+	if (operate_call(2, argv, &out, &d->server_error) == 0) {
+		buf_add(&out, "", 1);
+		d->server = cJSON_Parse(out.data);
+	}
+	if (d->server == NULL && d->server_error == NULL)
+		d->server_error = xstrdup("the server's status did not parse");
+	buf_free(&out);
+}
+
+static enum cmd_retval
+cmd_doctor(struct cmd_ctx *ctx)
+{
+	struct doctor		 d;
+	struct doctor_result	 r;
+	int			 json = args_has_long(ctx->args, "json");
+	u_int			 i, counts[4] = { 0, 0, 0, 0 };
+	cJSON			*j = cJSON_CreateObject(), *arr, *o;
+
+	memset(&d, 0, sizeof d);
+	config_defaults(&d.config);
+	doctor_ask_server(&d);
+	arr = cJSON_AddArrayToObject(j, "checks");
+	for (i = 0; i < nitems(doctor_checks); i++) {
+		memset(&r, 0, sizeof r);
+		doctor_checks[i].check(&d, &r);
+		counts[r.status]++;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", doctor_checks[i].name);
+		cJSON_AddStringToObject(o, "status", doctor_names[r.status]);
+		cJSON_AddStringToObject(o, "detail", r.detail);
+		if (r.fix != NULL)
+			cJSON_AddStringToObject(o, "fix", r.fix);
+		cJSON_AddItemToArray(arr, o);
+		if (!json) {
+			cmd_print(ctx, "%-4s  %-11s  %s\n",
+			    doctor_names[r.status], doctor_checks[i].name,
+			    r.detail);
+			if (r.fix != NULL)
+				cmd_print(ctx, "%19s%s\n", "fix: ", r.fix);
+		}
+		free(r.detail);
+		free(r.fix);
+	}
+	cJSON_AddBoolToObject(j, "ok", counts[DOCTOR_FAIL] == 0);
+	if (json)
+		cmd_print_json(ctx, j);
+	else {
+		cmd_print(ctx, "%u ok, %u info, %u warnings, %u failed\n",
+		    counts[DOCTOR_OK], counts[DOCTOR_INFO], counts[DOCTOR_WARN],
+		    counts[DOCTOR_FAIL]);
+		cJSON_Delete(j);
+	}
+	config_clear(&d.config);
+	cJSON_Delete(d.server);
+	free(d.server_error);
+	ctx->exit_status = counts[DOCTOR_FAIL] != 0;
+	return (CMD_OK);
+}

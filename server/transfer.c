@@ -1,0 +1,697 @@
+/*
+ * server/transfer.c: files moving through one client connection.  A push
+ * (transfer-put, MSG_DATA frames, transfer-finish) goes to a temporary file
+ * beside the destination, hashed as it comes, and is renamed over the
+ * destination only if the sender's SHA-256 matches; the temporary file keeps
+ * a name derived from the destination and the source so that a retry resumes
+ * it.  A pull (transfer-get) streams a file out as MSG_DATA frames as fast as
+ * the client takes them.  Which paths may be used is policy-path.c's
+ * business; the commands that call this are in cmd-transfer.c.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/evp.h>
+
+#include "common/proto.h"
+#include "server.h"
+
+#define TRANSFER_PART		".loopsy-part-"
+#define TRANSFER_STALE		(24 * 60 * 60)	/* seconds */
+#define TRANSFER_CHUNK		(256 * 1024)	/* a pull's frames */
+#define TRANSFER_HIGH_WATER	(4 * 1024 * 1024)
+#define TRANSFER_SYNC_WINDOW	(8 * 1024 * 1024)
+
+struct transfer {
+	int		 rated;		/* this connection paid rateLimits */
+	char		*swept;		/* directory last swept of stale parts */
+
+	/* The file in flight: fd -1 when none. */
+	int		 fd;
+	int		 dirfd;		/* push: the destination's directory */
+	int		 push;
+	char		*path;		/* resolved destination (or source) */
+	char		*base;		/* push: its name in dirfd */
+	char		*part;		/* push: the temporary file's name */
+	uint64_t	 size;		/* declared (push) or stat'd (pull) */
+	uint64_t	 done;		/* bytes written or sent */
+	uint64_t	 resumed;	/* where this transfer started */
+	uint64_t	 synced;	/* push: writeback started up to here */
+	mode_t		 mode;
+	EVP_MD_CTX	*sha;
+	char		*error;		/* push: a failure while data came */
+	struct cmd_ctx	*get;		/* pull: the waiting transfer-get */
+	struct event	*kick;		/* pull: sends the first frames */
+	char		*buf;		/* pull: read buffer */
+};
+
+static struct transfer *
+transfer_state(struct client *c)
+{
+	struct transfer	*t = c->transfer;
+
+	if (t == NULL) {
+		/*
+		 * Every data frame is a fresh 256 KiB allocation: keep freed
+		 * heap rather than trimming and faulting it in again each
+		 * frame (a third of the time on a VM that returns free pages).
+		 */
+		mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+		mallopt(M_TRIM_THRESHOLD, 32 * 1024 * 1024);
+		t = c->transfer = xcalloc(1, sizeof *t);
+		t->fd = t->dirfd = -1;
+	}
+	return (t);
+}
+
+/* Forget the file in flight; a push's temporary file stays for a resume. */
+static void
+transfer_close(struct transfer *t, int unlink_part)
+{
+	if (unlink_part && t->part != NULL && t->dirfd != -1)
+		unlinkat(t->dirfd, t->part, 0);
+	if (t->fd != -1)
+		close(t->fd);
+	if (t->dirfd != -1)
+		close(t->dirfd);
+	t->fd = t->dirfd = -1;
+	free(t->path);
+	free(t->base);
+	free(t->part);
+	free(t->error);
+	free(t->buf);
+	t->path = t->base = t->part = t->error = t->buf = NULL;
+	if (t->sha != NULL)
+		EVP_MD_CTX_free(t->sha);
+	t->sha = NULL;
+	t->get = NULL;
+	t->size = t->done = t->resumed = t->synced = 0;
+}
+
+/* The client is gone (its waiting command was freed already). */
+void
+transfer_free(struct client *c)
+{
+	struct transfer	*t = c->transfer;
+
+	if (t == NULL)
+		return;
+	if (t->fd != -1)
+		log_debug("%s: client %u left %s at %llu of %llu bytes",
+		    __func__, c->id, t->path, (unsigned long long)t->done,
+		    (unsigned long long)t->size);
+	transfer_close(t, 0);
+	if (t->kick != NULL)
+		event_free(t->kick);
+	free(t->swept);
+	free(t);
+	c->transfer = NULL;
+}
+
+/*
+ * One rateLimits.transfer token per connection, not per file: "cp -r" of a
+ * thousand files is one transfer.
+ */
+int
+transfer_rate(struct cmd_ctx *ctx)
+{
+	struct transfer	*t;
+	u_int		 retry;
+
+	if (ctx->c == NULL) {
+		cmd_error(ctx, "usage", "%s needs a client connection",
+		    ctx->def->name);
+		return (-1);
+	}
+	t = transfer_state(ctx->c);
+	if (t->rated)
+		return (0);
+	if (ratelimit_take(ctx->actor, RATE_TRANSFER, &retry) != 0) {
+		cmd_error(ctx, "rate-limited", "rate limit: at most %u %s "
+		    "commands a minute for %s (rateLimits.%s); retry in %u s",
+		    ratelimit_limit(RATE_TRANSFER),
+		    ratelimit_name(RATE_TRANSFER), ctx->actor,
+		    ratelimit_name(RATE_TRANSFER), retry);
+		return (-1);
+	}
+	t->rated = 1;
+	return (0);
+}
+
+static void
+transfer_hex(const unsigned char *md, u_int n, char *out)
+{
+	u_int	 i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + i * 2, 3, "%02x", md[i]);
+}
+
+/* The hex digest of what the hash has seen so far, leaving it running. */
+static void
+transfer_digest(EVP_MD_CTX *sha, char out[65])
+{
+	EVP_MD_CTX	*copy = EVP_MD_CTX_new();
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	u_int		 n = 0;
+
+	EVP_MD_CTX_copy_ex(copy, sha);
+	EVP_DigestFinal_ex(copy, md, &n);
+	EVP_MD_CTX_free(copy);
+	transfer_hex(md, n, out);
+}
+
+/* Hash the first len bytes of fd into a new SHA-256. */
+static EVP_MD_CTX *
+transfer_hash_prefix(int fd, uint64_t len, char **cause)
+{
+	EVP_MD_CTX	*sha = EVP_MD_CTX_new();
+	char		*buf = xmalloc(TRANSFER_CHUNK);
+	uint64_t	 off = 0;
+	ssize_t		 n;
+
+	EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
+	while (off < len) {
+		n = pread(fd, buf, len - off < TRANSFER_CHUNK ? len - off :
+		    TRANSFER_CHUNK, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xasprintf(cause, "read: %s", n == 0 ?
+			    "file shrank" : strerror(errno));
+			EVP_MD_CTX_free(sha);
+			sha = NULL;
+			break;
+		}
+		EVP_DigestUpdate(sha, buf, n);
+		off += n;
+	}
+	free(buf);
+	return (sha);
+}
+
+/* Remove parts in dir older than a day, once per directory per connection. */
+static void
+transfer_sweep(struct transfer *t, const char *dir, int dirfd)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct stat	 sb;
+	int		 fd;
+	time_t		 now = time(NULL);
+
+	if (t->swept != NULL && strcmp(t->swept, dir) == 0)
+		return;
+	free(t->swept);
+	t->swept = xstrdup(dir);
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' ||
+		    strstr(de->d_name, TRANSFER_PART) == NULL)
+			continue;
+		if (fstatat(dirfd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(sb.st_mode) || sb.st_mtime > now - TRANSFER_STALE)
+			continue;
+		log_debug("%s: removing stale %s/%s", __func__, dir,
+		    de->d_name);
+		unlinkat(dirfd, de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* The temporary file's name: from the destination and the source's key. */
+static char *
+transfer_part_name(const char *path, const char *base, const char *key)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	u_int		 n = 0;
+	char		 hex[65], *s;
+	EVP_MD_CTX	*sha = EVP_MD_CTX_new();
+
+	EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
+	EVP_DigestUpdate(sha, path, strlen(path) + 1);
+	EVP_DigestUpdate(sha, key, strlen(key));
+	EVP_DigestFinal_ex(sha, md, &n);
+	EVP_MD_CTX_free(sha);
+	transfer_hex(md, 8, hex);
+	xasprintf(&s, ".%.200s%s%s", base, TRANSFER_PART, hex);
+	return (s);
+}
+
+/*
+ * Where a file or directory goes: path resolved and allowed; if it is an
+ * existing directory and name is given, name inside it.
+ */
+static char *
+transfer_target(struct cmd_ctx *ctx, const char *path, const char *name,
+    struct stat *sb, int *exists)
+{
+	char	*resolved, *sub, *cause = NULL;
+
+	if ((resolved = policy_path_check(path, ctx->cwd, &cause)) == NULL)
+		goto fail;
+	*exists = stat(resolved, sb) == 0;
+	if (*exists && S_ISDIR(sb->st_mode) && name != NULL) {
+		if (*name == '\0' || strchr(name, '/') != NULL ||
+		    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+			xasprintf(&cause, "bad file name: %s", name);
+			free(resolved);
+			goto fail;
+		}
+		xasprintf(&sub, "%s/%s", resolved, name);
+		free(resolved);
+		resolved = policy_path_check(sub, ctx->cwd, &cause);
+		free(sub);
+		if (resolved == NULL)
+			goto fail;
+		*exists = stat(resolved, sb) == 0;
+	}
+	return (resolved);
+fail:
+	cmd_error(ctx, "refused", "%s", cause);
+	free(cause);
+	return (NULL);
+}
+
+static void
+transfer_print(struct cmd_ctx *ctx, cJSON *j)
+{
+	char	*s = cJSON_PrintUnformatted(j);
+
+	cmd_print(ctx, "%s\n", s);
+	free(s);
+	cJSON_Delete(j);
+}
+
+/*
+ * Start (or resume) a push: check the destination, open its temporary file
+ * and say from which offset the data should come, with the SHA-256 of what
+ * is already there so the sender can check it is the same prefix.
+ */
+enum cmd_retval
+transfer_put(struct cmd_ctx *ctx, const struct transfer_file *f)
+{
+	struct transfer	*t = transfer_state(ctx->c);
+	struct stat	 sb;
+	char		*resolved, *slash, *dir, *cause = NULL, hex[65];
+	int		 exists;
+	cJSON		*j;
+
+	transfer_close(t, 0);
+	if (config.max_file_size != 0 && f->size > config.max_file_size) {
+		cmd_error(ctx, "too-large", "file too large: %s is %llu bytes "
+		    "(transfer.maxFileSize is %u)", f->path,
+		    (unsigned long long)f->size, config.max_file_size);
+		return (CMD_ERROR);
+	}
+	resolved = transfer_target(ctx, f->path, f->name, &sb, &exists);
+	if (resolved == NULL)
+		return (CMD_ERROR);
+	ctx->audit_target = xstrdup(resolved);
+	if (exists && S_ISDIR(sb.st_mode)) {
+		cmd_error(ctx, "is-directory", "is a directory: %s", resolved);
+		free(resolved);
+		return (CMD_ERROR);
+	}
+	slash = strrchr(resolved, '/');
+	dir = slash == resolved ? xstrdup("/") :
+	    xstrndup(resolved, slash - resolved);
+	t->path = resolved;
+	t->base = xstrdup(slash + 1);
+	t->part = transfer_part_name(resolved, t->base, f->key);
+	t->size = f->size;
+	t->mode = f->mode & 0777;	/* no set-id bits from a sender */
+	t->push = 1;
+	t->dirfd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+	if (t->dirfd == -1) {
+		cmd_error(ctx, "io", "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	transfer_sweep(t, dir, t->dirfd);
+	if (f->restart)
+		unlinkat(t->dirfd, t->part, 0);
+	t->fd = openat(t->dirfd, t->part, O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC,
+	    S_IRUSR|S_IWUSR);
+	if (t->fd == -1) {
+		cmd_error(ctx, "io", "%s/%s: %s", dir, t->part,
+		    strerror(errno));
+		goto fail;
+	}
+	if (flock(t->fd, LOCK_EX|LOCK_NB) != 0) {
+		cmd_error(ctx, "busy", "a transfer to %s is already in "
+		    "progress", resolved);
+		close(t->fd);
+		t->fd = -1;
+		goto fail;
+	}
+	if (fstat(t->fd, &sb) != 0 || (uint64_t)sb.st_size > f->size) {
+		if (ftruncate(t->fd, 0) != 0)
+			goto io;
+		sb.st_size = 0;
+	}
+	futimens(t->fd, NULL);	/* in use: not stale */
+	if ((t->sha = transfer_hash_prefix(t->fd, sb.st_size, &cause)) == NULL)
+		goto io;
+	if (lseek(t->fd, sb.st_size, SEEK_SET) == -1)
+		goto io;
+	t->done = t->resumed = t->synced = sb.st_size;
+	transfer_digest(t->sha, hex);
+	log_debug("%s: %s from %llu of %llu", __func__, resolved,
+	    (unsigned long long)t->done, (unsigned long long)t->size);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "path", resolved);
+	cJSON_AddNumberToObject(j, "offset", (double)t->done);
+	cJSON_AddStringToObject(j, "sha256", hex);
+	transfer_print(ctx, j);
+	free(dir);
+	return (CMD_OK);
+io:
+	cmd_error(ctx, "io", "%s: %s", resolved, cause != NULL ? cause :
+	    strerror(errno));
+	free(cause);
+fail:
+	free(dir);
+	transfer_close(t, 0);
+	return (CMD_ERROR);
+}
+
+/* A push went wrong between commands: tell the sender now, drop the part. */
+static void
+transfer_fail(struct client *c, const char *fmt, ...)
+{
+	struct transfer	*t = c->transfer;
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	cJSON		*j, *e;
+	va_list		 ap;
+	char		*s;
+
+	va_start(ap, fmt);
+	xvasprintf(&s, fmt, ap);
+	va_end(ap);
+	log_debug("%s: client %u: %s", __func__, c->id, s);
+	if (t->part != NULL && t->dirfd != -1)
+		unlinkat(t->dirfd, t->part, 0);
+	if (t->fd != -1)
+		close(t->fd);
+	t->fd = -1;
+	free(t->error);
+	t->error = s;
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "id", 0);
+	cJSON_AddBoolToObject(j, "ok", 0);
+	cJSON_AddNumberToObject(j, "exit", 1);
+	e = cJSON_AddObjectToObject(j, "error");
+	cJSON_AddStringToObject(e, "code", "transfer");
+	cJSON_AddStringToObject(e, "message", s);
+	s = cJSON_PrintUnformatted(j);
+	proto_add_json(out, MSG_REPLY, s);
+	proto_flush(c->bev);
+	free(s);
+	cJSON_Delete(j);
+}
+
+/* A MSG_DATA frame: the next bytes of the push in flight. */
+void
+transfer_data(struct client *c, const char *data, size_t len)
+{
+	struct transfer	*t = c->transfer;
+	ssize_t		 n;
+	size_t		 left = len;
+
+	if (t == NULL || !t->push || t->fd == -1) {
+		if (t == NULL || t->error == NULL)
+			log_debug("client %u: data without a transfer",
+			    c->id);
+		return;
+	}
+	if (t->done + len > t->size) {
+		transfer_fail(c, "%s: more data than the %llu bytes declared",
+		    t->path, (unsigned long long)t->size);
+		return;
+	}
+	EVP_DigestUpdate(t->sha, data, len);
+	while (left > 0) {
+		n = write(t->fd, data, left);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			transfer_fail(c, "%s: %s (nothing written)", t->path,
+			    strerror(errno));
+			return;
+		}
+		data += n;
+		left -= n;
+	}
+	t->done += len;
+	/* Start writeback as we go, so the fsync at the end has less to do. */
+	if (t->done - t->synced >= TRANSFER_SYNC_WINDOW) {
+		sync_file_range(t->fd, t->synced, t->done - t->synced,
+		    SYNC_FILE_RANGE_WRITE);
+		t->synced = t->done;
+	}
+}
+
+/*
+ * The sender's SHA-256 of the whole file: if it matches what came, make the
+ * file durable and put it in place; if not, it was never there.
+ */
+enum cmd_retval
+transfer_finish(struct cmd_ctx *ctx, const char *sha256)
+{
+	struct transfer	*t = ctx->c != NULL ? ctx->c->transfer : NULL;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	u_int		 n = 0;
+	char		 hex[65];
+	cJSON		*j;
+	enum cmd_retval	 rv = CMD_ERROR;
+
+	if (t == NULL || !t->push || (t->fd == -1 && t->error == NULL)) {
+		cmd_error(ctx, "no-transfer", "no transfer in progress");
+		return (CMD_ERROR);
+	}
+	ctx->audit_target = xstrdup(t->path);
+	ctx->audit_bytes = t->done - t->resumed;
+	if (t->error != NULL) {
+		cmd_error(ctx, "transfer", "%s", t->error);
+		goto out;
+	}
+	if (t->done != t->size) {
+		cmd_error(ctx, "incomplete", "incomplete transfer: %s has %llu "
+		    "of %llu bytes (kept for a resume)", t->path,
+		    (unsigned long long)t->done, (unsigned long long)t->size);
+		transfer_close(t, 0);
+		return (CMD_ERROR);
+	}
+	EVP_DigestFinal_ex(t->sha, md, &n);
+	transfer_hex(md, n, hex);
+	if (strcasecmp(hex, sha256) != 0) {
+		cmd_error(ctx, "checksum", "checksum mismatch: %s (sent %s, "
+		    "received %s; nothing written)", t->path, sha256, hex);
+		goto out;
+	}
+	if (fchmod(t->fd, t->mode) != 0 || fdatasync(t->fd) != 0 ||
+	    renameat(t->dirfd, t->part, t->dirfd, t->base) != 0) {
+		cmd_error(ctx, "io", "%s: %s (nothing written)", t->path,
+		    strerror(errno));
+		goto out;
+	}
+	fsync(t->dirfd);
+	free(t->part);
+	t->part = NULL;		/* renamed: nothing to remove */
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "path", t->path);
+	cJSON_AddNumberToObject(j, "size", (double)t->size);
+	cJSON_AddStringToObject(j, "sha256", hex);
+	cJSON_AddNumberToObject(j, "sent", (double)(t->done - t->resumed));
+	cJSON_AddNumberToObject(j, "resumed", (double)t->resumed);
+	transfer_print(ctx, j);
+	rv = CMD_OK;
+out:
+	transfer_close(t, 1);
+	return (rv);
+}
+
+/* Where the push in flight is: every earlier frame has been written. */
+enum cmd_retval
+transfer_status(struct cmd_ctx *ctx)
+{
+	struct transfer	*t = ctx->c != NULL ? ctx->c->transfer : NULL;
+	cJSON		*j = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(j, "active", t != NULL && t->fd != -1);
+	if (t != NULL && t->path != NULL)
+		cJSON_AddStringToObject(j, "path", t->path);
+	cJSON_AddNumberToObject(j, "done", t != NULL ? (double)t->done : 0);
+	cJSON_AddNumberToObject(j, "size", t != NULL ? (double)t->size : 0);
+	transfer_print(ctx, j);
+	return (CMD_OK);
+}
+
+/* A directory for "cp -r": made if missing; final sets its mode exactly. */
+enum cmd_retval
+transfer_mkdir(struct cmd_ctx *ctx, const char *path, const char *name,
+    mode_t mode, int final)
+{
+	struct stat	 sb;
+	char		*resolved;
+	int		 exists;
+	cJSON		*j;
+
+	resolved = transfer_target(ctx, path, name, &sb, &exists);
+	if (resolved == NULL)
+		return (CMD_ERROR);
+	ctx->audit_target = xstrdup(resolved);
+	if (exists && !S_ISDIR(sb.st_mode)) {
+		cmd_error(ctx, "not-directory", "not a directory: %s",
+		    resolved);
+		goto fail;
+	}
+	/* Until its files are in, the owner can write it whatever its mode. */
+	if (!exists && mkdir(resolved, (mode & 0777) | S_IRWXU) != 0) {
+		cmd_error(ctx, "io", "%s: %s", resolved, strerror(errno));
+		goto fail;
+	}
+	if (final && chmod(resolved, mode & 0777) != 0) {
+		cmd_error(ctx, "io", "%s: %s", resolved, strerror(errno));
+		goto fail;
+	}
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "path", resolved);
+	transfer_print(ctx, j);
+	free(resolved);
+	return (CMD_OK);
+fail:
+	free(resolved);
+	return (CMD_ERROR);
+}
+
+/* Pull: send the next frames while the client's queue is short. */
+void
+transfer_drained(struct client *c)
+{
+	struct transfer	*t = c->transfer;
+	struct evbuffer	*out;
+	struct cmd_ctx	*ctx;
+	char		 hex[65];
+	size_t		 want;
+	ssize_t		 n;
+	cJSON		*j;
+
+	if (t == NULL || t->get == NULL || (c->flags & CLIENT_DEAD))
+		return;
+	ctx = t->get;
+	out = bufferevent_get_output(c->bev);
+	while (t->done < t->size &&
+	    evbuffer_get_length(out) < TRANSFER_HIGH_WATER) {
+		want = t->size - t->done < TRANSFER_CHUNK ? t->size - t->done :
+		    TRANSFER_CHUNK;
+		n = pread(t->fd, t->buf, want, t->done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			cmd_error(ctx, "io", "%s: %s", t->path, n == 0 ?
+			    "file shrank while being read" : strerror(errno));
+			transfer_close(t, 0);
+			cmd_finish(ctx, CMD_ERROR);
+			return;
+		}
+		EVP_DigestUpdate(t->sha, t->buf, n);
+		proto_add(out, MSG_DATA, t->buf, n);
+		c->bytes_out += n + PROTO_HEADER;
+		t->done += n;
+		ctx->audit_bytes += n;
+	}
+	proto_flush(c->bev);
+	if (t->done < t->size)
+		return;
+	transfer_digest(t->sha, hex);
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "path", t->path);
+	cJSON_AddNumberToObject(j, "size", (double)t->size);
+	cJSON_AddStringToObject(j, "sha256", hex);
+	cJSON_AddNumberToObject(j, "sent", (double)(t->done - t->resumed));
+	transfer_print(ctx, j);
+	transfer_close(t, 0);
+	cmd_finish(ctx, CMD_OK);
+}
+
+static void
+transfer_kick_cb(int fd __unused, short events __unused, void *arg)
+{
+	transfer_drained(arg);
+}
+
+/* Pull a file from offset on: frames now, a reply with its SHA-256 last. */
+enum cmd_retval
+transfer_get(struct cmd_ctx *ctx, const char *path, uint64_t offset)
+{
+	struct transfer	*t = transfer_state(ctx->c);
+	struct stat	 sb;
+	char		*resolved, *cause = NULL;
+
+	transfer_close(t, 0);
+	if ((resolved = policy_path_check(path, ctx->cwd, &cause)) == NULL) {
+		cmd_error(ctx, "refused", "%s", cause);
+		free(cause);
+		return (CMD_ERROR);
+	}
+	ctx->audit_target = xstrdup(resolved);
+	t->path = resolved;
+	if ((t->fd = open(resolved, O_RDONLY|O_CLOEXEC)) == -1 ||
+	    fstat(t->fd, &sb) != 0) {
+		cmd_error(ctx, "io", "%s: %s", resolved, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		cmd_error(ctx, "not-file", "not a regular file: %s", resolved);
+		goto fail;
+	}
+	if (config.max_file_size != 0 &&
+	    (uint64_t)sb.st_size > config.max_file_size) {
+		cmd_error(ctx, "too-large", "file too large: %s is %llu bytes "
+		    "(transfer.maxFileSize is %u)", resolved,
+		    (unsigned long long)sb.st_size, config.max_file_size);
+		goto fail;
+	}
+	if (offset > (uint64_t)sb.st_size)
+		offset = 0;
+	posix_fadvise(t->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	if ((t->sha = transfer_hash_prefix(t->fd, offset, &cause)) == NULL) {
+		cmd_error(ctx, "io", "%s: %s", resolved, cause);
+		free(cause);
+		goto fail;
+	}
+	t->size = sb.st_size;
+	t->done = t->resumed = offset;
+	t->buf = xmalloc(TRANSFER_CHUNK);
+	t->get = ctx;
+	/* Start once the caller has recorded the wait; drains do the rest. */
+	if (t->kick == NULL)
+		t->kick = evtimer_new(server_base, transfer_kick_cb, ctx->c);
+	event_active(t->kick, EV_TIMEOUT, 0);
+	return (CMD_WAIT);
+fail:
+	transfer_close(t, 0);
+	return (CMD_ERROR);
+}
+
