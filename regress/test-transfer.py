@@ -19,7 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (World, ok, is_eq, diag, done, require, run_test,
-                     wait_until, LOOPSY, _children)
+                     wait_until, poll_until, LOOPSY, _children)
 
 require()
 
@@ -257,6 +257,9 @@ def killed_transfer_resumes():
         p.send_signal(signal.SIGKILL)
         p.wait()
         ok(not os.path.exists(h + "/dst"), "killed_transfer_leaves_no_dst")
+        # the server writes what the client sent before it paused
+        poll_until(lambda: len(parts(h)) == 1 and
+                   os.path.getsize(parts(h)[0]) >= 8 * MIB, 10)
         tmp = parts(h)
         ok(len(tmp) == 1 and os.path.getsize(tmp[0]) >= 8 * MIB,
            "killed_transfer_keeps_a_part_to_resume",
@@ -273,8 +276,6 @@ def killed_transfer_resumes():
               "resumed_copy_keeps_mode")
 
         # A part whose prefix is not the source's is not trusted.
-        with open(tmp[0], "wb") as f:
-            f.write(b"garbage" * 1000)
         write(h + "/src2", data)
         env = dict(w.env, LOOPSY_TEST_PAUSE_AFTER=str(MIB))
         p = subprocess.Popen(w.argv("cp", "src2", "dst2"), env=env, cwd=h,
@@ -285,7 +286,13 @@ def killed_transfer_resumes():
         p.stderr.readline()
         p.send_signal(signal.SIGKILL)
         p.wait()
-        part = parts(h)[0]
+        # the server may still be writing what the client sent before it
+        # paused: wait for the part to hold it, or our change is overwritten
+        dst2_parts = lambda: glob.glob(os.path.join(h, ".dst2.loopsy-part-*"))
+        wait_until(lambda: len(dst2_parts()) == 1 and
+                   os.path.getsize(dst2_parts()[0]) >= MIB, 10,
+                   what="the part to hold the paused prefix")
+        part = dst2_parts()[0]
         with open(part, "r+b") as f:
             f.write(b"X")     # the prefix no longer matches src2
         rc, out, err = w.lsy("cp", "--json", "src2", "dst2")
