@@ -115,7 +115,6 @@ main(int argc, char **argv)
 	char			*socket, *cause = NULL, *dflt[] = { "new-session" };
 	int			 opt, rc;
 
-	setlocale(LC_ALL, "");
 	while ((opt = getopt(argc, argv, "+hL:S:Vv")) != -1) {
 		switch (opt) {
 		case 'L':

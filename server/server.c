@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,11 @@ server_start(const char *path, int foreground __unused, int ready_fd, int first_
 	char		*cpath, *ccause = NULL;
 	u_int		 i;
 
+	/*
+	 * Only the server needs a locale (UTF-8 in wait --text patterns); the
+	 * client runs without one, which saves most of a millisecond per call.
+	 */
+	setlocale(LC_CTYPE, "");
 	server_socket_path = xstrdup(path);
 	server_started = time(NULL);
 	config_defaults(&config);
