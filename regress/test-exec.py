@@ -213,18 +213,22 @@ def timeouts():
 def busy():
     w = world("execution: { maxConcurrent: 2 }\n")
     try:
-        fifo = os.path.join(w.dir, "gate")
-        os.mkfifo(fifo)
+        # one FIFO each: opening a FIFO to write waits for one reader, so
+        # a gate shared by two could be closed before the second opens it
+        fifos = [os.path.join(w.dir, "gate%d" % i) for i in range(2)]
+        for fifo in fifos:
+            os.mkfifo(fifo)
         held = [Stream(w, "--", "sh", "-c", "echo started; cat " + fifo)
-                for _ in range(2)]
+                for fifo in fifos]
         for s in held:
             s.wait_output(b"started\n")
         rc, out, err = w.lsy("exec", "--", "true")
         is_eq((rc, err), (1, "busy: 2 commands already running "
                              "(execution.maxConcurrent)\n"),
               "exec_beyond_maxConcurrent_fails_at_once_with_busy")
-        with open(fifo, "w"):
-            pass
+        for fifo in fifos:
+            with open(fifo, "w"):
+                pass
         is_eq([s.finish()[0] for s in held], [0, 0],
               "exec_running_commands_finish_normally")
         rc, out, err = w.lsy("exec", "--", "true")
