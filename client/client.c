@@ -105,27 +105,19 @@ client_connect(const char *path)
 	return (fd);
 }
 
+/* The server always keeps logs/server.log for warnings; -v adds more. */
 static void
 client_server_log(void)
 {
-	const char	*home = getenv("LOOPSY_HOME");
-	char		*dir, *path;
+	char	*path, *cause = NULL;
 
-	if (client_verbose == 0)
+	if (loopsy_mkdir("logs", &cause) != 0) {
+		free(cause);
 		return;
-	if (home != NULL && *home != '\0')
-		dir = xstrdup(home);
-	else
-		xasprintf(&dir, "%s/.loopsy", getenv("HOME") != NULL ?
-		    getenv("HOME") : "/tmp");
-	mkdir(dir, S_IRWXU);
-	xasprintf(&path, "%s/logs", dir);
-	mkdir(path, S_IRWXU);
-	free(path);
-	xasprintf(&path, "%s/logs/server.log", dir);
+	}
+	path = loopsy_path("logs/server.log");
 	log_open(path, client_verbose);
 	free(path);
-	free(dir);
 }
 
 /*

@@ -1,9 +1,10 @@
 /*
- * common/log.c: the debug log.  Off by default; -v turns on info, -vv debug.
- * The server logs to a file (it has no terminal); the client to stderr only
- * for warnings.  fatal() is for broken invariants, never for bad input.
+ * common/log.c: the server's log.  Warnings always go to the log file (the
+ * server has no terminal); -v adds info, -vv debug.  The file is 0600.
+ * fatal() is for broken invariants, never for bad input.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,14 +19,20 @@ static FILE	*log_file;
 void
 log_open(const char *path, int level)
 {
+	int	 fd;
+
 	log_level = level;
 	if (log_file != NULL && log_file != stderr)
 		fclose(log_file);
 	log_file = NULL;
-	if (level == 0 || path == NULL)
+	if (path == NULL)
 		return;
-	if ((log_file = fopen(path, "ae")) == NULL)
+	fd = open(path, O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, 0600);
+	if (fd == -1 || (log_file = fdopen(fd, "a")) == NULL) {
+		if (fd != -1)
+			close(fd);
 		return;
+	}
 	setvbuf(log_file, NULL, _IOLBF, 0);
 }
 
