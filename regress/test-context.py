@@ -192,6 +192,14 @@ def limits():
     rc, msg, out = raw_command(w, ["context-set", "big4", big])
     is_eq(rc, 0, "server_accepts_exactly_1_MiB_over_the_protocol")
     is_eq(w.lsy("context", "get", "big2")[0], 1, "refused_value_not_stored")
+    # "--" after the arguments is no option at all: nothing to add, no abort.
+    for argv in (["context-set", "dd", "v", "--"], ["context-get", "dd", "--"],
+                 ["context-list", "--"], ["msg-inbox", "--"]):
+        rc, msg, out = raw_command(w, argv)
+        ok(rc is not None, "server_survives_a_trailing_double_dash_(%s)" %
+           argv[0], msg)
+    is_eq(w.lsy("context", "get", "dd"), (0, "v\n", ""),
+          "set_with_a_trailing_double_dash_stored_the_value")
     w.close()
 
 

@@ -129,6 +129,10 @@ denied_through_option_wrappers(void **state __unused)
 	denied("find . -exec ls {} ; -execdir rm {} +", D " (via find -exec)");
 	denied("./myenv rm x", D " (via env)");	/* env by another name */
 	denied("env nice timeout 1 rm x", D " (via env, nice, timeout)");
+	denied("flock /tmp/l rm x", D " (via flock)");
+	denied("flock -w 1 /tmp/l rm x", D " (via flock)");
+	denied("flock /tmp/l -c 'rm x'", D " (via flock -c)");
+	denied("flock -c 'rm x' /tmp/l", D " (via flock -c)");
 }
 
 static void

@@ -19,7 +19,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (World, ok, is_eq, diag, done, require, run_test,
-                     wait_until, poll_until, LOOPSY, _children)
+                     wait_until, poll_until, LOOPSY, _children, HELLO,
+                     command_frame, frame, recv_frame)
+import socket
+import threading
 
 require()
 
@@ -363,10 +366,104 @@ def rate_limit_and_audit():
         w.close()
 
 
+class Raw:
+    """One protocol connection: commands, their data frames and replies."""
+
+    def __init__(self, w):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.connect(w.sock)
+        self.s.sendall(HELLO)
+        recv_frame(self.s, 10)
+        self.id = 0
+
+    def send(self, argv):
+        self.id += 1
+        self.s.sendall(command_frame(argv, self.id))
+
+    def reply(self, timeout=10):
+        """(reply, data frames' bytes, stdout), or (None, ...) on timeout."""
+        data, out = b"", b""
+        while True:
+            f = recv_frame(self.s, timeout)
+            if f is None:
+                return None, data, out
+            if f[0] == 14:
+                data += f[1]
+            elif f[0] == 11:
+                out += f[1]
+            elif f[0] == 3:
+                r = json.loads(f[1])
+                if r.get("id") == self.id:
+                    return r, data, out
+
+    def run(self, *argv, timeout=10):
+        self.send(list(argv))
+        return self.reply(timeout)
+
+    def close(self):
+        self.s.close()
+
+
+def pull_refuses_fifos_and_links_swapped_in():
+    w = world("transfer: { allowedPaths: [\"~\"], deniedPaths: [~/.ssh] }\n")
+    try:
+        h = w.home
+        w.lsy("start")
+        os.mkfifo(h + "/fifo")
+        c = Raw(w)
+        r, data, out = c.run("transfer-get", h + "/fifo", timeout=10)
+        ok(r is not None and r["error"]["code"] == "not-file",
+           "pull_of_a_fifo_is_refused_without_blocking", r)
+        is_eq(w.lsy("ls-files", "fifo")[0], 0,
+              "server_still_answers_after_a_fifo_pull")
+        # A link swapped in after the check must not be followed.
+        write(h + "/.ssh/id", b"SECRET-KEY\n")
+        write(h + "/d/id", b"public\n")
+        stop = []
+
+        def swap():
+            while not stop:
+                try:
+                    os.rename(h + "/d", h + "/d.real")
+                    os.symlink(h + "/.ssh", h + "/d")
+                    os.unlink(h + "/d")
+                    os.rename(h + "/d.real", h + "/d")
+                except OSError:
+                    pass
+        t = threading.Thread(target=swap)
+        t.start()
+        leaked = 0
+        try:
+            for i in range(1000):
+                r, data, out = c.run("transfer-get", h + "/d/id")
+                leaked += b"SECRET" in data
+        finally:
+            stop.append(1)
+            t.join()
+        is_eq(leaked, 0, "pull_never_follows_a_link_swapped_in_after_the_check")
+        # After a push, stray data frames during a pull do not disturb it.
+        big = os.urandom(16 * MIB)
+        write(h + "/big", big)
+        r, data, out = c.run("transfer-put", "-s", "1", h + "/one")
+        c.s.sendall(frame(14, b"x"))
+        r, data, out = c.run("transfer-finish",
+                             hashlib.sha256(b"x").hexdigest())
+        ok(r is not None and r["ok"], "push_of_one_byte_finishes", r)
+        c.send(["transfer-get", h + "/big"])
+        c.s.sendall(frame(14, b"stray"))
+        r, data, out = c.reply(30)
+        ok(r is not None and r["ok"] and data == big,
+           "stray_data_frames_do_not_break_a_pull_after_a_push", r)
+        c.close()
+    finally:
+        w.close()
+
+
 for fn in (cp_small_empty_and_large_files,
            cp_r_copies_a_tree_and_skips_symlinks, ls_files_lists_with_json,
            pull_from_server_path, policy_refuses_escapes,
            checksum_mismatch_leaves_no_file, killed_transfer_resumes,
-           progress_bar_only_on_a_terminal, rate_limit_and_audit):
+           progress_bar_only_on_a_terminal, rate_limit_and_audit,
+           pull_refuses_fifos_and_links_swapped_in):
     run_test(fn, fn.__name__)
 done()

@@ -79,12 +79,14 @@ msg_args_tail(struct cmd_ctx *ctx, int npos)
 		args_free(t);
 		return (-1);
 	}
-	a->entries = xreallocarray(a->entries, a->nentries + t->nentries,
-	    sizeof *a->entries);
-	memcpy(a->entries + a->nentries, t->entries,
-	    t->nentries * sizeof *t->entries);
-	a->nentries += t->nentries;
-	t->nentries = 0;		/* the strings are a's now */
+	if (t->nentries != 0) {		/* "k v --" has none */
+		a->entries = xreallocarray(a->entries,
+		    a->nentries + t->nentries, sizeof *a->entries);
+		memcpy(a->entries + a->nentries, t->entries,
+		    t->nentries * sizeof *t->entries);
+		a->nentries += t->nentries;
+		t->nentries = 0;	/* the strings are a's now */
+	}
 	for (i = npos; i < a->argc; i++)
 		free(a->argv[i]);
 	a->argc = npos;

@@ -582,7 +582,14 @@ pe_wrapper(struct pe *pe, const struct pe_wrapper *w, int argc, char **argv,
 			return (rc);
 		}
 	}
-	if (w->kind == PE_CSTR)
+	if (w->kind == PE_CSTR && w->skip != 0) {
+		/* flock file -c string, or flock file command [arg ...] */
+		if (i + 1 < argc && (strcmp(argv[i], "-c") == 0 ||
+		    strcmp(argv[i], "--command") == 0)) {
+			snprintf(label, sizeof label, "%s -c", w->name);
+			return (pe_nested_script(pe, label, argv[i + 1]));
+		}
+	} else if (w->kind == PE_CSTR)
 		return (0);	/* without -c: a login shell, nothing to run */
 	return (pe_nested(pe, w->name, argc - i, argv + i,
 	    dyn != NULL ? dyn + i : NULL, w->builtin ? flags & PE_SHELL : 0));

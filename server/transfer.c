@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,7 +102,34 @@ transfer_close(struct transfer *t, int unlink_part)
 		EVP_MD_CTX_free(t->sha);
 	t->sha = NULL;
 	t->get = NULL;
+	t->push = 0;
 	t->size = t->done = t->resumed = t->synced = 0;
+}
+
+/*
+ * Is fd really the checked path?  A symlink swapped into it (or into a
+ * directory above it) between the policy check and the open would take it
+ * somewhere else: refuse that with *cause.
+ */
+static int
+transfer_opened(int fd, const char *resolved, char **cause)
+{
+	char	 proc[64], real[PATH_MAX];
+	ssize_t	 n;
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	if ((n = readlink(proc, real, sizeof real - 1)) == -1) {
+		xasprintf(cause, "%s: cannot check where it was opened: %s",
+		    resolved, strerror(errno));
+		return (-1);
+	}
+	real[n] = '\0';
+	if (strcmp(real, resolved) != 0) {
+		xasprintf(cause, "%s: changed while being opened (now %s)",
+		    resolved, real);
+		return (-1);
+	}
+	return (0);
 }
 
 /* The client is gone (its waiting command was freed already). */
@@ -342,9 +370,14 @@ transfer_put(struct cmd_ctx *ctx, const struct transfer_file *f)
 	t->size = f->size;
 	t->mode = f->mode & 0777;	/* no set-id bits from a sender */
 	t->push = 1;
-	t->dirfd = open(dir, O_RDONLY|O_DIRECTORY|O_CLOEXEC);
+	t->dirfd = open(dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
 	if (t->dirfd == -1) {
 		cmd_error(ctx, "io", "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (transfer_opened(t->dirfd, dir, &cause) != 0) {
+		cmd_error(ctx, "refused", "%s", cause);
+		free(cause);
 		goto fail;
 	}
 	transfer_sweep(t, dir, t->dirfd);
@@ -411,6 +444,8 @@ transfer_fail(struct client *c, const char *fmt, ...)
 	log_debug("%s: client %u: %s", __func__, c->id, s);
 	if (t->part != NULL && t->dirfd != -1)
 		unlinkat(t->dirfd, t->part, 0);
+	free(t->part);
+	t->part = NULL;		/* gone: a later part of that name is not ours */
 	if (t->fd != -1)
 		close(t->fd);
 	t->fd = -1;
@@ -553,8 +588,8 @@ transfer_mkdir(struct cmd_ctx *ctx, const char *path, const char *name,
     mode_t mode, int final)
 {
 	struct stat	 sb;
-	char		*resolved;
-	int		 exists;
+	char		*resolved, *cause = NULL;
+	int		 exists, fd = -1;
 	cJSON		*j;
 
 	resolved = transfer_target(ctx, path, name, &sb, &exists);
@@ -571,9 +606,25 @@ transfer_mkdir(struct cmd_ctx *ctx, const char *path, const char *name,
 		cmd_error(ctx, "io", "%s: %s", resolved, strerror(errno));
 		goto fail;
 	}
-	if (final && chmod(resolved, mode & 0777) != 0) {
-		cmd_error(ctx, "io", "%s: %s", resolved, strerror(errno));
-		goto fail;
+	/* The mode goes on the directory checked, not through a new link. */
+	if (final) {
+		fd = open(resolved, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
+		if (fd == -1) {
+			cmd_error(ctx, "io", "%s: %s", resolved,
+			    strerror(errno));
+			goto fail;
+		}
+		if (transfer_opened(fd, resolved, &cause) != 0) {
+			cmd_error(ctx, "refused", "%s", cause);
+			free(cause);
+			goto fail;
+		}
+		if (fchmod(fd, mode & 0777) != 0) {
+			cmd_error(ctx, "io", "%s: %s", resolved,
+			    strerror(errno));
+			goto fail;
+		}
+		close(fd);
 	}
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "path", resolved);
@@ -581,6 +632,8 @@ transfer_mkdir(struct cmd_ctx *ctx, const char *path, const char *name,
 	free(resolved);
 	return (CMD_OK);
 fail:
+	if (fd != -1)
+		close(fd);
 	free(resolved);
 	return (CMD_ERROR);
 }
@@ -657,9 +710,16 @@ transfer_get(struct cmd_ctx *ctx, const char *path, uint64_t offset)
 	}
 	ctx->audit_target = xstrdup(resolved);
 	t->path = resolved;
-	if ((t->fd = open(resolved, O_RDONLY|O_CLOEXEC)) == -1 ||
-	    fstat(t->fd, &sb) != 0) {
+	/* Not blocking on a FIFO (nor a terminal): only regular files go. */
+	t->fd = open(resolved, O_RDONLY|O_NONBLOCK|O_NOFOLLOW|O_NOCTTY|
+	    O_CLOEXEC);
+	if (t->fd == -1 || fstat(t->fd, &sb) != 0) {
 		cmd_error(ctx, "io", "%s: %s", resolved, strerror(errno));
+		goto fail;
+	}
+	if (transfer_opened(t->fd, resolved, &cause) != 0) {
+		cmd_error(ctx, "refused", "%s", cause);
+		free(cause);
 		goto fail;
 	}
 	if (!S_ISREG(sb.st_mode)) {
