@@ -452,36 +452,6 @@ context_parse(const char *data, char **cause)
 }
 
 /*
- * A warning that must reach logs/server.log even when the log is off (it is
- * opened only with -v): losing the store is not debugging detail.
- */
-static void __printflike(1, 2)
-context_warn(const char *fmt, ...)
-{
-	va_list	 ap;
-	char	*msg, *path, *cause = NULL;
-	FILE	*f;
-
-	va_start(ap, fmt);
-	xvasprintf(&msg, fmt, ap);
-	va_end(ap);
-	log_warnx("%s", msg);
-	if (log_level == 0 && context_timer != NULL &&	/* in the server */
-	    loopsy_mkdir("logs", &cause) == 0) {
-		path = loopsy_path("logs/server.log");
-		if ((f = fopen(path, "ae")) != NULL) {
-			fprintf(f, "%llu %ld warning: %s\n",
-			    (unsigned long long)context_now() / 1000,
-			    (long)getpid(), msg);
-			fclose(f);
-		}
-		free(path);
-	}
-	free(cause);
-	free(msg);
-}
-
-/*
  * Remove temporary files a killed server left beside path (path.XXXXXX from
  * file_write_atomic).  Only old ones: another server on another socket may
  * be writing the same file this moment.
@@ -564,10 +534,10 @@ context_open(const char *path, struct event_base *base, char **cause)
 	xasprintf(&aside, "%s.corrupt-%llu", path,
 	    (unsigned long long)context_now());
 	if (rename(path, aside) == 0)
-		context_warn("context: %s is corrupt (%s); moved to %s, "
+		log_warnx("context: %s is corrupt (%s); moved to %s, "
 		    "starting with an empty store", path, why, aside);
 	else
-		context_warn("context: %s is corrupt (%s) and cannot be moved "
+		log_warnx("context: %s is corrupt (%s) and cannot be moved "
 		    "aside: %s; starting with an empty store", path, why,
 		    strerror(errno));
 	free(aside);
