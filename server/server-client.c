@@ -551,8 +551,9 @@ server_client_take_fds(struct client *c, struct msghdr *msg)
 static void
 server_client_recv_cb(int fd, short events __unused, void *arg)
 {
+	static char	 buf[262144];	/* big reads for file transfers */
 	struct client	*c = arg;
-	char		 buf[65536], *data, *cause = NULL;
+	char		*data, *cause = NULL;
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof (int) * 4)];
