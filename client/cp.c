@@ -69,7 +69,7 @@ struct cp {
 	uint64_t	 sink_done;
 
 	/* progress of the file in flight */
-	const char	*name;
+	char		*name;		/* cleaned for the terminal */
 	uint64_t	 total, done, start_us, drawn_us;
 
 	long long	 corrupt;	/* test hooks, -1 when off */
@@ -311,6 +311,29 @@ cp_check_server(struct cp *cp)
 	return (rc);
 }
 
+/*
+ * A name or message for the terminal: control characters (C0, DEL and C1 in
+ * UTF-8), which a file name or a server could use to drive it, become '?'.
+ */
+static char *
+cp_clean(const char *s)
+{
+	char	*out = xstrdup(s != NULL ? s : ""), *p, *q;
+
+	for (p = q = out; *p != '\0'; p++) {
+		if ((u_char)p[0] == 0xc2 && (u_char)p[1] >= 0x80 &&
+		    (u_char)p[1] <= 0x9f) {
+			*q++ = '?';
+			p++;
+		} else if ((u_char)*p < 0x20 || *p == 0x7f)
+			*q++ = '?';
+		else
+			*q++ = *p;
+	}
+	*q = '\0';
+	return (out);
+}
+
 static void
 cp_human(uint64_t n, char *out, size_t len)
 {
@@ -337,7 +360,8 @@ cp_progress(struct cp *cp, int last)
 	char		 done[32], total[32], speed[32], eta[32];
 	int		 pct;
 
-	if (!cp->bar || (!last && now - cp->drawn_us < CP_DRAW_US))
+	if (!cp->bar || cp->name == NULL ||
+	    (!last && now - cp->drawn_us < CP_DRAW_US))
 		return;
 	cp->drawn_us = now;
 	rate = us > 0 ? (double)cp->done * 1e6 / us : 0;
@@ -364,7 +388,8 @@ static void
 cp_progress_start(struct cp *cp, const char *name, uint64_t total,
     uint64_t done)
 {
-	cp->name = name;
+	free(cp->name);
+	cp->name = cp_clean(name);
 	cp->total = total;
 	cp->done = done;
 	cp->start_us = now_us();
@@ -506,18 +531,24 @@ retry:
 		goto out;
 	o = cJSON_GetObjectItem(j, "offset");
 	h = cJSON_GetObjectItem(j, "sha256");
-	offset = cJSON_IsNumber(o) ? o->valuedouble : 0;
+	offset = 0;
+	if (cJSON_IsNumber(o) && o->valuedouble != 0) {
+		/* Not a prefix of this file: restart (hex stays empty). */
+		offset = o->valuedouble >= 0 && o->valuedouble <= sb.st_size ?
+		    (uint64_t)o->valuedouble : UINT64_MAX;
+	}
 	if (offset != 0) {
 		/* Resume only if what the server has is our prefix. */
-		if (cp_hash_prefix(cp, fd, offset, sha) == 0 &&
+		hex[0] = '\0';
+		if (offset != UINT64_MAX && (double)offset == o->valuedouble &&
+		    cp_hash_prefix(cp, fd, offset, sha) == 0 &&
 		    cJSON_IsString(h)) {
 			EVP_MD_CTX *copy = EVP_MD_CTX_new();
 			EVP_MD_CTX_copy_ex(copy, sha);
 			cp_hex(copy, hex);
 			EVP_MD_CTX_free(copy);
-		} else
-			hex[0] = '\0';
-		if (!cJSON_IsString(h) || strcasecmp(hex, h->valuestring) != 0) {
+		}
+		if (hex[0] == '\0' || strcasecmp(hex, h->valuestring) != 0) {
 			if (again++ != 0) {
 				cp_fail(cp, "%s: cannot restart", dst);
 				goto out;
@@ -549,6 +580,7 @@ retry:
 out:
 	if (cp->bar && rc != 0 && cp->name != NULL)
 		fprintf(stderr, "\r\033[K");
+	free(cp->name);
 	cp->name = NULL;
 	if (fd != -1)
 		close(fd);
@@ -571,7 +603,7 @@ static int
 cp_push_tree(struct cp *cp, const char *src, const char *dst,
     const char *name, mode_t mode)
 {
-	char		 m[16], *argv[8], *path = NULL, *from, *to;
+	char		 m[16], *argv[8], *path = NULL, *from, *to, *clean;
 	cJSON		*j, *p;
 	DIR		*d = NULL;
 	struct dirent	*de;
@@ -609,8 +641,10 @@ cp_push_tree(struct cp *cp, const char *src, const char *dst,
 		else if (S_ISREG(sb.st_mode))
 			rc = cp_push_file(cp, from, to, NULL);
 		else {
+			clean = cp_clean(from);
 			fprintf(stderr, "cp: skipping %s: %s\n", S_ISLNK(
-			    sb.st_mode) ? "symlink" : "special file", from);
+			    sb.st_mode) ? "symlink" : "special file", clean);
+			free(clean);
 			cp->status = 1;
 			rc = 0;
 		}
@@ -642,6 +676,7 @@ cp_pull_file(struct cp *cp, const char *src, const char *dst)
 	char		*argv[4], off[32], hex[65], *path = NULL, *dir, *part;
 	char		*base, real[PATH_MAX];
 	cJSON		*j, *e, *size, *mode, *mod, *sum;
+	const char	*type, *name;
 	struct stat	 sb;
 	uint64_t	 total;
 	mode_t		 fmode;
@@ -654,8 +689,9 @@ cp_pull_file(struct cp *cp, const char *src, const char *dst)
 	if ((j = cp_command_json(cp, 3, ls)) == NULL)
 		return (-1);
 	e = cJSON_GetArrayItem(j, 0);
-	if (cJSON_GetArraySize(j) != 1 || strcmp(cJSON_GetStringValue(
-	    cJSON_GetObjectItem(e, "type")), "file") != 0) {
+	type = cJSON_GetStringValue(cJSON_GetObjectItem(e, "type"));
+	if (cJSON_GetArraySize(j) != 1 || type == NULL ||
+	    strcmp(type, "file") != 0) {
 		cp_fail(cp, "not a regular file: %s", src);
 		cJSON_Delete(j);
 		return (-1);
@@ -666,10 +702,17 @@ cp_pull_file(struct cp *cp, const char *src, const char *dst)
 	total = cJSON_IsNumber(size) ? size->valuedouble : 0;
 	fmode = cJSON_IsString(mode) ? strtoul(mode->valuestring, NULL, 8) :
 	    0600;
-	if (stat(dst, &sb) == 0 && S_ISDIR(sb.st_mode))
-		path = cp_join(dst, cJSON_GetStringValue(
-		    cJSON_GetObjectItem(e, "name")));
-	else
+	if (stat(dst, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		/* The name goes in dst: one plain name, whatever it says. */
+		name = cJSON_GetStringValue(cJSON_GetObjectItem(e, "name"));
+		if (name == NULL || *name == '\0' || strchr(name, '/') != NULL ||
+		    strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+			cp_fail(cp, "bad file name from server for %s", src);
+			cJSON_Delete(j);
+			return (-1);
+		}
+		path = cp_join(dst, name);
+	} else
 		path = xstrdup(dst);
 	base = strrchr(path, '/') != NULL ? strrchr(path, '/') + 1 : path;
 	dir = base == path ? xstrdup(".") : xstrndup(path, base - path);
@@ -750,6 +793,8 @@ out:
 	cp->sink_sha = NULL;
 	if (dirfd != -1)
 		close(dirfd);
+	free(cp->name);
+	cp->name = NULL;
 	cJSON_Delete(j);
 	free(dir);
 	free(path);
@@ -905,7 +950,9 @@ cp_main(const char *socket, const struct cmd_def *def, int argc, char **argv)
 	    atoll(e) : -1;
 	rc = cp_connect(&cp, socket) == 0 ? cp_run(&cp, args) : -1;
 	if (rc != 0) {
-		fprintf(stderr, "cp: %s\n", cp.error);
+		u = cp_clean(cp.error);
+		fprintf(stderr, "cp: %s\n", u);
+		free(u);
 		cp.status = 1;
 	}
 	if (cp.json) {

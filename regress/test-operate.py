@@ -7,8 +7,10 @@ import os
 import re
 import signal
 import stat
+import socket
 import subprocess
 import sys
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import *  # noqa
@@ -444,6 +446,74 @@ def enable_disable():
         w.close()
 
 
+def init_and_doctor_on_a_broken_setup():
+    w = World()
+    try:
+        w.lsy("init")
+        victim = os.path.join(w.dir, "victim")
+        write(victim, "not a certificate\n")
+        os.chmod(victim, 0o700)
+        os.unlink(path(w, "tls", "cert.pem"))
+        os.symlink(victim, path(w, "tls", "cert.pem"))
+        rc, out, err = w.lsy("init")
+        ok(rc == 1 and mode(victim) == 0o700 and "symbolic link" in err,
+           "init_does_not_chmod_through_a_symlinked_cert", out + err)
+        os.unlink(path(w, "tls", "cert.pem"))
+        w.lsy("init")
+        os.unlink(path(w, "tls", "key.pem"))
+        os.mkdir(path(w, "tls", "key.pem"), 0o600)
+        rc, out, err = w.lsy("doctor")
+        ok(rc == 1 and re.search(r"^fail +tls-cert +.*key\.pem", out, re.M),
+           "doctor_fails_an_unreadable_tls_key", out)
+        os.rmdir(path(w, "tls", "key.pem"))
+        w.lsy("init", "--force")
+
+        write(path(w, "config.yaml"), "# apiKey: nope\nauth:\n")
+        os.chmod(path(w, "config.yaml"), 0o600)
+        rc, out, err = w.lsy("key", "generate")
+        key = api_key(w)
+        ok(rc == 0 and key and w.lsy("key", "show")[1] == key + "\n",
+           "key_generate_fills_an_empty_auth_section", out + err +
+           read(path(w, "config.yaml")))
+        is_eq(w.lsy("config", "check")[0], 0, "key_generate_result_parses")
+
+        ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        ls.bind(w.sock)
+        ls.listen(1)
+
+        def lie():
+            c, _ = ls.accept()
+            recv_frame(c, 10)
+            c.sendall(HELLO)
+            recv_frame(c, 10)
+            c.sendall(frame(11, "[1]") + frame(3, json.dumps(
+                {"id": 1, "ok": True, "exit": 0})))
+            c.close()
+        t = threading.Thread(target=lie)
+        t.start()
+        rc, out, err = w.lsy("doctor")
+        t.join(20)
+        ls.close()
+        ok(rc == 1 and re.search(r"^fail +server +.*did not parse", out,
+                                 re.M), "doctor_survives_a_bad_status", out)
+    finally:
+        w.close()
+
+
+def enable_escapes_the_unit():
+    w = World()
+    try:
+        home = os.path.join(w.dir, 'h 50%H"q')
+        env = dict(w.env, XDG_CONFIG_HOME=os.path.join(w.dir, "xdg"),
+                   PATH=w.dir, LOOPSY_HOME=home)
+        rc, out, err = run_env(w, env, "enable", "--dry-run")
+        ok(rc == 0 and 'Environment="LOOPSY_HOME=%s"\n' %
+           home.replace("%", "%%").replace('"', '\\"') in out,
+           "enable_escapes_percent_and_quotes_in_the_unit", out + err)
+    finally:
+        w.close()
+
+
 def api_key_free(w):
     audit = path(w, "logs", "audit.jsonl")
     return not os.path.exists(audit) or not re.search(r"[0-9a-f]{64}",
@@ -458,6 +528,8 @@ for t in (init_creates_everything_with_private_modes,
           status_running_and_not,
           start_foreground_lan,
           doctor_checks,
-          enable_disable):
+          enable_disable,
+          init_and_doctor_on_a_broken_setup,
+          enable_escapes_the_unit):
     run_test(t, t.__name__)
 done()

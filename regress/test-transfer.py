@@ -459,11 +459,84 @@ def pull_refuses_fifos_and_links_swapped_in():
         w.close()
 
 
+def cp_does_not_trust_a_lying_server():
+    w = world()
+    try:
+        h = w.home
+        os.mkdir(h + "/dst")
+        write(h + "/local", b"hello")
+
+        def fake(answer):
+            ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            ls.bind(w.sock)
+            ls.listen(1)
+
+            def run():
+                c, _ = ls.accept()
+                recv_frame(c, 10)
+                c.sendall(HELLO)
+                while True:
+                    f = recv_frame(c, 10)
+                    if f is None:
+                        break
+                    if f[0] == 2:
+                        c.sendall(answer(json.loads(f[1])["argv"]))
+                c.close()
+            t = threading.Thread(target=run)
+            t.start()
+            return ls, t
+
+        def cp(answer, *args):
+            ls, t = fake(answer)
+            try:
+                p = subprocess.run(w.argv("cp", *args), env=w.env,
+                                   capture_output=True, timeout=20)
+            finally:
+                t.join(20)
+                ls.close()
+                os.unlink(w.sock)
+            return p.returncode, p.stderr
+
+        def reply(out, ok=True, msg=None):
+            r = {"id": 1, "ok": ok}
+            if msg is not None:
+                r["error"] = {"message": msg}
+            return frame(11, json.dumps(out)) + frame(3, json.dumps(r))
+
+        def named(argv):
+            if argv[0] == "ls-files":
+                return reply([{"type": "file", "name": "../escaped",
+                               "size": 3, "mode": "644"}])
+            return frame(14, b"abc") + reply(
+                {"sha256": hashlib.sha256(b"abc").hexdigest()})
+        rc, err = cp(named, ":/x/src", h + "/dst")
+        ok(rc == 1 and not os.path.exists(h + "/escaped"),
+           "pull_refuses_a_file_name_with_a_slash_from_the_server", err)
+        rc, err = cp(lambda argv: reply([{"name": "x"}]), ":/x/src",
+                     h + "/dst")
+        is_eq(rc, 1, "pull_survives_a_listing_without_a_type")
+
+        def offset(argv):
+            if argv[0] == "transfer-put":
+                return reply({"offset": 1000000, "sha256": ""})
+            return reply({"size": 5})
+        rc, err = cp(offset, h + "/local", ":/y")
+        ok(rc == 1, "push_refuses_an_offset_beyond_the_file", err)
+        rc, err = cp(lambda argv: reply({}, False, "no \x1b]0;x\x07\x9b2J"),
+                     h + "/local", ":/y")
+        ok(rc == 1 and b"\x1b" not in err and b"\x07" not in err and
+           b"\xc2\x9b" not in err, "cp_errors_carry_no_terminal_controls",
+           err)
+    finally:
+        w.close()
+
+
 for fn in (cp_small_empty_and_large_files,
            cp_r_copies_a_tree_and_skips_symlinks, ls_files_lists_with_json,
            pull_from_server_path, policy_refuses_escapes,
            checksum_mismatch_leaves_no_file, killed_transfer_resumes,
            progress_bar_only_on_a_terminal, rate_limit_and_audit,
-           pull_refuses_fifos_and_links_swapped_in):
+           pull_refuses_fifos_and_links_swapped_in,
+           cp_does_not_trust_a_lying_server):
     run_test(fn, fn.__name__)
 done()

@@ -176,7 +176,11 @@ doctor_tls_cert(struct doctor *d __unused, struct doctor_result *r)
 		doctor_set(r, DOCTOR_FAIL, "%s expired", cpath);
 		doctor_fix(r, "loopsy init --force");
 	} else if ((key = file_read(kpath, 1024 * 1024, &klen,
-	    &cause)) != NULL && crypto_key_matches_cert(key, klen, cert, clen,
+	    &cause)) == NULL) {
+		doctor_set(r, DOCTOR_FAIL, "%s: %s", kpath, cause != NULL ?
+		    cause : "missing");
+		doctor_fix(r, "loopsy init");
+	} else if (crypto_key_matches_cert(key, klen, cert, clen,
 	    &cause) != 0) {
 		doctor_set(r, DOCTOR_FAIL, "%s: %s", cpath, cause);
 		doctor_fix(r, "loopsy init --force");
@@ -196,10 +200,27 @@ doctor_tls_cert(struct doctor *d __unused, struct doctor_result *r)
 	free(kpath);
 }
 
+/* A field of the server's status, whatever that status holds. */
+static int
+doctor_int(cJSON *o, const char *name)
+{
+	cJSON	*n = cJSON_GetObjectItem(o, name);
+
+	return (cJSON_IsNumber(n) ? n->valueint : 0);
+}
+
+static const char *
+doctor_str(cJSON *o, const char *name)
+{
+	const char	*s = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
+
+	return (s != NULL ? s : "?");
+}
+
 static void
 doctor_server(struct doctor *d, struct doctor_result *r)
 {
-	cJSON	*s = d->server, *n;
+	cJSON	*s = d->server;
 
 	if (s == NULL) {
 		doctor_set(r, DOCTOR_FAIL, "%s", d->server_error);
@@ -207,15 +228,12 @@ doctor_server(struct doctor *d, struct doctor_result *r)
 		    "login)");
 		return;
 	}
-	n = cJSON_GetObjectItem(cJSON_GetObjectItem(s, "sessions"), "total");
 	doctor_set(r, DOCTOR_OK, "running on %s, pid %d, loopsy %s, up %ds, "
-	    "%d sessions, started by %s",
-	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "socket")),
-	    cJSON_GetObjectItem(s, "pid")->valueint,
-	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "version")),
-	    cJSON_GetObjectItem(s, "uptime")->valueint,
-	    n != NULL ? n->valueint : 0,
-	    cJSON_GetStringValue(cJSON_GetObjectItem(s, "started")));
+	    "%d sessions, started by %s", doctor_str(s, "socket"),
+	    doctor_int(s, "pid"), doctor_str(s, "version"),
+	    doctor_int(s, "uptime"),
+	    doctor_int(cJSON_GetObjectItem(s, "sessions"), "total"),
+	    doctor_str(s, "started"));
 }
 
 /* Who can reach the peer listener: --lan and server.host. */
@@ -350,6 +368,10 @@ doctor_ask_server(struct doctor *d)
 	if (operate_call(2, argv, &out, &d->server_error) == 0) {
 		buf_add(&out, "", 1);
 		d->server = cJSON_Parse(out.data);
+		if (d->server != NULL && !cJSON_IsObject(d->server)) {
+			cJSON_Delete(d->server);
+			d->server = NULL;
+		}
 	}
 	if (d->server == NULL && d->server_error == NULL)
 		d->server_error = xstrdup("the server's status did not parse");

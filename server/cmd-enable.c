@@ -131,6 +131,7 @@ enable_exe(char **cause)
 #endif
 }
 
+#ifdef __APPLE__
 /* Pass on a variable that says where loopsy's files are, if set. */
 static void
 enable_env(struct buf *b, const char *fmt, const char *name)
@@ -140,11 +141,48 @@ enable_env(struct buf *b, const char *fmt, const char *name)
 	if (v != NULL && *v == '/')
 		buf_printf(b, fmt, name, v);
 }
+#else
+/*
+ * s for a systemd unit line: % is a specifier, and inside quotes " and \
+ * are escapes and a newline would end the line.  ($ is left: neither the
+ * program to run nor Environment= values are expanded.)
+ */
+static void
+enable_escape(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '%')
+			buf_add(b, "%%", 2);
+		else if (*s == '"' || *s == '\\')
+			buf_printf(b, "\\%c", *s);
+		else if ((u_char)*s < 0x20 || *s == 0x7f)
+			buf_printf(b, "\\x%02x", (u_char)*s);
+		else
+			buf_add(b, s, 1);
+	}
+}
+
+static void
+enable_env_unit(struct buf *b, const char *name)
+{
+	const char	*v = getenv(name);
+
+	if (v == NULL || *v != '/')
+		return;
+	buf_printf(b, "Environment=\"%s=", name);
+	enable_escape(b, v);
+	buf_add(b, "\"\n", 2);
+}
+#endif
 
 static char *
 enable_text(const char *exe)
 {
 	struct buf	 b;
+#ifndef __APPLE__
+	const char	*p;
+	int		 quote;
+#endif
 
 	buf_init(&b);
 #ifdef __APPLE__
@@ -167,12 +205,14 @@ enable_text(const char *exe)
 	buf_printf(&b, "# Written by loopsy enable; loopsy disable removes it.\n"
 	    "[Unit]\nDescription=loopsy terminal multiplexer server\n"
 	    "Documentation=man:loopsy(1)\n\n[Service]\nType=simple\n");
-	enable_env(&b, "Environment=\"%s=%s\"\n", "LOOPSY_HOME");
-	enable_env(&b, "Environment=\"%s=%s\"\n", "TMPDIR");
-	if (strpbrk(exe, " \t\"\\") != NULL)
-		buf_printf(&b, "ExecStart=\"%s\" start -F\n", exe);
-	else
-		buf_printf(&b, "ExecStart=%s start -F\n", exe);
+	enable_env_unit(&b, "LOOPSY_HOME");
+	enable_env_unit(&b, "TMPDIR");
+	quote = strpbrk(exe, " \t\"'\\") != NULL;
+	for (p = exe; *p != '\0'; p++)
+		quote |= (u_char)*p < 0x20 || *p == 0x7f;
+	buf_printf(&b, "ExecStart=%s", quote ? "\"" : "");
+	enable_escape(&b, exe);
+	buf_printf(&b, "%s start -F\n", quote ? "\"" : "");
 	buf_printf(&b, "Restart=on-failure\nRestartSec=2\n\n[Install]\n"
 	    "WantedBy=default.target\n");
 #endif

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,31 +31,53 @@ const struct cmd_def cmd_init_def = {
 	.run = cmd_init
 };
 
-/* Take away what mode does not allow, saying so; -1 if not ours. */
+/*
+ * Take away what mode does not allow, saying so; -1 if not ours.  Through
+ * an fd opened without following a symlink (dir: the directory, which may
+ * be one), so what is checked is what is changed.
+ */
 static int
-cmd_init_repair(struct cmd_ctx *ctx, const char *path, mode_t mode)
+cmd_init_repair(struct cmd_ctx *ctx, const char *path, mode_t mode, int dir)
 {
 	struct stat	 sb;
+	mode_t		 now;
+	int		 fd, rc = -1;
 
-	if (stat(path, &sb) != 0) {
-		cmd_error(ctx, "init", "%s: %s", path, strerror(errno));
-		return (-1);
+	fd = open(path, O_RDONLY|O_NONBLOCK|O_CLOEXEC|(dir ? O_DIRECTORY :
+	    O_NOFOLLOW));
+	if (fd == -1 || fstat(fd, &sb) != 0) {
+		if (errno == ELOOP)
+			cmd_error(ctx, "init", "%s is a symbolic link, not "
+			    "changed", path);
+		else
+			cmd_error(ctx, "init", "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!dir && !S_ISREG(sb.st_mode)) {
+		cmd_error(ctx, "init", "%s is not a regular file", path);
+		goto out;
 	}
 	if (sb.st_uid != getuid()) {
 		cmd_error(ctx, "init", "%s is owned by uid %ld, not you", path,
 		    (long)sb.st_uid);
-		return (-1);
+		goto out;
 	}
+	rc = 0;
 	if ((sb.st_mode & 07777 & ~mode) == 0)
-		return (0);
-	if (chmod(path, mode) != 0) {
+		goto out;
+	now = sb.st_mode & 07777 & mode;
+	if (fchmod(fd, now) != 0) {
 		cmd_error(ctx, "init", "cannot chmod %s: %s", path,
 		    strerror(errno));
-		return (-1);
+		rc = -1;
+		goto out;
 	}
 	cmd_print(ctx, "%s: mode %04o was too open, now %04o\n", path,
-	    sb.st_mode & 07777, mode);
-	return (0);
+	    sb.st_mode & 07777, now);
+out:
+	if (fd != -1)
+		close(fd);
+	return (rc);
 }
 
 static int
@@ -72,7 +95,7 @@ cmd_init_dir(struct cmd_ctx *ctx, const char *sub)
 	}
 	if (!existed)
 		cmd_print(ctx, "%s: created (0700)\n", dir);
-	else if (cmd_init_repair(ctx, dir, S_IRWXU) != 0)
+	else if (cmd_init_repair(ctx, dir, S_IRWXU, 1) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -146,7 +169,7 @@ cmd_init_config(struct cmd_ctx *ctx, int force)
 		cmd_error(ctx, "init", "%s is not a regular file", path);
 		goto out;
 	}
-	if (cmd_init_repair(ctx, path, S_IRUSR|S_IWUSR) != 0)
+	if (cmd_init_repair(ctx, path, S_IRUSR|S_IWUSR, 0) != 0)
 		goto out;
 	if (!force) {
 		cmd_print(ctx, "%s exists, kept\n", path);
@@ -214,8 +237,8 @@ cmd_init_tls(struct cmd_ctx *ctx, int force)
 	int	 rc = -1;
 
 	if (!force && access(kpath, F_OK) == 0 && access(cpath, F_OK) == 0) {
-		if (cmd_init_repair(ctx, kpath, S_IRUSR|S_IWUSR) != 0 ||
-		    cmd_init_repair(ctx, cpath, 0644) != 0)
+		if (cmd_init_repair(ctx, kpath, S_IRUSR|S_IWUSR, 0) != 0 ||
+		    cmd_init_repair(ctx, cpath, 0644, 0) != 0)
 			goto out;
 		cmd_print(ctx, "%s and %s exist, kept\n", kpath, cpath);
 	} else if (cmd_init_new_tls(ctx, kpath, cpath) != 0)

@@ -78,19 +78,21 @@ key_line_start(const char *text, size_t line)
 }
 
 /*
- * The value after "apiKey:" on its line: a quoted scalar up to its closing
+ * The value after "name:" on its line: a quoted scalar up to its closing
  * quote, or a plain one up to a comment, the line's end or (in a flow
  * mapping) a comma or brace.
  */
 static int
-key_value_span(const char *text, size_t line, int flow, struct key_edit *e)
+key_value_span(const char *text, size_t line, int flow, const char *name,
+    struct key_edit *e)
 {
 	const char	*s = text + key_line_start(text, line), *p, *end = NULL;
 	const char	*eol = s + strcspn(s, "\n");
+	size_t		 n = strlen(name);
 	char		 q;
 
-	for (p = s; (p = strstr(p, "apiKey")) != NULL && p < eol; p += 6) {
-		end = p + 6;
+	for (p = s; (p = strstr(p, name)) != NULL && p < eol; p += n) {
+		end = p + n;
 		if (*end == '"' || *end == '\'')
 			end++;
 		while (*end == ' ' || *end == '\t')
@@ -169,7 +171,7 @@ key_find(const char *text, size_t len, struct key_edit *e, char **cause)
 {
 	yaml_parser_t	 parser;
 	yaml_document_t	 doc;
-	yaml_node_t	*root, *auth, *key, *knode = NULL;
+	yaml_node_t	*root, *auth, *key, *knode = NULL, *anode = NULL;
 	int		 rc = -1;
 
 	yaml_parser_initialize(&parser);
@@ -180,7 +182,7 @@ key_find(const char *text, size_t len, struct key_edit *e, char **cause)
 		return (-1);
 	}
 	root = yaml_document_get_root_node(&doc);
-	auth = key_map_get(&doc, root, "auth", NULL);
+	auth = key_map_get(&doc, root, "auth", &anode);
 	key = key_map_get(&doc, auth, "apiKey", &knode);
 	if (root == NULL || (root->type == YAML_SCALAR_NODE &&
 	    *root->data.scalar.value == '\0') || (root->type ==
@@ -194,8 +196,20 @@ key_find(const char *text, size_t len, struct key_edit *e, char **cause)
 		rc = 0;
 	} else if (key != NULL && key->type == YAML_SCALAR_NODE)
 		rc = key_value_span(text, knode->start_mark.line,
-		    auth->data.mapping.style == YAML_FLOW_MAPPING_STYLE, e);
-	else if (key == NULL && auth != NULL)
+		    auth->data.mapping.style == YAML_FLOW_MAPPING_STYLE,
+		    "apiKey", e);
+	else if (auth != NULL && auth->type == YAML_SCALAR_NODE &&
+	    auth->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    (*auth->data.scalar.value == '\0' ||
+	    strcmp((char *)auth->data.scalar.value, "~") == 0 ||
+	    strcmp((char *)auth->data.scalar.value, "null") == 0)) {
+		/* "auth:" with nothing (null): a mapping in its place. */
+		rc = key_value_span(text, anode->start_mark.line,
+		    root->data.mapping.style == YAML_FLOW_MAPPING_STYLE,
+		    "auth", e);
+		e->before = *e->before == ' ' ? " { apiKey: " : "{ apiKey: ";
+		e->after = " }";
+	} else if (key == NULL && auth != NULL)
 		rc = key_insert_span(text, auth, e);
 	if (rc != 0)
 		xasprintf(cause, "cannot find where auth.apiKey goes");
