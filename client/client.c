@@ -287,25 +287,12 @@ client_send_command(struct client_state *cs, int argc, char **argv)
 {
 	struct evbuffer	*out = bufferevent_get_output(cs->bev);
 	struct winsize	 ws;
-	cJSON		*j, *a, *t;
-	char		 cwd[PATH_MAX], *s;
+	cJSON		*j, *t;
+	char		 cwd[PATH_MAX];
 	const char	*loopsy = getenv("LOOPSY");
-	int		 i;
 
-	j = cJSON_CreateObject();
-	a = cJSON_AddArrayToObject(j, "proto");
-	cJSON_AddItemToArray(a, cJSON_CreateNumber(PROTO_VERSION));
-	cJSON_AddItemToArray(a, cJSON_CreateNumber(PROTO_VERSION));
-	s = cJSON_PrintUnformatted(j);
-	proto_add_json(out, MSG_HELLO, s);
-	free(s);
-	cJSON_Delete(j);
-
-	j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "id", 1);
-	a = cJSON_AddArrayToObject(j, "argv");
-	for (i = 0; i < argc; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+	proto_add_hello(out);
+	j = proto_command_new(1, argc, argv);
 	if (getcwd(cwd, sizeof cwd) != NULL)
 		cJSON_AddStringToObject(j, "cwd", cwd);
 	if (loopsy != NULL)
@@ -315,10 +302,7 @@ client_send_command(struct client_state *cs, int argc, char **argv)
 		cJSON_AddNumberToObject(t, "cols", ws.ws_col ? ws.ws_col : 80);
 		cJSON_AddNumberToObject(t, "rows", ws.ws_row ? ws.ws_row : 24);
 	}
-	s = cJSON_PrintUnformatted(j);
-	proto_add_json(out, MSG_COMMAND, s);
-	free(s);
-	cJSON_Delete(j);
+	proto_add_cjson(out, MSG_COMMAND, j);
 }
 
 /* Would this command attach the terminal it runs in? */

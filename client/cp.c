@@ -238,17 +238,13 @@ static void cp_progress(struct cp *, int);
 static int
 cp_command(struct cp *cp, int argc, char **argv)
 {
-	cJSON	*j, *a;
+	cJSON	*j;
 	char	*s, *data;
 	uint8_t	 type;
 	size_t	 len;
-	int	 i, rc;
+	int	 rc;
 
-	j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "id", ++cp->id);
-	a = cJSON_AddArrayToObject(j, "argv");
-	for (i = 0; i < argc; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+	j = proto_command_new(++cp->id, argc, argv);
 	cJSON_AddStringToObject(j, "cwd", cp->cwd);
 	s = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
@@ -817,7 +813,8 @@ cp_remote(const char *arg, char **host)
 static int
 cp_connect(struct cp *cp, const char *socket)
 {
-	char		*cause = NULL, *data, hello[] = "{\"proto\":[1,1]}";
+	char		*cause = NULL, *data;
+	const char	*hello = proto_hello_json();
 	uint8_t		 type;
 	size_t		 len;
 	int		 bufsize = 4 * 1024 * 1024;

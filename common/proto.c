@@ -3,8 +3,11 @@
  * meaning of each message belongs to the server and client; this file only
  * cuts and glues frames, and refuses ones that break the rules.
  */
+#include <cjson/cJSON.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -97,4 +100,44 @@ proto_flush(struct bufferevent *bev)
 
 	if (evbuffer_get_length(out) != 0)
 		evbuffer_write(out, bufferevent_getfd(bev));
+}
+
+const char *
+proto_hello_json(void)
+{
+	static char	 hello[64];
+
+	snprintf(hello, sizeof hello, "{\"proto\":[%d,%d]}", PROTO_VERSION,
+	    PROTO_VERSION);
+	return (hello);
+}
+
+void
+proto_add_hello(struct evbuffer *evb)
+{
+	proto_add_json(evb, MSG_HELLO, proto_hello_json());
+}
+
+struct cJSON *
+proto_command_new(uint32_t id, int argc, char **argv)
+{
+	cJSON	*j, *a;
+	int	 i;
+
+	j = cJSON_CreateObject();
+	cJSON_AddNumberToObject(j, "id", id);
+	a = cJSON_AddArrayToObject(j, "argv");
+	for (i = 0; i < argc; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
+	return (j);
+}
+
+void
+proto_add_cjson(struct evbuffer *evb, enum msg_type type, struct cJSON *j)
+{
+	char	*s = cJSON_PrintUnformatted(j);
+
+	proto_add_json(evb, type, s);
+	free(s);
+	cJSON_Delete(j);
 }

@@ -34,6 +34,15 @@ enum msg_type {
 
 struct evbuffer;
 
+/* The hello every client sends first: {"proto":[min,max]}. */
+void	 proto_add_hello(struct evbuffer *);
+const char *proto_hello_json(void);
+/* A command message {"id":N, "argv":[...]}; callers may add fields. */
+struct cJSON;
+struct cJSON *proto_command_new(uint32_t, int, char **);
+/* Append a JSON message and free it. */
+void	 proto_add_cjson(struct evbuffer *, enum msg_type, struct cJSON *);
+
 /* Append one frame to an evbuffer. */
 void	 proto_add(struct evbuffer *, enum msg_type, const void *, size_t);
 void	 proto_add_json(struct evbuffer *, enum msg_type, const char *);

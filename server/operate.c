@@ -79,28 +79,8 @@ operate_server_live(void)
 static void
 operate_send(struct evbuffer *evb, int argc, char **argv)
 {
-	cJSON	*j, *a;
-	char	*s;
-	int	 i;
-
-	j = cJSON_CreateObject();
-	a = cJSON_AddArrayToObject(j, "proto");
-	cJSON_AddItemToArray(a, cJSON_CreateNumber(PROTO_VERSION));
-	cJSON_AddItemToArray(a, cJSON_CreateNumber(PROTO_VERSION));
-	s = cJSON_PrintUnformatted(j);
-	proto_add_json(evb, MSG_HELLO, s);
-	free(s);
-	cJSON_Delete(j);
-
-	j = cJSON_CreateObject();
-	cJSON_AddNumberToObject(j, "id", 1);
-	a = cJSON_AddArrayToObject(j, "argv");
-	for (i = 0; i < argc; i++)
-		cJSON_AddItemToArray(a, cJSON_CreateString(argv[i]));
-	s = cJSON_PrintUnformatted(j);
-	proto_add_json(evb, MSG_COMMAND, s);
-	free(s);
-	cJSON_Delete(j);
+	proto_add_hello(evb);
+	proto_add_cjson(evb, MSG_COMMAND, proto_command_new(1, argc, argv));
 }
 
 /* The exit status in a reply; its error message goes to *cause. */
