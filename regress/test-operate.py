@@ -163,6 +163,10 @@ def config_check_errors():
              "2:12: status.enabled must be true or false", "wrong_type"),
             ("server: {port: 1}\nsesions:\n  historyLimit: 5\n",
              "2:1: unknown section sesions", "unknown_section"),
+            ("auth:\n  apiKey: aaa\n  apiKey: bbb\n",
+             "3:3: auth.apiKey is given twice", "duplicate_key"),
+            ("status: {enabled: true}\nstatus: {enabled: false}\n",
+             "2:1: section status is given twice", "duplicate_section"),
         ]
         for text, want, name in cases:
             write(f, text)

@@ -448,6 +448,25 @@ config_set_bindings(struct config *c, yaml_node_t *n, char **cause)
 	return (0);
 }
 
+/* Is key the same scalar as one of the keys before pair p in map? */
+static int
+config_duplicate(yaml_document_t *doc, yaml_node_t *map, yaml_node_pair_t *p,
+    yaml_node_t *key)
+{
+	yaml_node_pair_t	*q;
+	yaml_node_t		*k;
+
+	if (key->type != YAML_SCALAR_NODE)
+		return (0);
+	for (q = map->data.mapping.pairs.start; q < p; q++) {
+		k = yaml_document_get_node(doc, q->key);
+		if (k->type == YAML_SCALAR_NODE &&
+		    strcmp(config_scalar(k), config_scalar(key)) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 static int
 config_section(yaml_document_t *doc, const char *section, yaml_node_t *map,
     struct config *c, char **cause)
@@ -465,6 +484,9 @@ config_section(yaml_document_t *doc, const char *section, yaml_node_t *map,
 	    p++) {
 		k = yaml_document_get_node(doc, p->key);
 		v = yaml_document_get_node(doc, p->value);
+		if (config_duplicate(doc, map, p, k))
+			return (config_error(cause, k, "%s.%s is given twice",
+			    section, config_scalar(k)));
 		for (i = 0; i < nitems(config_keys); i++) {
 			if (strcmp(config_keys[i].section, section) == 0 &&
 			    k->type == YAML_SCALAR_NODE &&
@@ -511,6 +533,9 @@ config_document(yaml_document_t *doc, struct config *c, char **cause)
 	for (p = root->data.mapping.pairs.start;
 	    p < root->data.mapping.pairs.top; p++) {
 		k = yaml_document_get_node(doc, p->key);
+		if (config_duplicate(doc, root, p, k))
+			return (config_error(cause, k, "section %s is given twice",
+			    config_scalar(k)));
 		if (k->type != YAML_SCALAR_NODE ||
 		    !config_known_section(config_scalar(k)))
 			return (config_error(cause, k, "unknown section %s",
