@@ -360,6 +360,17 @@ def doctor_checks():
            "fix: chmod 600 " + cfg in out,
            "doctor_open_config_fails_with_the_chmod_fix", out)
         os.chmod(cfg, 0o600)
+        real = os.path.join(w.dir, "real.yaml")
+        os.rename(cfg, real)
+        os.symlink(real, cfg)
+        rc, out, err = w.lsy("doctor")
+        ok(rc == 1 and re.search(r"^fail +config-mode +.*symbolic link",
+                                 out, re.M) and
+           "fix: cp --remove-destination" in out and
+           "fix: chmod" not in out,
+           "doctor_symlinked_config_fails_without_a_chmod_fix", out)
+        os.unlink(cfg)
+        os.rename(real, cfg)
         os.unlink(path(w, "tls", "cert.pem"))
         rc, out, err = w.lsy("doctor")
         ok(rc == 1 and re.search(r"^fail +tls-cert +", out, re.M) and

@@ -95,14 +95,19 @@ doctor_config(struct doctor *d, struct doctor_result *r)
 static void
 doctor_mode(struct doctor_result *r, char *path, mode_t max)
 {
-	char	*cause = NULL;
+	char		*cause = NULL;
+	struct stat	 sb;
 
 	if (access(path, F_OK) != 0) {
 		doctor_set(r, DOCTOR_FAIL, "%s: %s", path, strerror(errno));
 		doctor_fix(r, "loopsy init");
 	} else if (operate_check_mode(path, max, &cause) != 0) {
 		doctor_set(r, DOCTOR_FAIL, "%s", cause);
-		doctor_fix(r, "chmod %o %s", max, path);
+		if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode))
+			doctor_fix(r, "cp --remove-destination \"$(readlink -f "
+			    "%s)\" %s && chmod %o %s", path, path, max, path);
+		else
+			doctor_fix(r, "chmod %o %s", max, path);
 	} else
 		doctor_set(r, DOCTOR_OK, "%s is private (%04o)", path, max);
 	free(cause);

@@ -176,6 +176,12 @@ operate_check_mode(const char *path, mode_t max, char **cause)
 		xasprintf(cause, "%s: %s", path, strerror(errno));
 		return (-1);
 	}
+	if (S_ISLNK(sb.st_mode)) {
+		/* A chmod would change whatever the link points at. */
+		xasprintf(cause, "%s is a symbolic link; replace it with the "
+		    "file itself", path);
+		return (-1);
+	}
 	if (sb.st_uid != getuid()) {
 		xasprintf(cause, "%s is owned by uid %ld, not you", path,
 		    (long)sb.st_uid);
