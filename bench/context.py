@@ -17,71 +17,16 @@ is appended to bench/RESULTS.md unless --no-write.
 """
 import argparse
 import datetime
-import json
 import os
 import platform
 import shutil
-import socket
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(BENCH)
-LOOPSY = os.environ.get("LOOPSY") or os.path.join(TOP, "loopsy")
-
-
-def frame(t, payload):
-    payload = payload.encode() if isinstance(payload, str) else payload
-    return struct.pack(">I", len(payload) + 1) + bytes([t]) + payload
-
-
-class Conn:
-    """One socket, many commands."""
-
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.connect(path)
-        self.buf = b""
-        self.id = 0
-        self.s.sendall(frame(1, json.dumps({"proto": [1, 1]})))
-
-    def _frame(self):
-        while True:
-            if len(self.buf) >= 4:
-                n = struct.unpack(">I", self.buf[:4])[0]
-                if len(self.buf) >= 4 + n:
-                    body = self.buf[4:4 + n]
-                    self.buf = self.buf[4 + n:]
-                    return body[0], body[1:]
-            d = self.s.recv(65536)
-            if not d:
-                raise EOFError("server closed the connection")
-            self.buf += d
-
-    def run(self, argv):
-        self.id += 1
-        self.s.sendall(frame(2, json.dumps({"id": self.id, "argv": argv})))
-        out = b""
-        while True:
-            t, p = self._frame()
-            if t == 11:
-                out += p
-            elif t == 3:
-                r = json.loads(p)
-                if r.get("id") != self.id:
-                    continue
-                if r["exit"] != 0:
-                    raise RuntimeError("%s: %s" % (argv, r.get("error")))
-                return out
-
-
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+from lsyproto import BENCH, TOP, LOOPSY, Conn, pct
 
 
 def main():
