@@ -8,7 +8,9 @@ cd "$(dirname "$0")"
 
 PKGS="build-essential autoconf automake libtool pkg-config \
 libevent-dev libvterm-dev libssl-dev libyaml-dev libcjson-dev \
-libncurses-dev check libcmocka-dev python3 tmux screen vim-nox less procps"
+libncurses-dev check libcmocka-dev python3 tmux screen vim-nox less procps \
+libavahi-client-dev avahi-daemon avahi-utils dbus iproute2 curl \
+libwslay-dev libhttp-parser-dev"
 
 install_deps() {
 	missing=""
@@ -23,8 +25,22 @@ install_deps() {
 	fi
 	echo "build.sh: installing$missing" >&2
 	apt-get update -q >/dev/null
+	# avahi-daemon is for the tests' own network namespaces: installing
+	# it must not start one on this machine's network (policy-rc.d 101
+	# tells invoke-rc.d and deb-systemd-invoke to start nothing).
+	rcd=/usr/sbin/policy-rc.d
+	[ -e $rcd ] && had_rcd=1 || had_rcd=0
+	if [ $had_rcd = 0 ]; then
+		printf '#!/bin/sh\nexit 101\n' >$rcd
+		chmod 755 $rcd
+	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-	    --no-install-recommends $missing >/dev/null
+	    --no-install-recommends $missing >/dev/null || {
+		[ $had_rcd = 0 ] && rm -f $rcd
+		exit 1
+	}
+	[ $had_rcd = 0 ] && rm -f $rcd
+	return 0
 }
 
 build() {

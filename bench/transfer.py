@@ -2,11 +2,14 @@
 """Benchmark: a 1 GiB file copied with `loopsy cp` (SHA-256 checked, fsynced
 and renamed) beside cp, cp + sync (as durable as loopsy cp), sha256sum,
 openssl's SHA-256 (what loopsy uses), and cp + sha256sum of both files.
-Median of 3 runs per figure, rateLimits.transfer: 0, on tmpfs (/dev/shm: the
-pipeline itself) and on the disk (/tmp: with fsync's cost).
+`loopsy cp` is local, so the server copies from the descriptor cp passes;
+"loopsy cp, streamed" is the fallback through the socket (the test hook
+LOOPSY_TEST_NO_FD=1 withholds the descriptor).  Median of 3 runs per figure,
+rateLimits.transfer: 0, on tmpfs (/dev/shm: the pipeline itself) and on the
+disk (/tmp: with fsync's cost).
 
 usage: bench/transfer.py [--size MIB] [--runs N] [DIR ...]
-Prints a Markdown table; paste it into bench/RESULTS.md."""
+Prints a Markdown table (it writes no file); paste it into bench/RESULTS.md."""
 
 import os
 import shutil
@@ -43,9 +46,12 @@ def bench_dir(base, size, runs):
                 f.write(os.urandom(1 << 20))
         subprocess.run([LOOPSY, "-S", sock, "start"], env=env, check=True)
         q = lambda p: "'%s'" % p
+        streamed = dict(env, LOOPSY_TEST_NO_FD="1")
         cases = [
             ("loopsy cp", lambda: timed([LOOPSY, "-S", sock, "cp", src, dst],
                                         env)),
+            ("loopsy cp, streamed", lambda: timed(
+                [LOOPSY, "-S", sock, "cp", src, dst], streamed)),
             ("cp", lambda: timed(["cp", src, dst])),
             ("cp + sync", lambda: timed("cp %s %s && sync %s" %
                                         (q(src), q(dst), q(dst)),

@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <termios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +28,16 @@
 
 #include "common/common.h"
 #include "common/proto.h"
+#include "common/ws.h"
 #include "client/client.h"
 #include "client/tty.h"
 
 #define ATTACH_ESC_DELAY_MS	10
 #define ATTACH_PASTE_CHUNK	(1024 * 1024)
+/* Reconnecting a dropped link: first wait, doubling up to the last. */
+#define ATTACH_RETRY_FIRST_MS	250
+#define ATTACH_RETRY_MAX_MS	15000
+#define ATTACH_RETRY_TIMEOUT_MS	5000	/* for each try */
 
 struct attach {
 	struct event_base	*base;
@@ -46,9 +53,22 @@ struct attach {
 	char			*message;	/* printed after restoring */
 	int			 exit_status;
 	int			 passed;	/* the server has the terminal */
+	/* A peer link that dropped (remote_host set): retrying. */
+	int			 lost;
+	u_int			 retry_ms;
+	struct event		*ev_retry;
+	int			 discarded;	/* input dropped while lost */
+	int			 reattaching;	/* waiting for the reply */
 };
 
 static struct tty	*attach_tty;	/* for atexit */
+
+static void	attach_read_cb(struct bufferevent *, void *);
+static void	attach_event_cb(struct bufferevent *, short, void *);
+static void	attach_lost(struct attach *, const char *);
+static void	attach_notice(struct attach *, const char *, ...)
+		    __printflike(2, 3);
+static int	attach_reattached(struct attach *, const char *);
 
 /* The server set our terminal nonblocking while it had it: undo that. */
 static void
@@ -87,7 +107,7 @@ attach_pass_tty(struct attach *a)
 	struct cmsghdr	*cm;
 	int		 fds[2] = { STDIN_FILENO, STDOUT_FILENO };
 
-	if (env != NULL && strcmp(env, "0") == 0)
+	if ((env != NULL && strcmp(env, "0") == 0) || client_remote)
 		return (-1);
 	proto_flush(a->bev);
 	if (evbuffer_get_length(bufferevent_get_output(a->bev)) != 0)
@@ -126,6 +146,8 @@ attach_write(const char *data, size_t len)
 static void
 attach_send(struct attach *a, enum msg_type type, const void *data, size_t len)
 {
+	if (a->bev == NULL || a->lost)
+		return;
 	proto_add(bufferevent_get_output(a->bev), type, data, len);
 	proto_flush(a->bev);
 }
@@ -203,10 +225,36 @@ attach_stdin_cb(int fd, short events __unused, void *arg)
 		event_base_loopbreak(a->base);
 		return;
 	}
+	if (a->lost || a->reattaching) {
+		/* Never queue keys for whatever we reach next. */
+		if (!a->discarded++)
+			attach_notice(a, "input discarded: the link is down");
+		return;
+	}
 	evtimer_del(a->ev_escape);
 	if (tty_keys_feed(a->keys, buf, n, attach_event, a))
 		evtimer_add(a->ev_escape, &tv);
 	attach_flush_keys(a);
+}
+
+/* A line of ours on the terminal's last row (the server's status line is
+ * not coming while the link is down). */
+static void
+attach_notice(struct attach *a, const char *fmt, ...)
+{
+	u_int	 cols, rows;
+	char	*msg, *line;
+	va_list	 ap;
+
+	tty_size(&a->tty, &cols, &rows);
+	va_start(ap, fmt);
+	xvasprintf(&msg, fmt, ap);
+	va_end(ap);
+	xasprintf(&line, "\0337\033[%u;1H\033[0;7m[loopsy: %.*s]\033[K"
+	    "\033[0m\0338", rows, cols > 12 ? (int)cols - 11 : 1, msg);
+	attach_write(line, strlen(line));
+	free(line);
+	free(msg);
 }
 
 static void
@@ -227,7 +275,8 @@ attach_signal_cb(int sig, short events __unused, void *arg)
 	struct attach	*a = arg;
 
 	if (sig == SIGWINCH) {
-		attach_send_size(a);
+		if (!a->lost)
+			attach_send_size(a);
 		return;
 	}
 	xasprintf(&a->message, "[terminated]");
@@ -269,13 +318,23 @@ attach_read_cb(struct bufferevent *bev, void *arg)
 		if (rc == 0)
 			return;
 		if (rc == -1) {
+			if (remote_host != NULL) {
+				attach_lost(a, cause);
+				free(cause);
+				return;
+			}
 			xasprintf(&a->message, "[server error: %s]", cause);
 			free(cause);
 			a->exit_status = 1;
 			event_base_loopbreak(a->base);
 			return;
 		}
-		if (type == MSG_OUTPUT && !a->passed)
+		if (type == MSG_REPLY && a->reattaching) {
+			if (attach_reattached(a, data) != 0) {
+				free(data);
+				return;
+			}
+		} else if (type == MSG_OUTPUT && !a->passed)
 			attach_write(data, len);
 		else if (type == MSG_DETACH) {
 			attach_detached(a, data);
@@ -292,10 +351,137 @@ attach_event_cb(struct bufferevent *bev __unused, short what, void *arg)
 	struct attach	*a = arg;
 
 	if (what & (BEV_EVENT_EOF|BEV_EVENT_ERROR)) {
+		if (remote_host != NULL) {
+			attach_lost(a, what & BEV_EVENT_EOF ?
+			    "connection closed" : "connection error");
+			return;
+		}
 		xasprintf(&a->message, "[lost server]");
 		a->exit_status = 1;
 		event_base_loopbreak(a->base);
 	}
+}
+
+/* The answer to our attach after a reconnect: 0 if we are back. */
+static int
+attach_reattached(struct attach *a, const char *data)
+{
+	cJSON		*j = cJSON_Parse(data), *e, *m;
+	const char	*why = "bad reply";
+
+	a->reattaching = 0;
+	if (j != NULL && cJSON_IsTrue(cJSON_GetObjectItem(j, "attach")) &&
+	    (!cJSON_IsString(m = cJSON_GetObjectItem(j, "session")) ||
+	    strcmp(m->valuestring, remote_session) != 0)) {
+		/* The id is someone else's now (the server restarted). */
+		xasprintf(&a->message, "[back on %s, but session %s is gone]",
+		    remote_host, remote_session);
+		cJSON_Delete(j);
+		a->exit_status = 1;
+		event_base_loopbreak(a->base);
+		return (-1);
+	}
+	if (j != NULL && cJSON_IsTrue(cJSON_GetObjectItem(j, "attach"))) {
+		cJSON_Delete(j);
+		a->retry_ms = 0;
+		a->discarded = 0;
+		attach_send_size(a);
+		return (0);
+	}
+	if (j != NULL && (e = cJSON_GetObjectItem(j, "error")) != NULL &&
+	    cJSON_IsString(m = cJSON_GetObjectItem(e, "message")))
+		why = m->valuestring;
+	xasprintf(&a->message, "[back on %s, but cannot reattach: %s]",
+	    remote_host, why);
+	cJSON_Delete(j);
+	a->exit_status = 1;
+	event_base_loopbreak(a->base);
+	return (-1);
+}
+
+static void
+attach_retry_cb(int fd __unused, short events __unused, void *arg)
+{
+	struct attach	*a = arg;
+	struct evbuffer	*out;
+	struct timeval	 tv;
+	u_int		 cols, rows, jitter;
+	char		*cause = NULL, *argv[4];
+	int		 nfd;
+	cJSON		*j, *t;
+
+	attach_notice(a, "link to %s lost: reconnecting now", remote_host);
+	tls_timeout_ms = ATTACH_RETRY_TIMEOUT_MS;
+	if ((nfd = remote_connect(remote_host, &cause)) == -1) {
+		a->retry_ms = a->retry_ms == 0 ? ATTACH_RETRY_FIRST_MS :
+		    a->retry_ms * 2;
+		if (a->retry_ms > ATTACH_RETRY_MAX_MS)
+			a->retry_ms = ATTACH_RETRY_MAX_MS;
+		/* +-25% so that many clients do not come back at once. */
+		jitter = arc4random_uniform(a->retry_ms / 2 + 1);
+		tv.tv_sec = (a->retry_ms * 3 / 4 + jitter) / 1000;
+		tv.tv_usec = (a->retry_ms * 3 / 4 + jitter) % 1000 * 1000;
+		attach_notice(a, "link to %s lost (%s): retrying in %lds",
+		    remote_host, cause, (long)tv.tv_sec + 1);
+		free(cause);
+		evtimer_add(a->ev_retry, &tv);
+		return;
+	}
+	/* Keys typed before now were for the old link: drop them. */
+	tcflush(STDIN_FILENO, TCIFLUSH);
+	set_nonblock(nfd);
+	a->bev = bufferevent_socket_new(a->base, nfd, BEV_OPT_CLOSE_ON_FREE);
+	bufferevent_setcb(a->bev, attach_read_cb, NULL, attach_event_cb, a);
+	bufferevent_enable(a->bev, EV_READ|EV_WRITE);
+	out = bufferevent_get_output(a->bev);
+	proto_add_hello(out);
+	argv[0] = "attach-session";
+	argv[1] = "-t";
+	xasprintf(&argv[2], "$%u", remote_session_id);
+	j = proto_command_new(1, 3, argv);
+	free(argv[2]);
+	tty_size(&a->tty, &cols, &rows);
+	t = cJSON_AddObjectToObject(j, "tty");
+	cJSON_AddNumberToObject(t, "cols", cols);
+	cJSON_AddNumberToObject(t, "rows", rows);
+	cJSON_AddStringToObject(j, "resume", remote_token);
+	proto_add_cjson(out, MSG_COMMAND, j);
+	a->lost = 0;
+	a->reattaching = 1;
+}
+
+static void
+attach_drop_event(const struct tty_event *ev __unused, void *arg __unused)
+{
+}
+
+/* The link dropped: say so and try again with backoff. */
+static void
+attach_lost(struct attach *a, const char *why)
+{
+	struct timeval	 tv = { 0, ATTACH_RETRY_FIRST_MS * 1000 };
+
+	if (a->lost)
+		return;
+	a->lost = 1;
+	a->reattaching = 0;
+	if (a->bev != NULL)
+		bufferevent_free(a->bev);
+	a->bev = NULL;
+	tty_keys_flush(a->keys, attach_drop_event, NULL);
+	buf_reset(&a->keybuf);
+	if (remote_session == NULL) {
+		xasprintf(&a->message, "[link to %s lost: %s]", remote_host,
+		    why);
+		a->exit_status = 1;
+		event_base_loopbreak(a->base);
+		return;
+	}
+	attach_notice(a, "link to %s lost (%s): reconnecting", remote_host,
+	    why);
+	if (a->ev_retry == NULL)
+		a->ev_retry = evtimer_new(a->base, attach_retry_cb, a);
+	evtimer_add(a->ev_retry, &tv);
 }
 
 int
@@ -349,7 +535,10 @@ attach_loop(struct event_base *base, struct bufferevent *bev)
 	event_free(a.ev_winch);
 	event_free(a.ev_term);
 	event_free(a.ev_hup);
-	bufferevent_free(bev);
+	if (a.ev_retry != NULL)
+		event_free(a.ev_retry);
+	if (a.bev != NULL)
+		bufferevent_free(a.bev);
 	event_base_free(base);
 	return (a.exit_status);
 }

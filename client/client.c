@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "common/common.h"
+#include "common/crypto.h"
 #include "common/proto.h"
 #include "server/server.h"
 #include "client/client.h"
@@ -35,6 +36,8 @@ struct client_state {
 	int			 exit_status;
 	int			 attach;
 	int			 done;
+	int			 heard;		/* any frame from the server */
+	int			 retry;		/* it went before reading ours */
 };
 
 /* $TMPDIR/loopsy-UID/label, with the directory made 0700 and checked. */
@@ -228,6 +231,14 @@ client_reply(struct client_state *cs, const char *data)
 	    cJSON_IsString(m) && *m->valuestring != '\0')
 		fprintf(stderr, "%s\n", m->valuestring);
 	cs->attach = cJSON_IsTrue(cJSON_GetObjectItem(j, "attach"));
+	if (cs->attach && cJSON_IsString(cJSON_GetObjectItem(j, "session"))) {
+		free(remote_session);
+		remote_session = xstrdup(cJSON_GetObjectItem(j,
+		    "session")->valuestring);
+		if (cJSON_IsNumber(cJSON_GetObjectItem(j, "sessionId")))
+			remote_session_id = cJSON_GetObjectItem(j,
+			    "sessionId")->valueint;
+	}
 	cJSON_Delete(j);
 }
 
@@ -245,6 +256,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 		    &cause);
 		if (rc == 0)
 			return;
+		cs->heard = 1;
 		if (rc == -1) {
 			fprintf(stderr, "server: %s\n", cause);
 			cs->exit_status = 1;
@@ -273,7 +285,15 @@ client_event_cb(struct bufferevent *bev __unused, short what, void *arg)
 	struct client_state	*cs = arg;
 
 	if (what & (BEV_EVENT_EOF|BEV_EVENT_ERROR)) {
-		if (!cs->done) {
+		if (!cs->done && !cs->heard && !client_remote) {
+			/*
+			 * Not a word back: a server started on demand was
+			 * exiting (its last session gone) as we connected, and
+			 * never read the command.  Safe to try again.
+			 */
+			cs->retry = 1;
+			cs->done = 1;
+		} else if (!cs->done) {
 			fprintf(stderr, "lost server\n");
 			cs->exit_status = 1;
 			cs->done = 1;
@@ -297,6 +317,8 @@ client_send_command(struct client_state *cs, int argc, char **argv)
 		cJSON_AddStringToObject(j, "cwd", cwd);
 	if (loopsy != NULL)
 		cJSON_AddStringToObject(j, "loopsy", loopsy);
+	if (remote_token != NULL)
+		cJSON_AddStringToObject(j, "resume", remote_token);
 	if (isatty(0) && isatty(1) && ioctl(0, TIOCGWINSZ, &ws) == 0) {
 		t = cJSON_AddObjectToObject(j, "tty");
 		cJSON_AddNumberToObject(t, "cols", ws.ws_col ? ws.ws_col : 80);
@@ -324,12 +346,44 @@ client_wants_attach(const struct cmd_def *def, int argc, char **argv)
 	return (attach);
 }
 
+/* Connect to the server, starting one if the command may; -1 if not. */
+static int
+client_open(const char *path, const struct cmd_def *def)
+{
+	char	*cause = NULL;
+	int	 fd;
+
+	if ((fd = client_connect(path)) != -1)
+		return (fd);
+	if (!def->start_server || (errno != ENOENT && errno != ECONNREFUSED)) {
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			fprintf(stderr, "no server running on %s\n", path);
+		else
+			fprintf(stderr, "error connecting to %s: %s\n", path,
+			    strerror(errno));
+		return (-1);
+	}
+	fd = client_start_server(path, &cause);
+	if (fd == -1 && strstr(cause, "already running") == NULL) {
+		fprintf(stderr, "%s\n", cause);
+		free(cause);
+		return (-1);
+	}
+	free(cause);
+	if (fd == -1 && (fd = client_connect(path)) == -1) {
+		fprintf(stderr, "error connecting to %s: %s\n", path,
+		    strerror(errno));
+		return (-1);
+	}
+	return (fd);
+}
+
 int
 client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
 {
 	struct client_state	 cs;
-	char			*cause = NULL;
-	int			 fd;
+	char			*cause = NULL, *host;
+	int			 fd, tries = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("LOOPSY") != NULL && *getenv("LOOPSY") != '\0' &&
@@ -338,27 +392,23 @@ client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
 		    "$LOOPSY to force\n");
 		return (1);
 	}
-	if ((fd = client_connect(path)) == -1) {
-		if (!def->start_server || (errno != ENOENT && errno != ECONNREFUSED)) {
-			if (errno == ENOENT || errno == ECONNREFUSED)
-				fprintf(stderr, "no server running on %s\n",
-				    path);
-			else
-				fprintf(stderr, "error connecting to %s: %s\n",
-				    path, strerror(errno));
-			return (1);
-		}
-		fd = client_start_server(path, &cause);
-		if (fd == -1 && strstr(cause, "already running") == NULL) {
+	if ((host = remote_route(def, &argc, &argv)) != NULL) {
+		client_remote = 1;
+		fd = remote_connect(host, &cause);
+		if (client_wants_attach(def, argc, argv)) {
+			/* Kept to come back if the link drops. */
+			remote_host = host;
+			remote_token = crypto_random_hex(16, NULL);
+		} else
+			free(host);
+		if (fd == -1) {
 			fprintf(stderr, "%s\n", cause);
+			free(cause);
 			return (1);
 		}
-		if (fd == -1 && (fd = client_connect(path)) == -1) {
-			fprintf(stderr, "error connecting to %s: %s\n", path,
-			    strerror(errno));
-			return (1);
-		}
-	}
+	} else if ((fd = client_open(path, def)) == -1)
+		return (1);
+again:
 	set_nonblock(fd);
 	memset(&cs, 0, sizeof cs);
 	cs.base = event_base_new();
@@ -371,5 +421,14 @@ client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
 		return (attach_loop(cs.base, cs.bev));
 	bufferevent_free(cs.bev);
 	event_base_free(cs.base);
+	if (cs.retry && ++tries < 3) {
+		if ((fd = client_open(path, def)) == -1)
+			return (1);
+		goto again;
+	}
+	if (cs.retry) {
+		fprintf(stderr, "lost server\n");
+		return (1);
+	}
 	return (cs.exit_status);
 }

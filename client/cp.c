@@ -3,14 +3,21 @@
  * source and the server writes the destination (transfer-put, MSG_DATA
  * frames, transfer-finish), so the server's transfer policy applies to both
  * paths; a ":path" source is pulled from the server (transfer-get) into a
- * local file.  Blocking I/O on a connection of its own; a progress bar on
- * stderr when it is a terminal.  The checks and the writing are the
- * server's (server/transfer.c); this file only streams and reports.
+ * local file.  The server is on this machine, so a push passes it the open
+ * source with the command (transfer-put -F, SCM_RIGHTS): the server copies
+ * it itself and hashes what it wrote while we hash the source, and the
+ * SHA-256s are compared as for a stream.  If the server cannot use the
+ * descriptor, the file streams.  Blocking I/O on a connection of its own; a
+ * progress bar on stderr when it is a terminal.  The checks and the writing
+ * are the server's (server/transfer.c); this file only sends and reports.
  *
  * Test-only hooks, read here and nowhere else: LOOPSY_TEST_CORRUPT_CHUNK=N
- * flips a byte of the Nth chunk sent (counting from 0) after it was hashed;
+ * flips a byte of the Nth chunk sent (counting from 0) after it was hashed,
+ * or has the server flip one in that chunk of its copy (-X);
  * LOOPSY_TEST_PAUSE_AFTER=N stops the client for good once N bytes are on
- * the server, after printing "paused" to stderr, so a test can kill it.
+ * the server (a copy is told to stop there, -l), after printing "paused" to
+ * stderr, so a test can kill it; LOOPSY_TEST_NO_FD=1 asks for a copy (-F)
+ * without passing the descriptor, so the server says no and the file streams.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,6 +63,7 @@ struct cp {
 	char		 cwd[PATH_MAX];
 	struct buf	 out;		/* the last reply's stdout */
 	char		*error;		/* the last failure */
+	int		 remote;	/* the server is a peer's (host:path) */
 	int		 json;
 	int		 bar;		/* draw progress on stderr */
 	char		*buf;
@@ -72,8 +80,11 @@ struct cp {
 	char		*name;		/* cleaned for the terminal */
 	uint64_t	 total, done, start_us, drawn_us;
 
+	int		 pass_fd;	/* goes with the next command, or -1 */
+
 	long long	 corrupt;	/* test hooks, -1 when off */
 	long long	 pause_after;
+	int		 no_fd;
 };
 
 static const struct cmd_def *cp_table[] = { &cmd_cp_def, NULL };
@@ -127,11 +138,20 @@ cp_writev(struct cp *cp, struct iovec *iov, int n)
 	return (0);
 }
 
+/* A frame; with cp->pass_fd passed alongside its first byte if set. */
 static int
 cp_send(struct cp *cp, enum msg_type type, const void *data, size_t len)
 {
 	uint8_t		 hdr[PROTO_HEADER];
 	struct iovec	 iov[2];
+	struct msghdr	 msg;
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof (int))];
+	}		 cmsg;
+	struct cmsghdr	*cm;
+	ssize_t		 n;
+	int		 niov = len != 0 ? 2 : 1;
 
 	hdr[0] = (len + 1) >> 24;
 	hdr[1] = (len + 1) >> 16;
@@ -142,7 +162,36 @@ cp_send(struct cp *cp, enum msg_type type, const void *data, size_t len)
 	iov[0].iov_len = sizeof hdr;
 	iov[1].iov_base = (void *)data;
 	iov[1].iov_len = len;
-	return (cp_writev(cp, iov, len != 0 ? 2 : 1));
+	if (cp->pass_fd == -1)
+		return (cp_writev(cp, iov, niov));
+	memset(&msg, 0, sizeof msg);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = niov;
+	msg.msg_control = cmsg.buf;
+	msg.msg_controllen = sizeof cmsg.buf;
+	cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof (int));
+	memcpy(CMSG_DATA(cm), &cp->pass_fd, sizeof (int));
+	cp->pass_fd = -1;
+	while ((n = sendmsg(cp->fd, &msg, 0)) == -1 && errno == EINTR)
+		;
+	if (n <= 0) {
+		cp_fail(cp, "lost server: %s", strerror(errno));
+		return (-1);
+	}
+	if ((size_t)n >= sizeof hdr + len)
+		return (0);
+	/* The rest as plain bytes: the descriptor went with the first. */
+	if ((size_t)n >= sizeof hdr) {
+		iov[1].iov_base = (char *)data + (n - sizeof hdr);
+		iov[1].iov_len = len - (n - sizeof hdr);
+		return (cp_writev(cp, iov + 1, 1));
+	}
+	iov[0].iov_base = hdr + n;
+	iov[0].iov_len = sizeof hdr - n;
+	return (cp_writev(cp, iov, niov));
 }
 
 static int
@@ -488,6 +537,73 @@ cp_stream(struct cp *cp, int fd, uint64_t offset, uint64_t size,
 	return (0);
 }
 
+/*
+ * Where the server's copy is (transfer-status, -w: waiting up to that many
+ * ms for it to end): the bar shows what both sides are through.  Returns 1
+ * while it copies, 0 when it is over, -1 if the server is gone.
+ */
+static int
+cp_copy_status(struct cp *cp, uint64_t hashed, const char *wait)
+{
+	char	*argv[] = { "transfer-status", "-w", (char *)wait };
+	cJSON	*j, *done;
+	int	 copying;
+
+	if ((j = cp_command_json(cp, wait != NULL ? 3 : 1, argv)) == NULL)
+		return (-1);
+	done = cJSON_GetObjectItem(j, "done");
+	copying = cJSON_IsTrue(cJSON_GetObjectItem(j, "copying"));
+	if (cJSON_IsNumber(done) && done->valuedouble < hashed)
+		hashed = done->valuedouble;
+	cJSON_Delete(j);
+	cp->done = hashed;
+	cp_progress(cp, 0);
+	return (copying);
+}
+
+/*
+ * The server copies the file from the descriptor we passed: hash it here,
+ * from offset on, as the sender's reading to check the server's against.
+ */
+static int
+cp_copy(struct cp *cp, int fd, uint64_t offset, uint64_t size,
+    EVP_MD_CTX *sha, char hex[65])
+{
+	uint64_t	 off = offset;
+	ssize_t		 n;
+
+	if (cp->pause_after >= 0) {
+		/* The server was told to stop there (-l). */
+		cp_copy_status(cp, offset, "0");
+		cp_test_pause(cp, (uint64_t)cp->pause_after);
+	}
+	while (off < size) {
+		n = pread(fd, cp->buf, size - off < CP_CHUNK ? size - off :
+		    CP_CHUNK, off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			cp_fail(cp, "read: %s", n == 0 ? "file shrank" :
+			    strerror(errno));
+			return (-1);
+		}
+		EVP_DigestUpdate(sha, cp->buf, n);
+		off += n;
+		if (cp->bar && now_us() - cp->drawn_us >= CP_DRAW_US &&
+		    cp_copy_status(cp, off, NULL) == -1)
+			return (-1);
+	}
+	cp_hex(sha, hex);
+	/* Done here: on a terminal, follow the server to its end. */
+	while (cp->bar) {
+		if ((n = cp_copy_status(cp, size, "100")) == -1)
+			return (-1);
+		if (n == 0)
+			break;
+	}
+	return (0);
+}
+
 /* Push one regular file: src here, dst (or dst/name) on the server. */
 static int
 cp_push_file(struct cp *cp, const char *src, const char *dst,
@@ -497,9 +613,10 @@ cp_push_file(struct cp *cp, const char *src, const char *dst,
 	EVP_MD_CTX	*sha = EVP_MD_CTX_new();
 	cJSON		*j = NULL, *o, *h;
 	char		 key[128], size[32], mode[16], hex[65];
-	char		*argv[16], *finish[2] = { "transfer-finish", hex };
+	char		 limit[32], corrupt[32];
+	char		*argv[24], *finish[2] = { "transfer-finish", hex };
 	uint64_t	 offset;
-	int		 fd, argc = 0, rc = -1, again = 0;
+	int		 fd, argc = 0, rc = -1, again = 0, copy;
 
 	if ((fd = open(src, O_RDONLY|O_CLOEXEC)) == -1 || fstat(fd, &sb) != 0) {
 		cp_fail(cp, "%s: %s", src, strerror(errno));
@@ -515,16 +632,34 @@ cp_push_file(struct cp *cp, const char *src, const char *dst,
 	argv[argc++] = "-k"; argv[argc++] = key;
 	argv[argc++] = "-m"; argv[argc++] = mode;
 	argv[argc++] = "-s"; argv[argc++] = size;
-	argv[argc++] = "-S"; argv[argc++] = (char *)src;
+	if (!cp->remote) {
+		/* The server is on this machine: its policy covers the
+		 * source too, and it may copy the file itself. */
+		argv[argc++] = "-S"; argv[argc++] = (char *)src;
+		argv[argc++] = "-F";
+	}
 	if (name != NULL) {
 		argv[argc++] = "-n";
 		argv[argc++] = (char *)name;
 	}
+	if (cp->pause_after >= 0) {
+		snprintf(limit, sizeof limit, "%lld", cp->pause_after);
+		argv[argc++] = "-l"; argv[argc++] = limit;
+	}
+	if (cp->corrupt >= 0) {
+		snprintf(corrupt, sizeof corrupt, "%lld",
+		    cp->corrupt * CP_CHUNK);
+		argv[argc++] = "-X"; argv[argc++] = corrupt;
+	}
 	argv[argc++] = (char *)dst;
 retry:
 	EVP_DigestInit_ex(sha, EVP_sha256(), NULL);
-	if ((j = cp_command_json(cp, argc, argv)) == NULL)
+	cp->pass_fd = cp->no_fd || cp->remote ? -1 : fd;
+	j = cp_command_json(cp, argc, argv);
+	cp->pass_fd = -1;
+	if (j == NULL)
 		goto out;
+	copy = cJSON_IsTrue(cJSON_GetObjectItem(j, "copy"));
 	o = cJSON_GetObjectItem(j, "offset");
 	h = cJSON_GetObjectItem(j, "sha256");
 	offset = 0;
@@ -559,14 +694,19 @@ retry:
 	}
 	cJSON_Delete(j);
 	j = NULL;
-	if (lseek(fd, offset, SEEK_SET) == -1) {
-		cp_fail(cp, "%s: %s", src, strerror(errno));
-		goto out;
-	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	cp_progress_start(cp, src, sb.st_size, offset);
-	if (cp_stream(cp, fd, offset, sb.st_size, sha, hex) != 0)
-		goto out;
+	if (copy) {
+		if (cp_copy(cp, fd, offset, sb.st_size, sha, hex) != 0)
+			goto out;
+	} else {
+		if (lseek(fd, offset, SEEK_SET) == -1) {
+			cp_fail(cp, "%s: %s", src, strerror(errno));
+			goto out;
+		}
+		if (cp_stream(cp, fd, offset, sb.st_size, sha, hex) != 0)
+			goto out;
+	}
 	if ((j = cp_command_json(cp, 2, finish)) == NULL)
 		goto out;
 	cp_progress(cp, 1);
@@ -817,8 +957,9 @@ cp_connect(struct cp *cp, const char *socket)
 	const char	*hello = proto_hello_json();
 	uint8_t		 type;
 	size_t		 len;
-	int		 bufsize = 4 * 1024 * 1024;
+	int		 bufsize = 4 * 1024 * 1024, tries = 0;
 
+again:
 	if ((cp->fd = client_connect(socket)) == -1) {
 		if (errno != ENOENT && errno != ECONNREFUSED) {
 			cp_fail(cp, "error connecting to %s: %s", socket,
@@ -839,10 +980,79 @@ cp_connect(struct cp *cp, const char *socket)
 	/* Fewer wake-ups each way while a file streams. */
 	setsockopt(cp->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
 	if (cp_send(cp, MSG_HELLO, hello, strlen(hello)) != 0 ||
+	    cp_recv(cp, &type, &data, &len) != 0) {
+		/*
+		 * Not a word back: a server started on demand was exiting
+		 * as we connected and never read us.  Try again.
+		 */
+		if (++tries < 3) {
+			close(cp->fd);
+			cp->fd = -1;
+			free(cp->error);
+			cp->error = NULL;
+			goto again;
+		}
+		return (-1);
+	}
+	if (type != MSG_HELLO || strstr(data, "\"error\"") != NULL) {
+		cp_fail(cp, "server refused: %s", data);
+		free(data);
+		return (-1);
+	}
+	free(data);
+	return (0);
+}
+
+/*
+ * Is one side a peer's ("host:path", host not this machine)?  Then *host is
+ * set, and the argument becomes ":path" for cp_run as if the server were
+ * ours.  Both sides on peers is refused.
+ */
+static int
+cp_peer(struct cp *cp, struct args *args, char **host)
+{
+	char		*h[2], *p;
+	const char	*path;
+	int		 i, n = 0;
+
+	*host = NULL;
+	for (i = 0; i < 2; i++) {
+		path = cp_remote(args->argv[i], &h[i]);
+		if (path == NULL || *h[i] == '\0' || msg_is_self(h[i])) {
+			free(h[i]);
+			h[i] = NULL;
+			continue;
+		}
+		xasprintf(&p, ":%s", path);
+		free(args->argv[i]);
+		args->argv[i] = p;
+		n++;
+	}
+	if (n == 2) {
+		cp_fail(cp, "cp between two peers (%s and %s): use a local "
+		    "path on one side", h[0], h[1]);
+		free(h[0]);
+		free(h[1]);
+		return (-1);
+	}
+	*host = h[0] != NULL ? h[0] : h[1];
+	return (0);
+}
+
+/* The hello on a link made by remote_connect. */
+static int
+cp_hello(struct cp *cp)
+{
+	const char	*hello = proto_hello_json();
+	char		*data;
+	uint8_t		 type;
+	size_t		 len;
+
+	if (cp_send(cp, MSG_HELLO, hello, strlen(hello)) != 0 ||
 	    cp_recv(cp, &type, &data, &len) != 0)
 		return (-1);
 	if (type != MSG_HELLO || strstr(data, "\"error\"") != NULL) {
-		cp_fail(cp, "server refused: %s", data);
+		cp_fail(cp, "peer refused: %s", data);
 		free(data);
 		return (-1);
 	}
@@ -859,14 +1069,9 @@ cp_run(struct cp *cp, struct args *args)
 	struct stat	 sb;
 	int		 rc = -1;
 
+	/* host: was taken care of by cp_main, which connected there. */
 	rsrc = cp_remote(src, &shost);
 	rdst = cp_remote(dst, &dhost);
-	if ((shost != NULL && *shost != '\0') ||
-	    (dhost != NULL && *dhost != '\0')) {
-		cp_fail(cp, "unknown peer: %s (no peers are configured)",
-		    shost != NULL && *shost != '\0' ? shost : dhost);
-		goto out;
-	}
 	if (rsrc != NULL && rdst != NULL) {
 		cp_fail(cp, "cp between two server paths: use a local path "
 		    "on one side");
@@ -914,7 +1119,7 @@ cp_main(const char *socket, const struct cmd_def *def, int argc, char **argv)
 	struct cp	 cp;
 	struct args	*args;
 	cJSON		*j;
-	char		*cause = NULL, *u, *s;
+	char		*cause = NULL, *u, *s, *host = NULL;
 	const char	*e;
 	int		 rc;
 
@@ -932,7 +1137,7 @@ cp_main(const char *socket, const struct cmd_def *def, int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	memset(&cp, 0, sizeof cp);
-	cp.fd = cp.sink = -1;
+	cp.fd = cp.sink = cp.pass_fd = -1;
 	buf_init(&cp.out);
 	cp.buf = xmalloc(CP_CHUNK);
 	if (getcwd(cp.cwd, sizeof cp.cwd) == NULL)
@@ -945,7 +1150,21 @@ cp_main(const char *socket, const struct cmd_def *def, int argc, char **argv)
 	    atoll(e) : -1;
 	cp.pause_after = (e = getenv("LOOPSY_TEST_PAUSE_AFTER")) != NULL ?
 	    atoll(e) : -1;
-	rc = cp_connect(&cp, socket) == 0 ? cp_run(&cp, args) : -1;
+	cp.no_fd = (e = getenv("LOOPSY_TEST_NO_FD")) != NULL && *e == '1';
+	if (cp_peer(&cp, args, &host) != 0)
+		rc = -1;
+	else if (host != NULL) {
+		/* A peer's path: its server, over a link (client/remote.c). */
+		cp.remote = client_remote = 1;
+		if ((cp.fd = remote_connect(host, &cause)) == -1) {
+			cp_fail(&cp, "%s", cause);
+			free(cause);
+			rc = -1;
+		} else
+			rc = cp_hello(&cp) == 0 ? cp_run(&cp, args) : -1;
+		free(host);
+	} else
+		rc = cp_connect(&cp, socket) == 0 ? cp_run(&cp, args) : -1;
 	if (rc != 0) {
 		u = cp_clean(cp.error);
 		fprintf(stderr, "cp: %s\n", u);

@@ -265,8 +265,8 @@ crypto_read_cert(const char *pem, size_t len, char **cause)
 	return (x);
 }
 
-static char *
-crypto_fingerprint(X509 *x)
+char *
+crypto_x509_fingerprint(struct x509_st *x)
 {
 	u_char	 md[EVP_MAX_MD_SIZE];
 	u_int	 n, i;
@@ -289,7 +289,7 @@ crypto_cert_fingerprint(const char *pem, size_t len, char **cause)
 
 	if ((x = crypto_read_cert(pem, len, cause)) == NULL)
 		return (NULL);
-	fp = crypto_fingerprint(x);
+	fp = crypto_x509_fingerprint(x);
 	X509_free(x);
 	return (fp);
 }
@@ -336,7 +336,7 @@ crypto_cert_info(const char *pem, size_t len, struct crypto_cert_info *info,
 		return (-1);
 	X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof buf);
 	info->subject = xstrdup(*buf == '/' ? buf + 1 : buf);
-	info->fingerprint = crypto_fingerprint(x);
+	info->fingerprint = crypto_x509_fingerprint(x);
 	if (ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1)
 		info->not_after = timegm(&tm);
 	info->expired = X509_cmp_current_time(X509_get0_notAfter(x)) < 0;

@@ -42,6 +42,8 @@ int	 crypto_tls_generate(const char *hostname, u_int days,
 	     struct crypto_pem *, char **cause);
 void	 crypto_pem_free(struct crypto_pem *);
 char	*crypto_cert_fingerprint(const char *pem, size_t, char **cause);
+struct x509_st;
+char	*crypto_x509_fingerprint(struct x509_st *);
 int	 crypto_cert_info(const char *pem, size_t, struct crypto_cert_info *,
 	     char **cause);
 void	 crypto_cert_info_free(struct crypto_cert_info *);

@@ -176,6 +176,11 @@ class World:
                         TERM="xterm-256color", LANG="C.UTF-8",
                         LC_ALL="C.UTF-8", PS1="$ ", SHELL="/bin/sh")
         self.env.pop("PROMPT_COMMAND", None)
+        # No test server may publish itself on this machine's network
+        # through a system avahi-daemon: point D-Bus at nothing (the
+        # discovery test sets its own private buses).
+        self.env["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + os.path.join(
+            self.dir, "no-dbus")
         self.clients = []
         self.tmuxes = []
         if config is not None:

@@ -338,7 +338,9 @@ def bad_requests():
              "exec: --timeout 0: not a positive number of seconds up to "
              "10000000"),
             ("unknown_peer", ("-t", "otherhost", "--", "ls"), 1,
-             "unknown peer: otherhost (no peers are configured)"),
+             "unknown peer: otherhost (loopsy peers list shows them; add "
+             "one with loopsy pair HOST or loopsy peers add otherhost "
+             "HOST)"),
         ]
         for name, argv, code, msg in cases:
             rc, out, err = w.lsy("exec", *argv)

@@ -4,7 +4,11 @@ binary: small, empty and large files arrive whole with their mode; -r trees;
 pulls from a ":path"; the transfer path policy after resolving ~, .. and
 symlinks (sibling prefixes, deny wins, maxFileSize); a corrupted transfer
 leaves nothing; a client killed mid-way leaves no destination and the rerun
-resumes; a progress bar only on a terminal; rate limits; audit lines."""
+resumes; a progress bar only on a terminal; rate limits; audit lines.  A
+local push passes the open source and the server copies it ("via":
+"descriptor"); the corruption and resume tests run that way and streaming
+(LOOPSY_TEST_NO_FD=1); a descriptor that is not the named source is
+refused, and a missing one falls back to streaming."""
 
 import glob
 import hashlib
@@ -84,6 +88,109 @@ def cp_small_empty_and_large_files():
            "cp_into_missing_directory_fails", err)
         rc, out, err = w.lsy("cp", "into", "y")
         ok(rc == 1 and "-r" in err, "cp_directory_needs_r", err)
+    finally:
+        w.close()
+
+
+def local_copy_passes_the_descriptor():
+    w = world()
+    try:
+        h = w.home
+        data = os.urandom(40 * MIB + 123)
+        write(h + "/big.bin", data, 0o751)
+        rc, out, err = w.lsy("cp", "--json", "big.bin", "copy.bin")
+        f = json.loads(out)["files"][0] if out else {}
+        ok(rc == 0 and read(h + "/copy.bin") == data,
+           "local_copy_content_equal", err)
+        is_eq(f.get("via"), "descriptor", "local_copy_is_done_by_the_server")
+        is_eq(f.get("sha256"), hashlib.sha256(data).hexdigest(),
+              "local_copy_reports_sha256")
+        is_eq(oct(os.stat(h + "/copy.bin").st_mode & 0o777), "0o751",
+              "local_copy_keeps_mode")
+        is_eq(parts(h), [], "local_copy_leaves_no_temp_file")
+        # No descriptor with -F: the server says so and the file streams.
+        w.env["LOOPSY_TEST_NO_FD"] = "1"
+        rc, out, err = w.lsy("cp", "--json", "big.bin", "streamed.bin")
+        del w.env["LOOPSY_TEST_NO_FD"]
+        f = json.loads(out)["files"][0] if out else {}
+        ok(rc == 0 and read(h + "/streamed.bin") == data and
+           f.get("via") == "stream", "cp_streams_when_no_descriptor_came",
+           out + err)
+        write(h + "/empty", b"")
+        rc, out, err = w.lsy("cp", "--json", "empty", "e2")
+        ok(rc == 0 and read(h + "/e2") == b"" and
+           json.loads(out)["files"][0]["via"] == "descriptor",
+           "local_copy_of_an_empty_file", out + err)
+    finally:
+        w.close()
+
+
+def passed_descriptors_are_checked():
+    w = world()
+    try:
+        h = w.home
+        write(h + "/named", b"named file\n")
+        write(h + "/other", b"other file\n")
+        w.lsy("start")
+        c = Raw(w)
+        digest = hashlib.sha256(b"named file\n").hexdigest()
+
+        def put(dst, fd=None, *flags):
+            argv = ["transfer-put", "-F", "-s", "11", "-S", h + "/named"]
+            argv += list(flags) + [h + "/" + dst]
+            c.id += 1
+            msg = command_frame(argv, c.id)
+            if fd is None:
+                c.s.sendall(msg)
+            else:
+                socket.send_fds(c.s, [msg], [fd])
+            return c.reply()
+
+        with open(h + "/other", "rb") as other:
+            r, data, out = put("d1", other.fileno())
+        ok(r is not None and not r["ok"] and
+           r["error"]["code"] == "refused" and
+           "not " + os.path.realpath(h + "/named") in r["error"]["message"],
+           "a_descriptor_of_another_file_is_refused", r)
+        ok(not os.path.exists(h + "/d1") and parts(h) == [],
+           "a_refused_descriptor_leaves_nothing")
+
+        r, data, out = put("d2")
+        j = json.loads(out) if out else {}
+        ok(r is not None and r["ok"] and j.get("copy") is False and
+           "no descriptor" in j.get("why", ""),
+           "without_a_descriptor_the_server_asks_for_a_stream", out)
+        c.s.sendall(frame(14, b"named file\n"))
+        r, data, out = c.run("transfer-finish", digest)
+        ok(r is not None and r["ok"] and read(h + "/d2") == b"named file\n"
+           and json.loads(out)["via"] == "stream",
+           "and_the_stream_completes_the_file", out)
+
+        fd = os.open(h + "/named", os.O_WRONLY)
+        try:
+            r, data, out = put("d3", fd)
+        finally:
+            os.close(fd)
+        j = json.loads(out) if out else {}
+        ok(r is not None and r["ok"] and j.get("copy") is False and
+           "not open for reading" in j.get("why", ""),
+           "a_write_only_descriptor_is_not_used", out)
+        c.close()
+
+        c = Raw(w)
+        with open(h + "/named", "rb") as named:
+            r, data, out = put("d4", named.fileno())
+        ok(r is not None and r["ok"] and json.loads(out).get("copy") is True,
+           "the_named_file_is_copied", out)
+        r, data, out = c.run("transfer-status", "-w", "0")
+        j = json.loads(out) if out else {}
+        ok(j.get("copying") is False and j.get("done") == 11,
+           "status_w_waits_for_the_copy", out)
+        r, data, out = c.run("transfer-finish", digest)
+        ok(r is not None and r["ok"] and read(h + "/d4") == b"named file\n"
+           and json.loads(out)["via"] == "descriptor",
+           "a_checked_descriptor_copy_finishes", out)
+        c.close()
     finally:
         w.close()
 
@@ -221,62 +328,80 @@ def policy_refuses_escapes():
         w.close()
 
 
-def checksum_mismatch_leaves_no_file():
+def how(stream):
+    """The environment and name suffix for a local copy or a stream."""
+    return ({"LOOPSY_TEST_NO_FD": "1"}, "_streamed") if stream else ({}, "")
+
+
+def checksum_mismatch_leaves_no_file(stream=False):
     w = world()
+    env, sfx = how(stream)
     try:
         h = w.home
         write(h + "/src", os.urandom(2 * MIB))
+        w.env.update(env)
         w.env["LOOPSY_TEST_CORRUPT_CHUNK"] = "3"
         rc, out, err = w.lsy("cp", "src", "dst")
         del w.env["LOOPSY_TEST_CORRUPT_CHUNK"]
         ok(rc == 1 and "checksum mismatch" in err and "nothing written" in err,
-           "corrupted_chunk_reports_checksum_mismatch", err)
-        ok(not os.path.exists(h + "/dst"), "checksum_mismatch_leaves_no_file")
-        is_eq(parts(h), [], "checksum_mismatch_leaves_no_temp_file")
+           "corrupted_chunk_reports_checksum_mismatch" + sfx, err)
+        ok(not os.path.exists(h + "/dst"),
+           "checksum_mismatch_leaves_no_file" + sfx)
+        is_eq(parts(h), [], "checksum_mismatch_leaves_no_temp_file" + sfx)
         write(h + "/dst", b"old")
         w.env["LOOPSY_TEST_CORRUPT_CHUNK"] = "0"
         rc, out, err = w.lsy("cp", "src", "dst")
         del w.env["LOOPSY_TEST_CORRUPT_CHUNK"]
         ok(rc == 1 and read(h + "/dst") == b"old",
-           "checksum_mismatch_keeps_old_destination", err)
+           "checksum_mismatch_keeps_old_destination" + sfx, err)
+        rc, out, err = w.lsy("cp", "--json", "src", "dst")
+        ok(rc == 0 and json.loads(out)["files"][0]["via"] ==
+           ("stream" if stream else "descriptor"),
+           "the_same_copy_without_the_hook_succeeds" + sfx, out + err)
     finally:
         w.close()
 
 
-def killed_transfer_resumes():
+def killed_transfer_resumes(stream=False):
     w = world()
+    extra, sfx = how(stream)
     try:
         h = w.home
         data = os.urandom(20 * MIB)
         write(h + "/src", data, 0o640)
         w.lsy("start")
+        w.env.update(extra)
         env = dict(w.env, LOOPSY_TEST_PAUSE_AFTER=str(8 * MIB))
         p = subprocess.Popen(w.argv("cp", "src", "dst"), env=env, cwd=h,
                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)
         _children.append(p)
         line = p.stderr.readline().decode()
-        ok("paused after" in line, "client_pauses_mid_transfer", line)
+        ok("paused after" in line, "client_pauses_mid_transfer" + sfx, line)
         p.send_signal(signal.SIGKILL)
         p.wait()
-        ok(not os.path.exists(h + "/dst"), "killed_transfer_leaves_no_dst")
+        ok(not os.path.exists(h + "/dst"),
+           "killed_transfer_leaves_no_dst" + sfx)
         # the server writes what the client sent before it paused
         poll_until(lambda: len(parts(h)) == 1 and
                    os.path.getsize(parts(h)[0]) >= 8 * MIB, 10)
         tmp = parts(h)
         ok(len(tmp) == 1 and os.path.getsize(tmp[0]) >= 8 * MIB,
-           "killed_transfer_keeps_a_part_to_resume",
+           "killed_transfer_keeps_a_part_to_resume" + sfx,
            [(t, os.path.getsize(t)) for t in tmp])
         rc, out, err = w.lsy("cp", "--json", "src", "dst")
         j = json.loads(out) if out else {}
-        ok(rc == 0 and read(h + "/dst") == data, "resumed_copy_is_correct",
-           err)
+        ok(rc == 0 and read(h + "/dst") == data,
+           "resumed_copy_is_correct" + sfx, err)
         ok(j.get("sent", len(data)) < len(data) and
            j["files"][0]["resumed"] >= 8 * MIB,
-           "resume_sends_only_the_rest", out)
-        is_eq(parts(h), [], "resume_removes_the_part")
+           "resume_sends_only_the_rest" + sfx, out)
+        is_eq(j["files"][0]["via"] if j else None,
+              "stream" if stream else "descriptor",
+              "resume_uses_the_" + ("stream" if stream else "descriptor"))
+        is_eq(parts(h), [], "resume_removes_the_part" + sfx)
         is_eq(oct(os.stat(h + "/dst").st_mode & 0o777), "0o640",
-              "resumed_copy_keeps_mode")
+              "resumed_copy_keeps_mode" + sfx)
 
         # A part whose prefix is not the source's is not trusted.
         write(h + "/src2", data)
@@ -301,14 +426,14 @@ def killed_transfer_resumes():
         rc, out, err = w.lsy("cp", "--json", "src2", "dst2")
         ok(rc == 0 and read(h + "/dst2") == data and
            json.loads(out)["files"][0]["resumed"] == 0,
-           "mismatched_part_restarts_from_zero", out + err)
+           "mismatched_part_restarts_from_zero" + sfx, out + err)
 
         # Parts older than a day are swept on the next transfer there.
         old = os.path.join(h, ".x.loopsy-part-0123456789abcdef")
         write(old, b"stale")
         os.utime(old, (1, 1))
         w.lsy("cp", "src", "dst3")
-        ok(not os.path.exists(old), "stale_parts_are_removed")
+        ok(not os.path.exists(old), "stale_parts_are_removed" + sfx)
     finally:
         w.close()
 
@@ -531,7 +656,8 @@ def cp_does_not_trust_a_lying_server():
         w.close()
 
 
-for fn in (cp_small_empty_and_large_files,
+for fn in (cp_small_empty_and_large_files, local_copy_passes_the_descriptor,
+           passed_descriptors_are_checked,
            cp_r_copies_a_tree_and_skips_symlinks, ls_files_lists_with_json,
            pull_from_server_path, policy_refuses_escapes,
            checksum_mismatch_leaves_no_file, killed_transfer_resumes,
@@ -539,4 +665,6 @@ for fn in (cp_small_empty_and_large_files,
            pull_refuses_fifos_and_links_swapped_in,
            cp_does_not_trust_a_lying_server):
     run_test(fn, fn.__name__)
+for fn in (checksum_mismatch_leaves_no_file, killed_transfer_resumes):
+    run_test(lambda: fn(stream=True), fn.__name__ + "_streamed")
 done()

@@ -21,7 +21,8 @@ const struct cmd_def cmd_config_check_def = {
 	.usage = "[--file path]",
 	.client = 1,
 	.client_words = 1,
-	.run = cmd_config_check
+	.run = cmd_config_check,
+	.local_only = 1
 };
 
 static enum cmd_retval

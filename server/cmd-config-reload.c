@@ -17,7 +17,8 @@ const struct cmd_def cmd_config_reload_def = {
 	.min_args = 0, .max_args = 0,
 	.usage = "",
 	.client_words = 1,
-	.run = cmd_config_reload
+	.run = cmd_config_reload,
+	.local_only = 1
 };
 
 static enum cmd_retval

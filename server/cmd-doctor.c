@@ -30,7 +30,8 @@ const struct cmd_def cmd_doctor_def = {
 	.min_args = 0, .max_args = 0,
 	.usage = "[--json]",
 	.client = 1,
-	.run = cmd_doctor
+	.run = cmd_doctor,
+	.local_only = 1
 };
 
 enum doctor_status { DOCTOR_OK, DOCTOR_INFO, DOCTOR_WARN, DOCTOR_FAIL };
@@ -241,30 +242,38 @@ doctor_server(struct doctor *d, struct doctor_result *r)
 	    doctor_str(s, "started"));
 }
 
-/* Who can reach the peer listener: --lan and server.host. */
+/* Who can reach the peer listener: --lan and server.host; is it on. */
 static void
 doctor_network(struct doctor *d, struct doctor_result *r)
 {
-	const char	*host = d->config.server_host;
+	const char	*host = d->config.server_host, *listen = NULL;
+	cJSON		*l;
 
 	if (doctor_skip(d, r))
 		return;
 	if (d->server != NULL &&
+	    cJSON_IsString(l = cJSON_GetObjectItem(d->server, "listen")))
+		listen = l->valuestring;
+	if (listen != NULL && strncmp(listen, "off", 3) == 0) {
+		doctor_set(r, DOCTOR_WARN, "the peer listener is %s", listen);
+		doctor_fix(r, "run loopsy init for a key and certificate, or "
+		    "free server.port (%u) or choose another in config.yaml, "
+		    "then loopsy config reload", d->config.server_port);
+	} else if (d->server != NULL &&
 	    cJSON_IsTrue(cJSON_GetObjectItem(d->server, "lan"))) {
 		doctor_set(r, DOCTOR_INFO, "the server was started with --lan: "
-		    "peers on the network (0.0.0.0:%u) once the peer listener "
-		    "exists", d->config.server_port);
+		    "peers on the network reach %s", listen != NULL ? listen :
+		    "0.0.0.0");
 	} else if (host != NULL && strcmp(host, "127.0.0.1") != 0 &&
 	    strcmp(host, "localhost") != 0 && strcmp(host, "::1") != 0) {
 		doctor_set(r, DOCTOR_WARN, "server.host is %s: peers on the "
-		    "network reach %s:%u once the peer listener exists", host,
-		    host, d->config.server_port);
+		    "network reach %s:%u", host, host, d->config.server_port);
 		doctor_fix(r, "set server.host: 127.0.0.1 in config.yaml "
 		    "unless you mean it (loopsy start --lan opts in per run)");
 	} else
 		doctor_set(r, DOCTOR_OK, "peers only from this machine "
-		    "(127.0.0.1:%u); loopsy start --lan opts in",
-		    d->config.server_port);
+		    "(%s); loopsy start --lan opts in", listen != NULL ?
+		    listen : "127.0.0.1");
 }
 
 static void
@@ -284,7 +293,9 @@ doctor_relay(struct doctor *d, struct doctor_result *r)
 static void
 doctor_peers(struct doctor *d, struct doctor_result *r)
 {
-	u_int	 i, weak = 0;
+	struct peers	 ps;
+	char		*cause = NULL;
+	u_int		 i, weak = 0, nokey = 0, nofp = 0;
 
 	if (doctor_skip(d, r))
 		return;
@@ -292,25 +303,46 @@ doctor_peers(struct doctor *d, struct doctor_result *r)
 		if (strlen(d->config.allowed_keys[i].value) < 32)
 			weak++;
 	}
+	if (peers_load(&ps, &cause) != 0) {
+		doctor_set(r, DOCTOR_FAIL, "%s", cause);
+		doctor_fix(r, "move peers.json aside and add the peers again "
+		    "(loopsy pair HOST)");
+		free(cause);
+		return;
+	}
+	for (i = 0; i < ps.n; i++) {
+		if (ps.v[i].key == NULL)
+			nokey++;
+		if (ps.v[i].fingerprint == NULL)
+			nofp++;
+	}
 	if (weak != 0) {
 		doctor_set(r, DOCTOR_WARN, "%u of the keys in auth.allowedKeys "
 		    "are shorter than 32 characters", weak);
 		doctor_fix(r, "have those peers run loopsy key generate and "
 		    "store their new keys");
-	} else if (d->config.nallowed_keys == 0)
-		doctor_set(r, DOCTOR_INFO, "no peers configured");
+	} else if (nokey != 0 || nofp != 0) {
+		doctor_set(r, DOCTOR_WARN, "%u of %u peers have no key, %u no "
+		    "pinned certificate: they cannot be reached", nokey, ps.n,
+		    nofp);
+		doctor_fix(r, "loopsy pair HOST, or loopsy peers add NAME HOST "
+		    "--key - (loopsy peers list shows which)");
+	} else if (ps.n == 0 && d->config.nallowed_keys == 0)
+		doctor_set(r, DOCTOR_INFO, "no peers (loopsy pair HOST adds "
+		    "one)");
 	else
-		doctor_set(r, DOCTOR_INFO, "%u peers in auth.allowedKeys; peer "
-		    "links come with a later release", d->config.nallowed_keys);
+		doctor_set(r, DOCTOR_OK, "%u peers in peers.json, %u keys in "
+		    "auth.allowedKeys (loopsy peers list tries them)", ps.n,
+		    d->config.nallowed_keys);
+	peers_clear(&ps);
 }
 
+/* Without a server: is discovery enabled, is avahi-daemon there at all. */
 static void
-doctor_mdns(struct doctor *d, struct doctor_result *r)
+doctor_mdns_offline(struct doctor *d, struct doctor_result *r)
 {
 	struct stat	 sb;
 
-	if (doctor_skip(d, r))
-		return;
 	if (!d->config.discovery)
 		doctor_set(r, DOCTOR_INFO, "off (discovery.enabled is false)");
 	else if (stat(DOCTOR_AVAHI_SOCKET, &sb) == 0 && S_ISSOCK(sb.st_mode))
@@ -318,9 +350,44 @@ doctor_mdns(struct doctor *d, struct doctor_result *r)
 		    DOCTOR_AVAHI_SOCKET);
 	else {
 		doctor_set(r, DOCTOR_WARN, "mDNS off: avahi-daemon is not "
-		    "running; discovery is disabled, loopsy works without it");
-		doctor_fix(r, "install and start avahi-daemon to find peers "
-		    "on the network (optional)");
+		    "running; loopsy works without it");
+		doctor_fix(r, "start avahi-daemon, or set discovery.enabled: "
+		    "false");
+	}
+}
+
+/* The server says what discovery is doing: "on" or "off: why". */
+static void
+doctor_mdns(struct doctor *d, struct doctor_result *r)
+{
+	cJSON		*o, *found;
+	const char	*state;
+
+	if (doctor_skip(d, r))
+		return;
+	o = cJSON_GetObjectItem(d->server, "discovery");
+	state = cJSON_GetStringValue(cJSON_GetObjectItem(o, "state"));
+	if (state == NULL || strcmp(state, "off: starting") == 0) {
+		doctor_mdns_offline(d, r);
+		return;
+	}
+	found = cJSON_GetObjectItem(o, "found");
+	if (strcmp(state, "on") == 0)
+		doctor_set(r, DOCTOR_OK, "on: publishing _loopsy._tcp; %d "
+		    "loopsy servers seen (this one counts)",
+		    cJSON_GetArraySize(found));
+	else if (strncmp(state, "off: disabled", 13) == 0)
+		doctor_set(r, DOCTOR_INFO, "mDNS %s", state);
+	else {
+		doctor_set(r, DOCTOR_WARN, "mDNS %s; loopsy works without it",
+		    state);
+		if (strstr(state, "cannot load") != NULL)
+			doctor_fix(r, "install avahi-daemon (and "
+			    "libavahi-client3), or set discovery.enabled: "
+			    "false");
+		else
+			doctor_fix(r, "start avahi-daemon, or set "
+			    "discovery.enabled: false");
 	}
 }
 

@@ -32,7 +32,8 @@ const struct cmd_def cmd_enable_def = {
 	.min_args = 0, .max_args = 0,
 	.usage = "[--dry-run]",
 	.client = 1,
-	.run = cmd_enable
+	.run = cmd_enable,
+	.local_only = 1
 };
 
 const struct cmd_def cmd_disable_def = {
@@ -43,7 +44,8 @@ const struct cmd_def cmd_disable_def = {
 	.min_args = 0, .max_args = 0,
 	.usage = "[--dry-run]",
 	.client = 1,
-	.run = cmd_disable
+	.run = cmd_disable,
+	.local_only = 1
 };
 
 /*

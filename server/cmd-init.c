@@ -28,7 +28,8 @@ const struct cmd_def cmd_init_def = {
 	.min_args = 0, .max_args = 0,
 	.usage = "[--force]",
 	.client = 1,
-	.run = cmd_init
+	.run = cmd_init,
+	.local_only = 1
 };
 
 /*

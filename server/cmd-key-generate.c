@@ -31,7 +31,8 @@ const struct cmd_def cmd_key_generate_def = {
 	.usage = "",
 	.client = 1,
 	.client_words = 1,
-	.run = cmd_key_generate
+	.run = cmd_key_generate,
+	.local_only = 1
 };
 
 /* Where things are in the text: byte offsets found from libyaml's marks. */

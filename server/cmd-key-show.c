@@ -20,7 +20,8 @@ const struct cmd_def cmd_key_show_def = {
 	.usage = "[--fingerprint]",
 	.client = 1,
 	.client_words = 1,
-	.run = cmd_key_show
+	.run = cmd_key_show,
+	.local_only = 1
 };
 
 static enum cmd_retval

@@ -11,7 +11,8 @@ const struct cmd_def cmd_kill_server_def = {
 	.longs = "",
 	.min_args = 0, .max_args = 0,
 	.usage = "",
-	.run = cmd_kill_server
+	.run = cmd_kill_server,
+	.local_only = 1
 };
 
 static enum cmd_retval

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include <cjson/cJSON.h>
 
@@ -13,10 +14,10 @@ static enum cmd_retval	cmd_list_sessions(struct cmd_ctx *);
 const struct cmd_def cmd_list_sessions_def = {
 	.name = "list-sessions",
 	.alias = "ls",
-	.flags = "F:",
+	.flags = "F:t:",
 	.longs = "json",
 	.min_args = 0, .max_args = 0,
-	.usage = "[-F format] [--json]",
+	.usage = "[-F format] [-t host:] [--json]",
 	.run = cmd_list_sessions
 };
 
@@ -67,9 +68,16 @@ cmd_list_sessions(struct cmd_ctx *ctx)
 {
 	struct session	*s;
 	const char	*fmt = args_get(ctx->args, 'F');
+	const char	*t = args_get(ctx->args, 't');
 	cJSON		*arr;
 	char		*line;
 
+	/* -t names a machine; the client sends "host:" to the peer. */
+	if (t != NULL && *t != '\0' && strcmp(t, ":") != 0) {
+		cmd_error(ctx, "no-peer", "unknown peer: %.*s", (int)strcspn(t,
+		    ":"), t);
+		return (CMD_ERROR);
+	}
 	if (args_has_long(ctx->args, "json")) {
 		arr = cJSON_CreateArray();
 		TAILQ_FOREACH(s, &sessions, entry)

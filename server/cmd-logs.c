@@ -32,7 +32,8 @@ const struct cmd_def cmd_logs_def = {
 	.min_args = 0, .max_args = 0,
 	.usage = "[-f] [--all] [--json]",
 	.client = 1,
-	.run = cmd_logs
+	.run = cmd_logs,
+	.local_only = 1
 };
 
 /* An open log file and the start of a line not yet complete. */

@@ -17,7 +17,7 @@ static enum cmd_retval	cmd_msg_send(struct cmd_ctx *);
 const struct cmd_def cmd_msg_send_def = {
 	.name = "msg-send",
 	.flags = "",
-	.longs = "type:",
+	.longs = "type:,from:",
 	.min_args = 2, .max_args = -1,
 	.usage = "[--type chat|request|response|broadcast] host text",
 	.start_server = 1,
@@ -48,7 +48,7 @@ static enum cmd_retval
 cmd_msg_send(struct cmd_ctx *ctx)
 {
 	const char	*host = ctx->args->argv[0], *body = ctx->args->argv[1];
-	const char	*type;
+	const char	*type, *from;
 	const char	*me = msg_hostname();
 	char		 id[128], *inbox, *outbox, *env, *cause = NULL;
 	uint64_t	 ts = context_now();
@@ -64,6 +64,19 @@ cmd_msg_send(struct cmd_ctx *ctx)
 		return (CMD_USAGE);
 	if (msg_check_host(ctx, host) != 0)
 		return (CMD_ERROR);
+	/*
+	 * Over a peer link the sender is the peer: the name its key has here
+	 * if it was paired, else the hostname its client says (--from, which
+	 * the client adds when it routes "msg send host").
+	 */
+	from = me;
+	if (ctx->c != NULL && (ctx->c->flags & CLIENT_REMOTE)) {
+		if (strncmp(ctx->actor, "peer:", 5) == 0)
+			from = ctx->actor + 5;
+		else if ((from = args_get_long(ctx->args, "from")) == NULL ||
+		    *from == '\0' || strlen(from) > 255)
+			from = ctx->actor;
+	}
 	snprintf(id, sizeof id, "%llu-%s-%04x", (unsigned long long)ts, me,
 	    (u_int)arc4random_uniform(0x10000));
 	xasprintf(&inbox, "inbox:%s:%s", me, id);
@@ -72,7 +85,7 @@ cmd_msg_send(struct cmd_ctx *ctx)
 	ctx->audit_target = xstrdup(inbox);
 
 	j = cJSON_CreateObject();
-	cJSON_AddStringToObject(j, "from", me);
+	cJSON_AddStringToObject(j, "from", from);
 	cJSON_AddStringToObject(j, "to", me);
 	cJSON_AddNumberToObject(j, "ts", (double)ts);
 	cJSON_AddStringToObject(j, "id", id);

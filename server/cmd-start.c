@@ -15,7 +15,8 @@ const struct cmd_def cmd_start_def = {
 	.min_args = 0, .max_args = 0,
 	.usage = "[--lan] [-F]",
 	.start_server = 1,
-	.run = cmd_start
+	.run = cmd_start,
+	.local_only = 1
 };
 
 static enum cmd_retval

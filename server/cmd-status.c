@@ -2,7 +2,8 @@
  * server/cmd-status.c: loopsy status [--json]: is the server up, since when,
  * its pid, version, socket and config file, how many sessions (running and
  * exited) and attached clients, whether it was started by loopsy start or on
- * demand, and where peers will reach it (--lan, server.host).  With no
+ * demand, where peers will reach it (--lan, server.host) and whether mDNS
+ * discovery is on (and what it found, in --json).  With no
  * server the client says "no server running on SOCKET" and exits 1.
  */
 #include <stdlib.h>
@@ -68,8 +69,13 @@ cmd_status_json(void)
 	    "on-demand" : "start");
 	cJSON_AddBoolToObject(j, "lan", server_lan);
 	cJSON_AddStringToObject(j, "host", cmd_status_bind());
-	cJSON_AddNumberToObject(j, "port", config.server_port);
-	cJSON_AddBoolToObject(j, "listening", 0);
+	cJSON_AddNumberToObject(j, "port", listen_port() != 0 ?
+	    listen_port() : config.server_port);
+	cJSON_AddBoolToObject(j, "listening", listen_port() != 0);
+	cJSON_AddStringToObject(j, "listen", listen_state());
+	o = cJSON_AddObjectToObject(j, "discovery");
+	cJSON_AddStringToObject(o, "state", discovery_state());
+	cJSON_AddItemToObject(o, "found", discovery_list());
 	free(path);
 	return (j);
 }
@@ -113,16 +119,11 @@ cmd_status(struct cmd_ctx *ctx)
 	cmd_print(ctx, "started:  %s\n", server_exit_when_empty ?
 	    "on demand (exits with its last session)" :
 	    "by loopsy start (runs with no sessions)");
-	if (server_lan)
-		cmd_print(ctx, "lan:      on (start --lan): peers on 0.0.0.0:%u "
-		    "once the peer listener exists\n", config.server_port);
-	else if (strcmp(host, "127.0.0.1") != 0)
-		cmd_print(ctx, "lan:      off, but server.host is %s in "
-		    "config.yaml: peers on %s:%u once the peer listener "
-		    "exists\n", host, host, config.server_port);
-	else
-		cmd_print(ctx, "lan:      off (peers on 127.0.0.1:%u once the "
-		    "peer listener exists)\n", config.server_port);
+	cmd_print(ctx, "peers:    %s%s\n", listen_state(), server_lan ?
+	    " (start --lan)" : strcmp(host, "127.0.0.1") != 0 ?
+	    " (server.host in config.yaml)" : " (this machine only; "
+	    "--lan or server.host opens it)");
+	cmd_print(ctx, "mDNS:     %s\n", discovery_state());
 	cJSON_Delete(j);
 	return (CMD_OK);
 }

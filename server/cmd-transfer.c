@@ -3,8 +3,10 @@
  * file through the server ("loopsy cp" in client/cp.c, and peers later):
  * transfer-put, MSG_DATA frames and transfer-finish to push; transfer-get to
  * pull; transfer-mkdir for "cp -r"; transfer-status for where a push is.
- * The work is in transfer.c.
+ * A local push passes its open source with transfer-put -F and the server
+ * copies it (no data frames).  The work is in transfer.c.
  */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "server.h"
@@ -17,10 +19,10 @@ static enum cmd_retval	cmd_transfer_mkdir(struct cmd_ctx *);
 
 const struct cmd_def cmd_transfer_put_def = {
 	.name = "transfer-put",
-	.flags = "Rk:m:n:s:S:",
+	.flags = "FRk:l:m:n:s:S:X:",
 	.min_args = 1, .max_args = 1,
-	.usage = "[-R] [-k key] [-m mode] [-n name] [-s size] [-S source] "
-	    "path",
+	.usage = "[-FR] [-k key] [-l length] [-m mode] [-n name] [-s size] "
+	    "[-S source] [-X offset] path",
 	.run = cmd_transfer_put
 };
 
@@ -34,9 +36,9 @@ const struct cmd_def cmd_transfer_finish_def = {
 
 const struct cmd_def cmd_transfer_status_def = {
 	.name = "transfer-status",
-	.flags = "",
+	.flags = "w:",
 	.min_args = 0, .max_args = 0,
-	.usage = "",
+	.usage = "[-w milliseconds]",
 	.run = cmd_transfer_status
 };
 
@@ -76,46 +78,70 @@ cmd_transfer_mode(struct cmd_ctx *ctx, mode_t dflt, mode_t *mode)
 	return (0);
 }
 
-/* The sender reads -S itself, but it reads it as a server command. */
+/*
+ * The sender reads -S itself, but it reads it as a server command; *resolved
+ * is where it is, for the descriptor -F passes to be checked against.
+ */
 static int
-cmd_transfer_source(struct cmd_ctx *ctx)
+cmd_transfer_source(struct cmd_ctx *ctx, char **resolved)
 {
 	const char	*src = args_get(ctx->args, 'S');
-	char		*resolved, *cause = NULL;
+	char		*cause = NULL;
 
+	*resolved = NULL;
 	if (src == NULL)
 		return (0);
-	if ((resolved = policy_path_check(src, ctx->cwd, &cause)) == NULL) {
+	if ((*resolved = policy_path_check(src, ctx->cwd, &cause)) == NULL) {
 		cmd_error(ctx, "refused", "%s", cause);
 		free(cause);
 		return (-1);
 	}
-	free(resolved);
 	return (0);
 }
 
+/*
+ * -l (copy no more than this now) and -X (flip the byte at this offset of
+ * the copy once written) are for tests of resume and of the checksum.
+ */
 static enum cmd_retval
 cmd_transfer_put(struct cmd_ctx *ctx)
 {
 	struct transfer_file	 f;
-	char			*cause = NULL;
+	char			*cause = NULL, *source = NULL;
+	enum cmd_retval		 rv = CMD_USAGE;
 
-	if (transfer_rate(ctx) != 0 || cmd_transfer_source(ctx) != 0)
+	if (transfer_rate(ctx) != 0 || cmd_transfer_source(ctx, &source) != 0) {
+		if (args_has(ctx->args, 'F'))
+			transfer_drop_descriptor(ctx->c);
 		return (CMD_ERROR);
+	}
 	f.path = ctx->args->argv[0];
 	f.name = args_get(ctx->args, 'n');
 	f.key = args_get(ctx->args, 'k') != NULL ? args_get(ctx->args, 'k') :
 	    "";
 	f.restart = args_has(ctx->args, 'R');
+	f.local = args_has(ctx->args, 'F');
+	f.source = source;
 	f.size = args_number(ctx->args, 's', 0, 0, (1LL << 62), &cause);
+	if (cause == NULL)
+		f.limit = args_number(ctx->args, 'l', 0, 0, (1LL << 62),
+		    &cause);
+	if (cause == NULL)
+		f.corrupt = args_number(ctx->args, 'X', -1, -1, (1LL << 62),
+		    &cause);
 	if (cause != NULL) {
 		cmd_error(ctx, "usage", "%s", cause);
 		free(cause);
-		return (CMD_USAGE);
+		goto out;
 	}
 	if (cmd_transfer_mode(ctx, 0644, &f.mode) != 0)
-		return (CMD_USAGE);
-	return (transfer_put(ctx, &f));
+		goto out;
+	rv = transfer_put(ctx, &f);
+out:
+	if (rv == CMD_USAGE && f.local)
+		transfer_drop_descriptor(ctx->c);
+	free(source);
+	return (rv);
 }
 
 static enum cmd_retval
@@ -127,7 +153,16 @@ cmd_transfer_finish(struct cmd_ctx *ctx)
 static enum cmd_retval
 cmd_transfer_status(struct cmd_ctx *ctx)
 {
-	return (transfer_status(ctx));
+	char		*cause = NULL;
+	long long	 ms;
+
+	ms = args_number(ctx->args, 'w', -1, 0, INT_MAX, &cause);
+	if (cause != NULL) {
+		cmd_error(ctx, "usage", "%s", cause);
+		free(cause);
+		return (CMD_USAGE);
+	}
+	return (transfer_status(ctx, ms));
 }
 
 static enum cmd_retval

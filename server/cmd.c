@@ -34,6 +34,12 @@ extern const struct cmd_def cmd_has_session_def;
 extern const struct cmd_def cmd_init_def;
 extern const struct cmd_def cmd_key_generate_def;
 extern const struct cmd_def cmd_key_show_def;
+extern const struct cmd_def cmd_peers_add_def;
+extern const struct cmd_def cmd_peers_list_def;
+extern const struct cmd_def cmd_peers_remove_def;
+extern const struct cmd_def cmd_pair_def;
+extern const struct cmd_def cmd_pair_confirm_def;
+extern const struct cmd_def cmd_pair_wait_def;
 extern const struct cmd_def cmd_kill_server_def;
 extern const struct cmd_def cmd_kill_session_def;
 extern const struct cmd_def cmd_list_keys_def;
@@ -84,6 +90,12 @@ const struct cmd_def *cmd_table[] = {
 	&cmd_init_def,
 	&cmd_key_generate_def,
 	&cmd_key_show_def,
+	&cmd_peers_add_def,
+	&cmd_peers_list_def,
+	&cmd_peers_remove_def,
+	&cmd_pair_def,
+	&cmd_pair_confirm_def,
+	&cmd_pair_wait_def,
 	&cmd_kill_server_def,
 	&cmd_kill_session_def,
 	&cmd_list_keys_def,
@@ -192,8 +204,11 @@ cmd_ctx_new(const struct cmd_def *def, struct args *args, struct client *c)
 	ctx->args = args;
 	ctx->c = c;
 	ctx->started_ms = now_ms();
-	xasprintf(&ctx->actor, "local:%ld", (long)(c != NULL ? c->uid :
-	    getuid()));
+	if (c != NULL && c->actor != NULL)
+		ctx->actor = xstrdup(c->actor);
+	else
+		xasprintf(&ctx->actor, "local:%ld", (long)(c != NULL ?
+		    c->uid : getuid()));
 	if (args != NULL && args_get(args, 't') != NULL)
 		ctx->audit_target = xstrdup(args_get(args, 't'));
 	buf_init(&ctx->out);
@@ -223,6 +238,7 @@ cmd_ctx_free(struct cmd_ctx *ctx)
 	if (ctx->wait != NULL)
 		cmd_wait_cancel(ctx);
 	cmd_exec_cancel(ctx);		/* an exec whose caller has gone */
+	pair_cancel(ctx);		/* a loopsy pair that has gone */
 	cmd_audit(ctx);
 	free(ctx->actor);
 	free(ctx->audit_target);
@@ -295,6 +311,7 @@ cmd_run_argv(struct client *c, struct client *attached, uint32_t id, int argc,
 	const struct cmd_def	*def;
 	struct args		*args;
 	struct cmd_ctx		*ctx;
+	struct client		*who;
 	char			*cause = NULL, *usage;
 	enum cmd_retval		 rv;
 	int			 words;
@@ -340,6 +357,25 @@ cmd_run_argv(struct client *c, struct client *attached, uint32_t id, int argc,
 		ctx->tty_rows = c->rows;
 	}
 	log_debug("%s: %s (%d args)", __func__, def->name, args->argc);
+	/* From a key binding or the prompt, the client is the attached one. */
+	who = c != NULL ? c : attached;
+	if (who != NULL && who->actor != NULL) {
+		free(ctx->actor);
+		ctx->actor = xstrdup(who->actor);
+	}
+	if (def->client && server_base != NULL) {
+		/* Those run in the loopsy command, never in the server. */
+		cmd_error(ctx, "usage", "%s: run it as loopsy %s, not inside "
+		    "the server", def->name, def->name);
+		rv = CMD_ERROR;
+		goto out;
+	}
+	if (def->local_only && who != NULL && (who->flags & CLIENT_REMOTE)) {
+		cmd_error(ctx, "forbidden", "%s: only on this machine, not "
+		    "over a peer link", def->name);
+		rv = CMD_ERROR;
+		goto out;
+	}
 	if (cmd_rate_check(ctx) != 0) {
 		rv = CMD_ERROR;
 		goto out;

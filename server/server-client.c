@@ -17,6 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "common/crypto.h"
 #include "common/proto.h"
 #include "server.h"
 
@@ -46,21 +47,14 @@ static void	server_client_write_cb(struct bufferevent *, void *);
 static void	server_client_event_cb(struct bufferevent *, short, void *);
 static void	server_client_flush_cb(int, short, void *);
 static void	server_client_draw(struct client *);
+static void	server_client_resume_history(struct client *);
 static int	server_title_sequence(struct session *, char **);
 
-void
-server_client_accept(int fd)
+static struct client *
+server_client_create(int fd, uid_t uid, pid_t pid)
 {
 	struct client	*c;
-	uid_t		 uid;
-	pid_t		 pid;
 
-	if (compat_peer_cred(fd, &uid, &pid) != 0 ||
-	    (uid != getuid() && uid != 0)) {
-		log_warnx("refused connection from uid %ld", (long)uid);
-		close(fd);
-		return;
-	}
 	c = xcalloc(1, sizeof *c);
 	c->id = client_next_id++;
 	c->fd = fd;
@@ -79,13 +73,44 @@ server_client_accept(int fd)
 	bufferevent_setwatermark(c->bev, EV_WRITE, CLIENT_LOW_WATER, 0);
 	bufferevent_enable(c->bev, EV_WRITE);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
+	return (c);
+}
+
+void
+server_client_accept(int fd)
+{
+	struct client	*c;
+	uid_t		 uid;
+	pid_t		 pid;
+
+	if (compat_peer_cred(fd, &uid, &pid) != 0 ||
+	    (uid != getuid() && uid != 0)) {
+		log_warnx("refused connection from uid %ld", (long)uid);
+		close(fd);
+		return;
+	}
+	c = server_client_create(fd, uid, pid);
 	log_debug("%s: client %u pid %ld", __func__, c->id, (long)pid);
+}
+
+/* A client over a peer link: one end of listen.c's socketpair. */
+void
+server_client_accept_remote(int fd, const char *actor, const char *addr)
+{
+	struct client	*c;
+
+	c = server_client_create(fd, getuid(), 0);
+	c->flags |= CLIENT_REMOTE;
+	c->actor = xstrdup(actor);
+	c->addr = xstrdup(addr);
+	log_debug("%s: client %u %s from %s", __func__, c->id, actor, addr);
 }
 
 void
 server_client_lost(struct client *c)
 {
 	struct session	*s = c->session;
+	u_int		 i;
 
 	if (c->flags & CLIENT_DEAD)
 		return;
@@ -99,6 +124,16 @@ server_client_lost(struct client *c)
 		c->pending = NULL;
 	}
 	transfer_free(c);
+	if (s != NULL && c->resume != NULL && (c->flags & CLIENT_ATTACHED)) {
+		/* It may come back: remember where it was. */
+		i = s->next_resume++ % nitems(s->resumes);
+		free(s->resumes[i].token);
+		free(s->resumes[i].actor);
+		s->resumes[i].token = xstrdup(c->resume);
+		s->resumes[i].actor = xstrdup(c->actor != NULL ? c->actor :
+		    "local");
+		s->resumes[i].pos = c->hist_pos;
+	}
 	if (s != NULL) {
 		if (s->latest == c)
 			s->latest = NULL;
@@ -113,6 +148,9 @@ server_client_lost(struct client *c)
 		event_free(c->status_timer);
 	free(c->message);
 	free(c->env_loopsy);
+	free(c->actor);
+	free(c->addr);
+	free(c->resume);
 	server_tty_close(c);
 	while (c->nfds > 0)
 		close(c->fds[--c->nfds]);
@@ -301,7 +339,20 @@ server_client_command(struct client *c, const char *data)
 		}
 	}
 	free(c->env_loopsy);
-	c->env_loopsy = cJSON_IsString(env) ? xstrdup(env->valuestring) : NULL;
+	c->env_loopsy = NULL;
+	if (cJSON_IsString(cJSON_GetObjectItem(j, "resume")) &&
+	    strlen(cJSON_GetObjectItem(j, "resume")->valuestring) >= 16 &&
+	    strlen(cJSON_GetObjectItem(j, "resume")->valuestring) <= 64) {
+		free(c->resume);
+		c->resume = xstrdup(cJSON_GetObjectItem(j,
+		    "resume")->valuestring);
+	}
+	c->scrollback = cJSON_IsTrue(cJSON_GetObjectItem(j, "scrollback"));
+	if (c->flags & CLIENT_REMOTE) {
+		/* The caller's directory and session are on its machine. */
+		cwd = NULL;
+	} else if (cJSON_IsString(env))
+		c->env_loopsy = xstrdup(env->valuestring);
 	rv = cmd_run_argv(c, NULL, id->valueint, argc, args,
 	    cJSON_IsString(cwd) ? cwd->valuestring : NULL, &ctx);
 	if (rv == CMD_WAIT)
@@ -318,6 +369,81 @@ out:
 }
 
 /* Send a command's output and result; the client prints and exits. */
+/*
+ * A client reattaching with the token of one that went away (a dropped peer
+ * link).  A terminal client needs nothing more: it draws on the alternate
+ * screen and its scrollback is the session's own, in copy mode, which lost
+ * nothing.  A client that keeps its own scrollback (a web terminal says
+ * "scrollback": true) gets the history lines it missed, before the full
+ * redraw: the screen is cleared without scrolling, the lines written from
+ * the top, then scrolled off the top into that scrollback.
+ */
+static int
+server_client_same_token(const char *a, const char *b)
+{
+	size_t	 n;
+
+	if (a == NULL || b == NULL || (n = strlen(a)) != strlen(b))
+		return (0);
+	return (crypto_equal(a, b, n));
+}
+
+static void
+server_client_resume_history(struct client *c)
+{
+	struct session	*s = c->session;
+	struct client	*old;
+	struct buf	 b;
+	uint64_t	 pos = 0, now;
+	u_int		 i, size, missed, n;
+	int		 found = 0;
+	const char	*actor;
+
+	if (c->resume == NULL || s == NULL)
+		return;
+	actor = c->actor != NULL ? c->actor : "local";
+	TAILQ_FOREACH(old, &clients, entry) {
+		if (old != c && old->session == s &&
+		    server_client_same_token(old->resume, c->resume) &&
+		    strcmp(old->actor != NULL ? old->actor : "local",
+		    actor) == 0) {
+			/* The old link is dead but not noticed yet. */
+			pos = old->hist_pos;
+			found = 1;
+			server_client_detach(old, "replaced by a reconnect");
+			break;
+		}
+	}
+	for (i = 0; !found && i < nitems(s->resumes); i++) {
+		if (server_client_same_token(s->resumes[i].token,
+		    c->resume) && strcmp(s->resumes[i].actor, actor) == 0) {
+			pos = s->resumes[i].pos;
+			found = 1;
+			free(s->resumes[i].token);
+			free(s->resumes[i].actor);
+			s->resumes[i].token = s->resumes[i].actor = NULL;
+		}
+	}
+	now = screen_history_pushed(s->screen);
+	size = screen_history_size(s->screen);
+	if (!found || now <= pos || !c->scrollback)
+		return;
+	missed = now - pos > size ? size : (u_int)(now - pos);
+	if (missed == 0)
+		return;
+	buf_init(&b);
+	buf_addstr(&b, "\033[0m\033[H\033[2J");
+	render_history(s->screen, size - missed, size, &b);
+	buf_printf(&b, "\033[%u;1H", c->rows);
+	n = missed < c->rows ? missed : c->rows - 1;
+	while (n-- > 0)
+		buf_addstr(&b, "\n");
+	server_client_send(c, MSG_OUTPUT, b.data, b.len);
+	buf_free(&b);
+	log_debug("%s: client %u: %u history lines missed", __func__, c->id,
+	    missed);
+}
+
 void
 server_client_reply(struct client *c, struct cmd_ctx *ctx, enum cmd_retval rv)
 {
@@ -342,8 +468,14 @@ server_client_reply(struct client *c, struct cmd_ctx *ctx, enum cmd_retval rv)
 	else if (rv == CMD_ERROR && ctx->exit_status == 0)
 		ctx->exit_status = 1;
 	cJSON_AddNumberToObject(r, "exit", ctx->exit_status);
-	if (rv == CMD_ATTACH)
+	if (rv == CMD_ATTACH) {
 		cJSON_AddBoolToObject(r, "attach", 1);
+		if (c->session != NULL) {
+			cJSON_AddStringToObject(r, "session", c->session->name);
+			cJSON_AddNumberToObject(r, "sessionId",
+			    c->session->id);
+		}
+	}
 	if (ctx->error != NULL) {
 		if (strlen(ctx->error) > CLIENT_ERROR_MAX)
 			strlcpy(ctx->error + CLIENT_ERROR_MAX - 4, "...", 4);
@@ -358,6 +490,7 @@ server_client_reply(struct client *c, struct cmd_ctx *ctx, enum cmd_retval rv)
 		n = server_title_sequence(c->session, &title);
 		server_client_send(c, MSG_OUTPUT, title, n);
 		free(title);
+		server_client_resume_history(c);
 		server_client_redraw(c);
 	}
 }
@@ -514,7 +647,11 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 			server_client_input_focus(c, data[0]);
 		break;
 	case MSG_TTY:
-		server_client_tty(c);
+		if (c->flags & CLIENT_REMOTE)
+			log_warnx("client %u: terminal passed over a link",
+			    c->id);
+		else
+			server_client_tty(c);
 		break;
 	case MSG_DATA:
 		transfer_data(c, data, len);
@@ -548,22 +685,92 @@ server_client_take_fds(struct client *c, struct msghdr *msg)
 	}
 }
 
+/*
+ * Act on the bytes of one read.  A MSG_DATA payload goes to the transfer
+ * straight from p, a piece at a time when the frame is cut across reads
+ * (c->in then holds a header for what is still to come), so file data is
+ * not copied into c->in nor into a frame of its own.  Other frames go
+ * through c->in.  Returns -1 if the client was dropped (and freed).
+ */
+static int
+server_client_frames(struct client *c, char *p, size_t left)
+{
+	uint8_t		 hdr[PROTO_HEADER], type;
+	uint32_t	 n;
+	size_t		 have, len, want;
+	char		*data, *cause = NULL;
+	int		 rc;
+
+	for (;;) {
+		have = evbuffer_get_length(c->in);
+		if (have < PROTO_HEADER) {
+			want = PROTO_HEADER - have < left ? PROTO_HEADER - have :
+			    left;
+			evbuffer_add(c->in, p, want);
+			p += want;
+			left -= want;
+			if ((have += want) < PROTO_HEADER)
+				return (0);
+		}
+		evbuffer_copyout(c->in, hdr, sizeof hdr);
+		n = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+		len = n != 0 ? n - 1 : 0;
+		if (hdr[4] == MSG_DATA && have == PROTO_HEADER && n != 0 &&
+		    n <= PROTO_MAX_FRAME) {
+			want = len < left ? len : left;
+			if (want == 0 && len != 0)
+				return (0);
+			evbuffer_drain(c->in, PROTO_HEADER);
+			if (want < len) {
+				n = len - want + 1;
+				hdr[0] = n >> 24;
+				hdr[1] = n >> 16;
+				hdr[2] = n >> 8;
+				hdr[3] = n;
+				evbuffer_add(c->in, hdr, sizeof hdr);
+			}
+			if (server_client_dispatch(c, MSG_DATA, p, want) != 0)
+				return (-1);
+			p += want;
+			left -= want;
+			continue;
+		}
+		if (n != 0 && n <= PROTO_MAX_FRAME) {
+			want = PROTO_HEADER + len - have;
+			if (want > left)
+				want = left;
+			evbuffer_add(c->in, p, want);
+			p += want;
+			left -= want;
+		}
+		rc = proto_take(c->in, &type, &data, &len, &cause);
+		if (rc == 0)
+			return (0);
+		if (rc == -1) {
+			log_warnx("client %u: %s; dropping it", c->id, cause);
+			free(cause);
+			server_client_lost(c);
+			return (-1);
+		}
+		rc = server_client_dispatch(c, type, data, len);
+		free(data);
+		if (rc != 0)
+			return (-1);	/* c is gone */
+	}
+}
+
 static void
 server_client_recv_cb(int fd, short events __unused, void *arg)
 {
 	static char	 buf[262144];	/* big reads for file transfers */
 	struct client	*c = arg;
-	char		*data, *cause = NULL;
 	union {
 		struct cmsghdr	hdr;
 		char		buf[CMSG_SPACE(sizeof (int) * 4)];
 	}		 cmsg;
 	struct iovec	 iov = { buf, sizeof buf };
 	struct msghdr	 msg;
-	uint8_t		 type;
-	size_t		 len;
 	ssize_t		 n;
-	int		 rc;
 
 	memset(&msg, 0, sizeof msg);
 	msg.msg_iov = &iov;
@@ -578,22 +785,7 @@ server_client_recv_cb(int fd, short events __unused, void *arg)
 		return;
 	}
 	server_client_take_fds(c, &msg);
-	evbuffer_add(c->in, buf, n);
-	for (;;) {
-		rc = proto_take(c->in, &type, &data, &len, &cause);
-		if (rc == 0)
-			break;
-		if (rc == -1) {
-			log_warnx("client %u: %s; dropping it", c->id, cause);
-			free(cause);
-			server_client_lost(c);
-			return;
-		}
-		rc = server_client_dispatch(c, type, data, len);
-		free(data);
-		if (rc != 0)
-			return;		/* c is gone */
-	}
+	server_client_frames(c, buf, n);
 }
 
 u_int
@@ -625,6 +817,7 @@ server_client_attach(struct client *c, struct session *s)
 	c->flags |= CLIENT_ATTACHED;
 	c->frame_us = 0;
 	c->frame_bytes = s->bytes_read;
+	c->hist_pos = screen_history_pushed(s->screen);
 	server_tty_reading(c, 1);
 	c->attached_ms = c->activity_ms = now_ms();
 	if (!(c->flags & CLIENT_READONLY))
@@ -857,6 +1050,7 @@ server_client_draw(struct client *c)
 	n = render_end(c->render, cx, cy, &modes);
 	if (n != 0) {
 		server_client_send(c, MSG_OUTPUT, c->frame.data, c->frame.len);
+		c->hist_pos = screen_history_pushed(s->screen);
 		c->frames_sent++;
 		server_stats_frames_sent++;
 		c->frame_us = now_us();

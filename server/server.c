@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 
+#include "common/crypto.h"
 #include "server.h"
 
 struct event_base	*server_base;
@@ -80,6 +81,23 @@ server_signal_cb(int sig, short events __unused, void *arg __unused)
 	}
 }
 
+/* mDNS: publish the peer port and the certificate's fingerprint, if any. */
+static void
+server_discovery_start(void)
+{
+	char	*path = loopsy_path("tls/cert.pem"), *pem, *fp = NULL;
+	char	*cause = NULL;
+	size_t	 len;
+
+	if ((pem = file_read(path, 1024 * 1024, &len, &cause)) != NULL)
+		fp = crypto_cert_fingerprint(pem, len, &cause);
+	discovery_start(config.server_port, fp);
+	free(cause);
+	free(fp);
+	free(pem);
+	free(path);
+}
+
 /*
  * Read config.yaml again into a new struct and switch to it only if it is
  * good: a bad file keeps the old config and says why.  Sessions are not
@@ -92,6 +110,7 @@ server_reload_config(char **cause)
 	struct config	 nc;
 	struct client	*c;
 	char		*path = config_path(), *why = NULL;
+	int		 relisten, discovery = config.discovery;
 
 	log_info("reloading %s", path);
 	config_defaults(&nc);
@@ -103,10 +122,16 @@ server_reload_config(char **cause)
 		free(path);
 		return (-1);
 	}
+	relisten = listen_port() == 0 || nc.server_port != config.server_port ||
+	    strcmp(nc.server_host, config.server_host) != 0;
 	config_clear(&config);
 	config = nc;
+	if (relisten)
+		listen_start();
 	server_history.limit = config.history_budget;
 	keys_init();
+	if (config.discovery != discovery || relisten)
+		server_discovery_start();	/* stops it first */
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->flags & CLIENT_ATTACHED)
 			server_client_redraw(c);
@@ -254,6 +279,7 @@ server_start(const char *path, int foreground __unused, int ready_fd, int first_
 		free(ccause);
 	}
 	free(cpath);
+	listen_start();
 	log_info("server started on %s, pid %ld", path, (long)getpid());
 	if (first_fd != -1) {
 		set_nonblock(first_fd);
@@ -265,6 +291,7 @@ server_start(const char *path, int foreground __unused, int ready_fd, int first_
 			log_warnx("ready pipe: %s", strerror(errno));
 		close(ready_fd);
 	}
+	server_discovery_start();
 	event_base_dispatch(server_base);
 
 	log_info("server exiting");
@@ -293,6 +320,7 @@ server_shutdown(const char *why)
 	log_info("%s: %s", __func__, why);
 	event_del(server_ev_accept);
 	close(server_fd);
+	listen_shutdown();
 	unlink(server_socket_path);
 	TAILQ_FOREACH_SAFE(c, &clients, entry, c1) {
 		if (c->flags & CLIENT_ATTACHED)
@@ -301,6 +329,7 @@ server_shutdown(const char *why)
 	TAILQ_FOREACH_SAFE(s, &sessions, entry, s1)
 		session_destroy(s);
 	cmd_exec_shutdown();
+	discovery_stop();
 	event_base_once(server_base, -1, EV_TIMEOUT, server_exit_timeout_cb,
 	    NULL, &tv);
 	server_check_exit();

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <http_parser.h>
+
 #include "common/common.h"
 #include "common/key.h"
 #include "vterm/vterm.h"
@@ -144,6 +146,7 @@ struct cmd_def {
 	int		 client;	/* runs in the client, no server */
 	int		 client_words;	/* shown as two words: "context get" */
 	enum rate_kind	 rate;		/* which rateLimits bucket */
+	int		 local_only;	/* refused over a peer link */
 	enum cmd_retval	(*run)(struct cmd_ctx *);
 };
 struct cmd_ctx {
@@ -227,6 +230,14 @@ struct session {
 	u_int		 manual_cols;	/* resize-window, 0 = follow clients */
 	u_int		 manual_rows;
 	u_int		 references;
+	/* Where remote clients that went away were in the history, by the
+	 * token they reattach with (attach --resume): what they missed. */
+	struct {
+		char		*token;
+		char		*actor;	/* only its owner may use it */
+		uint64_t	 pos;
+	}		 resumes[8];
+	u_int		 next_resume;
 	TAILQ_ENTRY(session) entry;
 };
 TAILQ_HEAD(sessions, session);
@@ -259,6 +270,7 @@ void		 session_remove_reference(struct session *);
 #define CLIENT_DEAD	0x08
 #define CLIENT_PREFIX	0x10	/* prefix pressed, waiting for the key */
 #define CLIENT_TERMINAL	0x20	/* has a terminal: may attach */
+#define CLIENT_REMOTE	0x40	/* over a peer link (listen.c) */
 struct mode;
 struct client {
 	u_int		 id;
@@ -296,11 +308,17 @@ struct client {
 	u_int		 nfds;
 	char		*env_loopsy;	/* $LOOPSY of the caller */
 	struct transfer	*transfer;	/* transfer.c: files in flight */
+	char		*actor;		/* remote: the key's actor */
+	char		*addr;		/* remote: where from */
+	char		*resume;	/* its token for reattaching */
+	int		 scrollback;	/* keeps its own (web terminals) */
+	uint64_t	 hist_pos;	/* history lines it has seen */
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(clients, client);
 extern struct clients	 clients;
 void	 server_client_accept(int);
+void	 server_client_accept_remote(int, const char *, const char *);
 void	 server_client_lost(struct client *);
 void	 server_client_attach(struct client *, struct session *);
 void	 server_client_detach(struct client *, const char *reason);
@@ -457,11 +475,16 @@ struct transfer_file {
 	uint64_t	 size;
 	mode_t		 mode;
 	int		 restart;	/* drop what an earlier try left */
+	int		 local;		/* -F: copy the descriptor passed */
+	const char	*source;	/* the source, resolved and allowed */
+	uint64_t	 limit;		/* -l: copy no more now (0: all) */
+	long long	 corrupt;	/* -X: test: flip this byte, or -1 */
 };
 int		 transfer_rate(struct cmd_ctx *);
 enum cmd_retval	 transfer_put(struct cmd_ctx *, const struct transfer_file *);
+void		 transfer_drop_descriptor(struct client *);
 enum cmd_retval	 transfer_finish(struct cmd_ctx *, const char *sha256);
-enum cmd_retval	 transfer_status(struct cmd_ctx *);
+enum cmd_retval	 transfer_status(struct cmd_ctx *, int wait_ms);
 enum cmd_retval	 transfer_mkdir(struct cmd_ctx *, const char *, const char *,
 		     mode_t, int);
 enum cmd_retval	 transfer_get(struct cmd_ctx *, const char *, uint64_t);
@@ -498,5 +521,135 @@ char		*policy_exec_resolve(const char *, const char *,
 int		 cmd_exec_child_exited(pid_t, int);
 void		 cmd_exec_cancel(struct cmd_ctx *);
 void		 cmd_exec_shutdown(void);
+
+/* listen.c: TLS + HTTP/1.1 + WebSocket for peers (SPEC.md section 5). */
+struct ws;
+struct hconn {
+	struct bufferevent *bev;
+	char		*addr;		/* the peer's address */
+	http_parser	 parser;
+	char		*url;
+	int		 method;	/* enum http_method */
+	char		*field;		/* header being read */
+	char		*value;
+	size_t		 head_bytes;
+	char		*auth;		/* Authorization */
+	char		*ws_key;
+	char		*ws_protocol;
+	int		 ws_version;
+	char		*upgrade;
+	char		*content_type;
+	int		 headers_done;
+	int		 complete;	/* whole request read */
+	int		 too_big;
+	struct evbuffer	*body;
+	/* Set by a route to take the body as it comes instead (return
+	 * nonzero to fail the request). */
+	int		(*body_cb)(struct hconn *, const char *, size_t);
+	char		*actor;		/* who the key says it is */
+	struct ws	*ws;		/* after the upgrade */
+	int		 replied;
+	int		 status;
+	int		 close_after;
+	int		 refuse_status;
+	struct event	*delay;
+	struct event	*deadline;	/* for TLS and the request head */
+	struct event	*free_ev;
+	int		 linked;	/* upgraded: counted as a link */
+	int		 dead;
+	int		 freeing;
+	/* A route's own state (api.c): called when output drains, and
+	 * when the connection goes. */
+	void		*api;
+	void		(*drained_cb)(struct hconn *);
+	void		(*api_free)(struct hconn *);
+	TAILQ_ENTRY(hconn) entry;
+};
+void		 listen_start(void);
+void		 listen_stop(void);
+void		 listen_stop_tls(void);
+void		 listen_shutdown(void);
+const char	*listen_state(void);	/* "host:port" or "off: why" */
+u_short		 listen_port(void);
+char		*listen_key_actor(const char *);
+void		 hconn_free(struct hconn *);
+int		 http_authorize(struct hconn *);
+void		 http_reply(struct hconn *, int, const char *, const char *,
+		     size_t, const char *);
+void		 http_reply_json(struct hconn *, int, struct cJSON *);
+void		 http_reply_error(struct hconn *, int, const char *,
+		     const char *, ...) __printflike(4, 5);
+void		 http_close(struct hconn *);	/* now, without an answer */
+/* api.c: the original Loopsy's /api/v1 routes; 0 if not one of them. */
+int		 api_request(struct hconn *);
+void		 api_headers(struct hconn *);	/* the head is in */
+int		 api_refuse(struct hconn *, int, const char *);
+/* pair.c: the /pair routes while loopsy pair waits; 0 if not one. */
+int		 pair_request(struct hconn *);
+/* pair.c: the key agreement of loopsy pair, both sides (see its comment). */
+#define PAIR_CODE_LEN	6
+#define PAIR_TRIES	3		/* wrong codes before the wait ends */
+#define PAIR_TIMEOUT	300		/* seconds loopsy pair waits */
+struct pair_kx;
+struct pair_ids {
+	const char	*fp_a;		/* the waiting side's certificate */
+	const char	*fp_b;		/* the joining side's */
+	const char	*name_a;	/* their hostnames */
+	const char	*name_b;
+};
+struct pair_kx	*pair_kx_new(char **);
+void		 pair_kx_free(struct pair_kx *);
+const char	*pair_kx_public(struct pair_kx *);	/* hex */
+int		 pair_kx_derive(struct pair_kx *, int waiter, const char *,
+		     const struct pair_ids *, const char *code, char **);
+const char	*pair_kx_sas(struct pair_kx *);		/* "123 456" */
+char		*pair_kx_mac(struct pair_kx *, const char *label);
+int		 pair_kx_mac_ok(struct pair_kx *, const char *, const char *);
+char		*pair_kx_seal(struct pair_kx *, int waiter, const char *);
+char		*pair_kx_open(struct pair_kx *, int from_waiter, const char *);
+char		*pair_commit(const char *pub, const char *fp, const char *name);
+int		 pair_code_parse(const char *, char [PAIR_CODE_LEN + 1]);
+char		*pair_box_seal(struct pair_kx *, int waiter, const char *key);
+char		*pair_box_key(const char *);
+int		 pair_safe_name(const char *);
+int		 pair_safe_fingerprint(const char *);
+int		 pair_store(const char *name, const char *host, u_int port,
+		     const char *key, const char *accept, const char *fp,
+		     char **);
+char		*pair_own_fingerprint(char **);
+/* pair.c: the waiting side, driven by cmd-pair.c's pair-wait/pair-confirm. */
+enum cmd_retval	 pair_wait(struct cmd_ctx *, const char *name, u_int timeout);
+int		 pair_confirm(int yes, char **);
+void		 pair_cancel(struct cmd_ctx *);
+
+/* peers.c: peers.json, the machines this one knows. */
+struct peer {
+	char		*name;
+	char		*host;
+	u_int		 port;
+	char		*key;		/* what we present to it */
+	char		*accept;	/* what it presents to us, if paired */
+	char		*fingerprint;	/* its certificate, pinned */
+	char		*how;		/* "added", "paired" */
+	uint64_t	 added_ms;
+	uint64_t	 seen_ms;	/* last link that worked, 0 never */
+};
+struct peers {
+	struct peer	*v;
+	u_int		 n;
+};
+int		 peers_load(struct peers *, char **);
+int		 peers_save(struct peers *, char **);
+void		 peers_clear(struct peers *);
+struct peer	*peers_find(struct peers *, const char *);
+int		 peers_valid_name(const char *, char **);
+char		*peers_accepts(const char *);	/* key -> peer name */
+int		 peers_lock(char **);	/* flock'd fd; close to unlock */
+
+/* discovery.c: mDNS through avahi-daemon (loaded with dlopen when started). */
+void		 discovery_start(u_short port, const char *fingerprint);
+void		 discovery_stop(void);
+const char	*discovery_state(void);	/* "on", or "off: <why>" */
+struct cJSON	*discovery_list(void);	/* what is seen, ourselves too */
 
 #endif

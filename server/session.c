@@ -296,6 +296,7 @@ void
 session_destroy(struct session *s)
 {
 	struct client	*c;
+	u_int		 i;
 
 	log_debug("%s: %s", __func__, s->name);
 	TAILQ_REMOVE(&sessions, s, entry);
@@ -317,6 +318,11 @@ session_destroy(struct session *s)
 	s->screen = NULL;
 	free(s->name);
 	s->name = NULL;
+	for (i = 0; i < nitems(s->resumes); i++) {
+		free(s->resumes[i].token);
+		free(s->resumes[i].actor);
+		s->resumes[i].token = s->resumes[i].actor = NULL;
+	}
 	session_remove_reference(s);
 	server_check_exit();
 }

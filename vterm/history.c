@@ -29,6 +29,7 @@ struct history {
 	u_char			**lines;	/* ring, oldest at head */
 	u_int			  head;
 	u_int			  size;
+	uint64_t		  pushed;	/* lines ever in, less popped */
 	u_int			  cap;
 	u_int			  limit;	/* lines */
 	size_t			  bytes;
@@ -263,6 +264,7 @@ history_push(struct history *h, const struct cell *cells, u_int cols,
 		i -= h->cap;
 	h->lines[i] = line;
 	h->size++;
+	h->pushed++;
 	history_account(h, history_line_size(line), 1);
 	while (h->budget != NULL && h->budget->limit != 0 &&
 	    h->budget->used > h->budget->limit && h->size > HISTORY_KEEP)
@@ -357,6 +359,7 @@ history_pop(struct history *h, struct cell *cells, u_int cols, int *wrapped)
 	history_account(h, history_line_size(line), 0);
 	free(line);
 	h->size--;
+	h->pushed--;
 	return (1);
 }
 
@@ -410,4 +413,10 @@ history_clear(struct history *h)
 	while (h->size > 0)
 		history_drop_oldest(h);
 	h->head = 0;
+}
+
+uint64_t
+history_pushed(struct history *h)
+{
+	return (h->pushed);
 }

@@ -915,6 +915,12 @@ screen_history_size(struct screen *s)
 	return (history_size(s->hist));
 }
 
+uint64_t
+screen_history_pushed(struct screen *s)
+{
+	return (history_pushed(s->hist));
+}
+
 size_t
 screen_history_bytes(struct screen *s)
 {

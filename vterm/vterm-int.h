@@ -24,6 +24,7 @@ void		 history_get(struct history *, u_int, struct cell *, u_int,
 		    int *);
 u_int		 history_width(struct history *, u_int);
 u_int		 history_size(struct history *);
+uint64_t	 history_pushed(struct history *);
 size_t		 history_bytes(struct history *);
 void		 history_set_limit(struct history *, u_int);
 void		 history_clear(struct history *);

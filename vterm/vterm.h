@@ -122,6 +122,9 @@ const char	*screen_title(struct screen *);	/* "" if none */
 
 /* Scrollback: line 0 is the oldest kept. */
 u_int		 screen_history_size(struct screen *);
+/* Lines that ever scrolled into the history (less those that came back):
+ * where a client was, to send it what it missed. */
+uint64_t	 screen_history_pushed(struct screen *);
 size_t		 screen_history_bytes(struct screen *);
 /* Expand history line n into cols cells (padded with blanks); wrapped flag. */
 void		 screen_history_line(struct screen *, u_int n, struct cell *,
