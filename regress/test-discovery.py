@@ -330,7 +330,7 @@ def make_netns(a, b):
     return None
 
 
-TWO_HOST_TESTS = 15
+TWO_HOST_TESTS = 16
 
 
 def in_ns(h, *args, input=None, timeout=30):
@@ -345,6 +345,11 @@ def in_ns(h, *args, input=None, timeout=30):
 def pair_and_attach_across(a, b):
     """Pairing over the veth (B joins A), then B attaches to A's session."""
     import threading
+    rc, o, e = in_ns(b, "peers", "list", "--json")
+    lst = json.loads(o) if rc == 0 else []
+    ok(any(p.get("state") == "discovered" and not p.get("paired") and
+           p.get("fingerprint") == a.fp for p in lst),
+       "peers_list_shows_a_discovered_machine_not_yet_paired", o + e)
     waiter = subprocess.Popen(
         ["ip", "netns", "exec", a.ns] + a.w.argv("pair", "--yes", "--name",
                                                  "hostb"),

@@ -350,6 +350,30 @@ def remote_cp(a, b):
     ok(r.returncode == 1 and b"checksum mismatch" in r.stderr and not left,
        "a_corrupted_push_to_a_peer_leaves_no_file",
        "%r %r" % (r.stderr, left))
+    # a push killed halfway resumes from what the peer has
+    big = os.path.join(a.w.home, "big.bin")
+    bdata = os.urandom(12 * 1024 * 1024)
+    with open(big, "wb") as f:
+        f.write(bdata)
+    bdst = os.path.join(b.w.home, "big.bin")
+    env = dict(a.w.env, LOOPSY_TEST_PAUSE_AFTER=str(5 * 1024 * 1024))
+    p = subprocess.Popen(a.w.argv("cp", big, "bee:" + bdst), env=env,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    line = p.stderr.readline().decode()
+    p.kill()
+    p.wait()
+    part = lambda: [n for n in os.listdir(b.w.home)
+                    if "loopsy-part" in n and "big.bin" in n]
+    ok("paused" in line and poll_until(part, 10) and
+       not os.path.exists(bdst), "a_killed_push_to_a_peer_keeps_a_part",
+       line)
+    rc, out, err = a.lsy("cp", "--json", big, "bee:" + bdst)
+    j = json.loads(out) if rc == 0 else {}
+    f = (j.get("files") or [{}])[0]
+    ok(rc == 0 and open(bdst, "rb").read() == bdata and
+       f.get("resumed", 0) >= 5 * 1024 * 1024 and not part(),
+       "a_push_to_a_peer_resumes_from_the_part", out + err)
     rc, out, err = a.lsy("cp", src, "bee:/etc/loopsy-denied")
     ok(rc == 1 and "allowedPaths" in err, "peer_path_policy_applies_to_cp",
        err)
