@@ -1,6 +1,7 @@
 # bench/lsyproto.py: what the benchmarks share: where the loopsy binary is,
 # a client that keeps one socket open and speaks loopsy's protocol (frames
-# of a 4-byte big-endian length, a type byte and a payload), percentiles.
+# of a 4-byte big-endian length, a type byte and a payload), reading a
+# command's output and reply from any such frames, percentiles.
 import json
 import os
 import socket
@@ -46,18 +47,24 @@ class Conn:
         if cwd is not None:
             cmd["cwd"] = cwd
         self.s.sendall(frame(2, json.dumps(cmd)))
-        out = b""
-        while True:
-            t, p = self._frame()
-            if t == 11:
-                out += p
-            elif t == 3:
-                r = json.loads(p)
-                if r.get("id") != self.id:
-                    continue
-                if r["exit"] != 0:
-                    raise RuntimeError("%s: %s" % (argv, r.get("error")))
-                return out
+        out, r = read_reply(self._frame, self.id)
+        if r["exit"] != 0:
+            raise RuntimeError("%s: %s" % (argv, r.get("error")))
+        return out
+
+
+def read_reply(next_frame, want):
+    """Frames from next_frame() up to the reply to command want: (stdout
+    bytes, the reply)."""
+    out = b""
+    while True:
+        t, p = next_frame()
+        if t == 11:
+            out += p
+        elif t == 3:
+            r = json.loads(p)
+            if r.get("id") == want:
+                return out, r
 
 
 def pct(xs, p):

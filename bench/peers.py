@@ -59,8 +59,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as benchrun  # noqa: E402  (bench/run.py: Pty, echo_one, ...)
-from run import (Pty, Deadline, BenchError, echo_one, pct, LETTERS,  # noqa
-                 tagged_pids, _alive, machine, TAG, COLS, ROWS)
+from lsyproto import read_reply  # noqa: E402
+from run import (Pty, Deadline, BenchError, echo_one, echo_rounds,  # noqa
+                 pct, kill_tagged, machine, TAG, COLS, ROWS)
 
 BENCH = benchrun.BENCH
 TOP = benchrun.TOP
@@ -243,20 +244,12 @@ class Link:
         self.id += 1
         self.send(bytes([2]) + json.dumps({"id": self.id,
                                            "argv": argv}).encode())
-        out = b""
-        while True:
-            t, p = self.recv()
-            if t == 11:
-                out += p
-            elif t == 3:
-                r = json.loads(p)
-                if r.get("id") != self.id:
-                    continue
-                if r.get("exit", 0) != 0 or r.get("ok") is False:
-                    raise BenchError("%s over the link: %r" % (argv, r))
-                if isinstance(r.get("out"), str):
-                    out += r["out"].encode()
-                return out, r
+        out, r = read_reply(self.recv, self.id)
+        if r.get("exit", 0) != 0 or r.get("ok") is False:
+            raise BenchError("%s over the link: %r" % (argv, r))
+        if isinstance(r.get("out"), str):
+            out += r["out"].encode()
+        return out, r
 
     def close(self):
         try:
@@ -636,24 +629,8 @@ def bench_echo(a, b, sshd, script, args, res):
             except BenchError as e:
                 out[name] = {"error": str(e)}
                 log("echo %s FAILED: %s" % (name, e))
-        live = [t for t in targets if t[0] not in out]
-        lat = {t[0]: [] for t in live}
-        failed = {}
-        rnd = random.Random(99)
-        for i in range(args.echo_n + 10):
-            order = list(live)
-            rnd.shuffle(order)
-            for name, p, _ in order:
-                if name in failed:
-                    continue
-                try:
-                    ms = echo_one(p, bytes([rnd.choice(LETTERS)]))
-                except BenchError as e:
-                    failed[name] = str(e)
-                    continue
-                if i >= 10:
-                    lat[name].append(ms)
-                time.sleep(rnd.uniform(0.001, 0.004))
+        live = [(t[0], t[1]) for t in targets if t[0] not in out]
+        lat, failed = echo_rounds(live, args.echo_n, random.Random(99))
         for name, v in lat.items():
             if name in failed or not v:
                 out[name] = {"error": failed.get(name, "no samples")}
@@ -675,6 +652,12 @@ def g(res, fig, name, key="median"):
 
 def ratio(x, y):
     return "%.2f" % (x / y) if x is not None and y else "–"
+
+
+def ratios(res, fig, x, y):
+    """x/y of the medians, then of the p95s."""
+    return "%s, %s" % (ratio(g(res, fig, x), g(res, fig, y)),
+                       ratio(g(res, fig, x, "p95"), g(res, fig, y, "p95")))
 
 
 def report(res, meta):
@@ -722,20 +705,11 @@ def report(res, meta):
                     label, e[k]["median"], e[k]["p95"]))
         L.append("")
         L.append("Ratios loopsy/ssh (median, p95): new connection per run "
-                 "%s, %s; held link vs ControlMaster %s, %s; held link vs "
-                 "held ssh shell %s, %s." % (
-                     ratio(g(res, "exec", "loopsy CLI"),
-                           g(res, "exec", "ssh")),
-                     ratio(g(res, "exec", "loopsy CLI", "p95"),
-                           g(res, "exec", "ssh", "p95")),
-                     ratio(g(res, "exec", "loopsy link"),
-                           g(res, "exec", "ssh ControlMaster")),
-                     ratio(g(res, "exec", "loopsy link", "p95"),
-                           g(res, "exec", "ssh ControlMaster", "p95")),
-                     ratio(g(res, "exec", "loopsy link"),
-                           g(res, "exec", "ssh held shell")),
-                     ratio(g(res, "exec", "loopsy link", "p95"),
-                           g(res, "exec", "ssh held shell", "p95"))))
+                 "%s; held link vs ControlMaster %s; held link vs held ssh "
+                 "shell %s." % (
+                     ratios(res, "exec", "loopsy CLI", "ssh"),
+                     ratios(res, "exec", "loopsy link", "ssh ControlMaster"),
+                     ratios(res, "exec", "loopsy link", "ssh held shell")))
         L.append("")
     elif "exec_error" in res:
         L += ["### Remote `ls` round trip", "", "Failed: " +
@@ -795,20 +769,12 @@ def report(res, meta):
             else:
                 L.append("| %s | failed: %s | |" % (label, v.get("error")))
         L.append("")
-        L.append("Ratios (median, p95): remote attach/ssh %s, %s; local "
-                 "attach/ssh %s, %s; remote/local attach %s, %s." % (
-                     ratio(g(res, "echo", "loopsy attach -t bee:echo"),
-                           g(res, "echo", "ssh -tt")),
-                     ratio(g(res, "echo", "loopsy attach -t bee:echo", "p95"),
-                           g(res, "echo", "ssh -tt", "p95")),
-                     ratio(g(res, "echo", "loopsy attach (local)"),
-                           g(res, "echo", "ssh -tt")),
-                     ratio(g(res, "echo", "loopsy attach (local)", "p95"),
-                           g(res, "echo", "ssh -tt", "p95")),
-                     ratio(g(res, "echo", "loopsy attach -t bee:echo"),
-                           g(res, "echo", "loopsy attach (local)")),
-                     ratio(g(res, "echo", "loopsy attach -t bee:echo", "p95"),
-                           g(res, "echo", "loopsy attach (local)", "p95"))))
+        remote, local = "loopsy attach -t bee:echo", "loopsy attach (local)"
+        L.append("Ratios (median, p95): remote attach/ssh %s; local "
+                 "attach/ssh %s; remote/local attach %s." % (
+                     ratios(res, "echo", remote, "ssh -tt"),
+                     ratios(res, "echo", local, "ssh -tt"),
+                     ratios(res, "echo", remote, local)))
         L.append("")
     elif "echo_error" in res:
         L += ["### Keystroke echo", "", "Failed: " + res["echo_error"], ""]
@@ -905,19 +871,7 @@ def main():
             h.stop()
         if sshd:
             sshd.stop()
-        left = tagged_pids(tag)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in left:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            dl = Deadline(2)
-            while left and not dl.expired():
-                time.sleep(0.05)
-                left = [p for p in left if _alive(p)]
-        if left:
-            log("could not kill: %s" % left)
+        kill_tagged(tag)
         shutil.rmtree(base, ignore_errors=True)
     if interrupted:
         sys.exit(130)

@@ -243,6 +243,23 @@ def tagged_pids(tag):
     return pids
 
 
+def kill_tagged(tag):
+    """TERM, then KILL, what this run started and left running."""
+    left = tagged_pids(tag)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in left:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        dl = Deadline(2)
+        while left and not dl.expired():
+            time.sleep(0.05)
+            left = [p for p in left if _alive(p)]
+    if left:
+        log("could not kill: %s" % left)
+
+
 class Mux:
     name = "?"
     detach = b"\x02d"
@@ -651,6 +668,29 @@ def echo_one(p, c):
             raise BenchError("echo of %r never came back: %r" % (c, raw))
 
 
+def echo_rounds(ptys, n, rnd):
+    """Echo n letters through each (name, pty), after 10 to warm up, in a
+    shuffled order each round, 1-4 ms apart: ({name: [ms]}, {name: error});
+    a pty that fails once is left out after."""
+    lat = {name: [] for name, _ in ptys}
+    failed = {}
+    for i in range(n + 10):
+        order = list(ptys)
+        rnd.shuffle(order)
+        for name, p in order:
+            if name in failed:
+                continue
+            try:
+                ms = echo_one(p, bytes([rnd.choice(LETTERS)]))
+            except BenchError as e:
+                failed[name] = str(e)
+                continue
+            if i >= 10:
+                lat[name].append(ms)
+            time.sleep(rnd.uniform(0.001, 0.004))
+    return lat, failed
+
+
 def bench_echo(muxes, args, scripts, res):
     """Every multiplexer's client is up at once and samples alternate
     between them (in a shuffled order each round), 1-4 ms apart."""
@@ -677,22 +717,8 @@ def bench_echo(muxes, args, scripts, res):
         time.sleep(0.3)
         for _, _, p in targets:
             p.drain(0.2, limit=5)
-        lat = {t[0]: [] for t in targets}
-        failed = {}
-        for i in range(args.echo_n + 10):
-            order = list(targets)
-            rnd.shuffle(order)
-            for name, _, p in order:
-                if name in failed:
-                    continue
-                try:
-                    ms = echo_one(p, bytes([rnd.choice(LETTERS)]))
-                except BenchError as e:
-                    failed[name] = str(e)
-                    continue
-                if i >= 10:
-                    lat[name].append(ms)
-                time.sleep(rnd.uniform(0.001, 0.004))
+        lat, failed = echo_rounds([(t[0], t[2]) for t in targets],
+                                  args.echo_n, rnd)
         for name, v in lat.items():
             if name in failed or not v:
                 out[name] = {"error": failed.get(name, "no samples")}
@@ -1035,19 +1061,7 @@ def main():
     except KeyboardInterrupt:
         log("interrupted")
     finally:
-        left = tagged_pids(args.tag)
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            for pid in left:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            dl = Deadline(2)
-            while left and not dl.expired():
-                time.sleep(0.05)
-                left = [p for p in left if _alive(p)]
-        if left:
-            log("could not kill: %s" % left)
+        kill_tagged(args.tag)
         shutil.rmtree(args.base, ignore_errors=True)
     meta = {"date": now.strftime("%Y-%m-%d %H:%M"), "quick": args.quick,
             "cpu": machine(), "nproc": os.cpu_count(),

@@ -5,6 +5,9 @@ $LOOPSY_HOME and $TMPDIR for everything it starts, a private server socket
 inside it, and private tmux servers (used as the "outer terminal" whose
 screen we can read back).  Everything started here is killed at exit.
 
+Tests of peers and the HTTP API get PeerHost, a World whose server listens
+on an ephemeral port of 127.0.0.1, and tls_connect()/https_*() to reach it.
+
 Tests print TAP through ok()/done().  Synchronisation is by polling a
 condition with a deadline (wait_until), never by sleeping and hoping.
 """
@@ -19,6 +22,8 @@ import re
 import select
 import shutil
 import signal
+import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -315,6 +320,43 @@ class World:
         return pids
 
 
+class PeerHost:
+    """A World after `loopsy init`, its server started on an ephemeral port
+    of 127.0.0.1 (port 0 in config.yaml): port (None if it does not
+    listen), API key and certificate fingerprint read back.  edit, if
+    given, changes config.yaml's text before the start."""
+
+    def __init__(self, name=None, edit=None):
+        self.name = name
+        self.w = World()
+        rc, out, err = self.w.lsy("init")
+        if rc != 0:
+            raise RuntimeError("init: " + err)
+        with open(os.path.join(self.w.home, "config.yaml")) as f:
+            text = f.read().replace("port: 19532", "port: 0")
+        if edit is not None:
+            text = edit(text)
+        self.w.write_config(text)
+        rc, out, err = self.w.lsy("start")
+        if rc != 0:
+            raise RuntimeError("start: " + err)
+        st = self.status()
+        self.port = st["port"] if st.get("listening") else None
+        self.key = re.search(r"apiKey: ([0-9a-f]+)", text).group(1)
+        self.fp = self.w.lsy("key", "show", "--fingerprint")[1].strip()
+
+    def status(self):
+        rc, out, err = self.w.lsy("status", "--json")
+        return json.loads(out)
+
+    def lsy(self, *a, **k):
+        return self.w.lsy(*a, **k)
+
+    def close(self):
+        self.w.lsy("kill-server")
+        self.w.close()
+
+
 def _q(s):
     s = str(s)
     if re.fullmatch(r"[A-Za-z0-9_./=:@%+-]+", s):
@@ -545,6 +587,58 @@ def recv_frame(sock, timeout=5):
         return body[0], body[1:]
     except (OSError, ValueError):
         return None
+
+
+# ---------------------------------------------------------------- HTTPS
+
+def tls_connect(port, timeout=5):
+    """A TLS socket to 127.0.0.1:port; the certificate is not checked."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    return ctx.wrap_socket(s)
+
+
+def https_request(port, raw, timeout=5):
+    """Send raw bytes, read to EOF: (status, head, body), status None if
+    no HTTP answer came."""
+    s = tls_connect(port, timeout)
+    s.sendall(raw)
+    data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except (ssl.SSLError, OSError):
+        pass
+    s.close()
+    head, _, body = data.partition(b"\r\n\r\n")
+    m = re.match(rb"HTTP/1.1 (\d+)", head)
+    return (int(m.group(1)) if m else None, head.decode("latin-1"), body)
+
+
+def https_get(port, path, key=None, timeout=5):
+    """GET path, with the key as a bearer token if given."""
+    auth = "Authorization: Bearer %s\r\n" % key if key else ""
+    return https_request(port, ("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" %
+                                (path, auth)).encode(), timeout)
+
+
+def https_post(port, path, body, timeout=10):
+    """POST body as JSON: (status, the reply's JSON or None)."""
+    data = json.dumps(body).encode()
+    st, head, rest = https_request(
+        port, ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: "
+               "application/json\r\nContent-Length: %d\r\n\r\n" %
+               (path, len(data))).encode() + data, timeout)
+    try:
+        j = json.loads(rest)
+    except ValueError:
+        j = None
+    return st, j
 
 
 class Terminal:

@@ -22,36 +22,23 @@ require("curl")
 OTHER_KEY = "0123456789abcdef" * 4
 
 
-class Host:
-    """A World with init done, listening on an ephemeral port."""
+class Host(PeerHost):
+    """A PeerHost with the limits a test asks for, and curl to reach it."""
 
     def __init__(self, limits="execute: 0, transfer: 0, context: 0",
                  concurrent=10, max_file=4000000):
-        self.w = World()
-        rc, out, err = self.w.lsy("init")
-        if rc != 0:
-            raise RuntimeError("init: " + err)
-        cfg = os.path.join(self.w.home, "config.yaml")
-        with open(cfg) as f:
-            text = f.read()
-        text = text.replace("port: 19532", "port: 0")
-        text = re.sub(r"rateLimits:.*", "rateLimits: { %s }" % limits, text)
-        text = text.replace("maxConcurrent: 10", "maxConcurrent: %d" %
-                            concurrent)
-        text = text.replace("maxFileSize: 0", "maxFileSize: %d" % max_file)
-        text = text.replace("allowedKeys: {}", "allowedKeys: { other: %s }" %
-                            OTHER_KEY)
-        with open(cfg, "w") as f:
-            f.write(text)
-        rc, out, err = self.w.lsy("start")
-        if rc != 0:
-            raise RuntimeError("start: " + err)
-        rc, out, err = self.w.lsy("status", "--json")
-        st = json.loads(out)
-        if not st.get("listening"):
-            raise RuntimeError("not listening: %r" % st)
-        self.port = st["port"]
-        self.key = re.search(r"apiKey: ([0-9a-f]+)", text).group(1)
+        def edit(text):
+            text = re.sub(r"rateLimits:.*", "rateLimits: { %s }" % limits,
+                          text)
+            text = text.replace("maxConcurrent: 10", "maxConcurrent: %d" %
+                                concurrent)
+            text = text.replace("maxFileSize: 0", "maxFileSize: %d" %
+                                max_file)
+            return text.replace("allowedKeys: {}",
+                                "allowedKeys: { other: %s }" % OTHER_KEY)
+        PeerHost.__init__(self, edit=edit)
+        if self.port is None:
+            raise RuntimeError("not listening: %r" % self.status())
         self.home = self.w.home
         self.cert = os.path.join(self.home, "tls", "cert.pem")
         self.n = 0
@@ -109,10 +96,6 @@ class Host:
             return st, heads, json.loads(body)
         except ValueError:
             return st, heads, {"unparsed": body[:300].decode("latin-1")}
-
-    def close(self):
-        self.w.lsy("kill-server")
-        self.w.close()
 
 
 def code(j):

@@ -10,8 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
-import ssl
 import stat
 import subprocess
 import sys
@@ -32,29 +30,8 @@ def read(p):
         return ""
 
 
-class Host:
-    """A World with init done, listening on an ephemeral port."""
-
-    def __init__(self, name):
-        self.name = name
-        self.w = World()
-        rc, out, err = self.w.lsy("init")
-        if rc != 0:
-            raise RuntimeError("init: " + err)
-        cfg = os.path.join(self.w.home, "config.yaml")
-        text = read(cfg).replace("port: 19532", "port: 0")
-        with open(cfg, "w") as f:
-            f.write(text)
-        rc, out, err = self.w.lsy("start")
-        if rc != 0:
-            raise RuntimeError("start: " + err)
-        st = json.loads(self.w.lsy("status", "--json")[1])
-        self.port = st["port"] if st.get("listening") else None
-        self.key = re.search(r"apiKey: ([0-9a-f]+)", text).group(1)
-        self.fp = self.w.lsy("key", "show", "--fingerprint")[1].strip()
-
-    def lsy(self, *a, **k):
-        return self.w.lsy(*a, **k)
+class Host(PeerHost):
+    """A PeerHost, and what pairing leaves in its files."""
 
     def peers(self):
         t = read(os.path.join(self.w.home, "peers.json"))
@@ -63,10 +40,6 @@ class Host:
     def logs(self):
         return (read(os.path.join(self.w.home, "logs", "server.log")) +
                 read(os.path.join(self.w.home, "logs", "audit.jsonl")))
-
-    def close(self):
-        self.w.lsy("kill-server")
-        self.w.close()
 
 
 class Waiter:
@@ -118,58 +91,6 @@ class Waiter:
             t.join(10)
         with self.lock:
             return rc, self.out, self.err
-
-
-def post(port, path, body, timeout=10):
-    """POST JSON over TLS: (status, reply JSON or None)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port),
-                                                 timeout=timeout))
-    data = json.dumps(body).encode()
-    s.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: "
-               "application/json\r\nContent-Length: %d\r\n\r\n" %
-               (path, len(data))).encode() + data)
-    got = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
-    except (ssl.SSLError, OSError):
-        pass
-    s.close()
-    head, _, rest = got.partition(b"\r\n\r\n")
-    m = re.match(rb"HTTP/1.1 (\d+)", head)
-    try:
-        j = json.loads(rest)
-    except ValueError:
-        j = None
-    return (int(m.group(1)) if m else None, j)
-
-
-def get_status(port, path, key):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port),
-                                                 timeout=10))
-    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s"
-               "\r\n\r\n" % (path, key)).encode())
-    got = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            got += d
-    except (ssl.SSLError, OSError):
-        pass
-    s.close()
-    m = re.match(rb"HTTP/1.1 (\d+)", got)
-    return int(m.group(1)) if m else None
 
 
 def start_body():
@@ -254,10 +175,10 @@ def main():
     try:
         ok(a.port and b.port, "both_servers_listen")
 
-        st, j = post(a.port, "/pair/start", start_body())
+        st, j = https_post(a.port, "/pair/start", start_body())
         ok(st == 404, "pair_routes_are_404_when_nobody_waits", st)
         for path in ("/pair/prove", "/pair/confirm", "/pair/finish"):
-            st, j = post(a.port, path, {"session": "x"})
+            st, j = https_post(a.port, path, {"session": "x"})
             if st != 404:
                 break
         ok(st == 404, "every_pair_route_is_404_when_nobody_waits", st)
@@ -273,7 +194,7 @@ def main():
         bee, ant = check_stored(a, b, "a_waits")
         secrets += [bee.get("key"), bee.get("accept")]
         check_links(a, b, "a_waits")
-        st, j = post(a.port, "/pair/start", start_body())
+        st, j = https_post(a.port, "/pair/start", start_body())
         ok(st == 404, "pair_routes_close_when_the_pairing_is_done", st)
 
         # b waits, a joins; the same names are paired again, new keys
@@ -291,8 +212,10 @@ def main():
                for p in lst), "peers_list_shows_the_paired_peer", out + err)
 
         # the first pairing's key is no longer accepted, the new one is
-        st_old = get_status(b.port, "/api/v1/context", bee.get("key"))
-        st_new = get_status(b.port, "/api/v1/context", bee2.get("key"))
+        st_old = https_get(b.port, "/api/v1/context", bee.get("key"),
+                           timeout=10)[0]
+        st_new = https_get(b.port, "/api/v1/context", bee2.get("key"),
+                           timeout=10)[0]
         ok(st_old == 401 and st_new not in (401, 429, None),
            "an_old_link_key_is_refused_after_pairing_again",
            "%s %s" % (st_old, st_new))
@@ -383,7 +306,7 @@ def main():
         wrc, wout, werr = w.finish()
         ok(wrc == 1 and "expired" in werr,
            "the_wait_times_out_and_the_code_expires", werr)
-        st, j = post(a.port, "/pair/start", start_body())
+        st, j = https_post(a.port, "/pair/start", start_body())
         ok(st == 404, "pair_routes_are_closed_after_the_timeout", st)
 
         # one waits at a time; stopping it closes the routes
@@ -391,18 +314,18 @@ def main():
         secrets.append(w.code)
         rc, out, err = a.lsy("pair", "--name", "x2")
         ok(rc == 1 and "already waiting" in err, "only_one_pair_waits", err)
-        st, j = post(a.port, "/pair/start", start_body())
+        st, j = https_post(a.port, "/pair/start", start_body())
         ok(st == 200 and j and len(j.get("pub", "")) == 130 and
            j.get("session"), "pair_start_answers_while_waiting", j)
-        st2, j2 = post(a.port, "/pair/prove", {
+        st2, j2 = https_post(a.port, "/pair/prove", {
             "session": j["session"], "pub": "04" + "00" * 64,
             "fp": b.fp, "mac": "0" * 64})
         ok(st2 == 400 and j2["error"]["code"] == "BAD_COMMIT",
            "a_key_that_does_not_match_its_commitment_is_refused", j2)
         w.p.send_signal(signal.SIGINT)
         w.finish()
-        ok(poll_until(lambda: post(a.port, "/pair/start",
-                                   start_body())[0] == 404, 10),
+        ok(poll_until(lambda: https_post(a.port, "/pair/start",
+                                         start_body())[0] == 404, 10),
            "ctrl_c_closes_the_pair_routes")
 
         # nothing secret in logs

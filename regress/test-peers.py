@@ -25,80 +25,16 @@ def read(p):
         return f.read()
 
 
-class Host:
-    """A World with init done, listening on an ephemeral port."""
-
-    def __init__(self, name):
-        self.name = name
-        self.w = World()
-        rc, out, err = self.w.lsy("init")
-        if rc != 0:
-            raise RuntimeError("init: " + err)
-        cfg = os.path.join(self.w.home, "config.yaml")
-        text = read(cfg).replace("port: 19532", "port: 0")
-        text = re.sub(r"rateLimits:.*", "rateLimits: { execute: 0, "
-                      "transfer: 0, context: 0 }", text)
-        with open(cfg, "w") as f:
-            f.write(text)
-        rc, out, err = self.w.lsy("start")
-        if rc != 0:
-            raise RuntimeError("start: " + err)
-        st = self.status()
-        self.port = st["port"] if st.get("listening") else None
-        self.key = re.search(r"apiKey: ([0-9a-f]+)", text).group(1)
-        rc, out, err = self.w.lsy("key", "show", "--fingerprint")
-        self.fp = out.strip()
-
-    def status(self):
-        rc, out, err = self.w.lsy("status", "--json")
-        return json.loads(out)
-
-    def lsy(self, *a, **k):
-        return self.w.lsy(*a, **k)
-
-    def close(self):
-        self.w.lsy("kill-server")
-        self.w.close()
-
-
-def tls(port, timeout=5):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    return ctx.wrap_socket(s)
-
-
-def http(port, raw, timeout=5):
-    """Send raw bytes, return (status, headers, body) or (None, ..) on EOF."""
-    s = tls(port, timeout)
-    s.sendall(raw)
-    data = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    except (ssl.SSLError, OSError):
-        pass
-    s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    m = re.match(rb"HTTP/1.1 (\d+)", head)
-    return (int(m.group(1)) if m else None, head.decode("latin-1"), body)
-
-
-def get(port, path, key=None):
-    auth = "Authorization: Bearer %s\r\n" % key if key else ""
-    return http(port, ("GET %s HTTP/1.1\r\nHost: x\r\n%s\r\n" %
-                       (path, auth)).encode())
+def no_rate_limits(text):
+    return re.sub(r"rateLimits:.*", "rateLimits: { execute: 0, "
+                  "transfer: 0, context: 0 }", text)
 
 
 class WS:
     """A minimal WebSocket client over TLS, speaking loopsy frames."""
 
     def __init__(self, port, key, protocol="loopsy.1"):
-        self.s = tls(port)
+        self.s = tls_connect(port)
         k = base64.b64encode(os.urandom(16)).decode()
         proto = protocol + (", key." + key if key else "")
         self.s.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket"
@@ -383,8 +319,8 @@ def remote_cp(a, b):
 
 
 def main():
-    a = Host("a")
-    b = Host("b")
+    a = PeerHost("a", no_rate_limits)
+    b = PeerHost("b", no_rate_limits)
     try:
         ok(a.port is not None and b.port is not None and a.port != b.port,
            "both_servers_listen_on_their_own_port",
@@ -392,12 +328,12 @@ def main():
         ok(re.match(r"127\.0\.0\.1:\d+$", b.status()["listen"]) is not None,
            "status_says_where_it_listens", b.status()["listen"])
 
-        st, head, body = get(b.port, "/api/v1/health")
+        st, head, body = https_get(b.port, "/api/v1/health")
         h = json.loads(body) if st == 200 else {}
         ok(st == 200 and h.get("status") == "ok" and "version" in h and
            "nodeId" in h and "uptime" in h, "health_answers_without_a_key",
            "%s %r" % (st, body))
-        st, head, body = get(b.port, "/api/v1/context")
+        st, head, body = https_get(b.port, "/api/v1/context")
         ok(st == 401 and b'"error"' in body,
            "api_without_a_key_is_401", "%s %r" % (st, body))
 
@@ -516,16 +452,16 @@ def main():
            str(ws.status))
         ws.close()
 
-        st, head, body = http(b.port, b"NOT HTTP AT ALL\r\n\r\n")
+        st, head, body = https_request(b.port, b"NOT HTTP AT ALL\r\n\r\n")
         ok(st == 400 and b"BAD_REQUEST" in body, "malformed_http_is_400",
            "%s %r" % (st, body))
-        st, head, body = http(b.port, b"GET / HTTP/1.1\r\nX: " +
-                              b"y" * 20000 + b"\r\n\r\n")
+        st, head, body = https_request(b.port, b"GET / HTTP/1.1\r\nX: " +
+                                       b"y" * 20000 + b"\r\n\r\n")
         ok(st == 431, "huge_headers_are_431", "%s %r" % (st, body[:100]))
-        st, head, body = get(b.port, "/nowhere")
+        st, head, body = https_get(b.port, "/nowhere")
         ok(st == 404, "unknown_route_is_404", "%s" % st)
 
-        st, head, body = get(b.port, "/api/v1/health")
+        st, head, body = https_get(b.port, "/api/v1/health")
         ok(st == 200 and b.status()["pid"] > 0,
            "server_goes_on_after_bad_input")
 
@@ -533,14 +469,14 @@ def main():
         # the bad-key limit: 10 a minute from one address, then 429
         sts = []
         for _ in range(25):     # 10 a minute, and the bucket refills
-            sts.append(get(b.port, "/api/v1/context", "f" * 64)[0])
+            sts.append(https_get(b.port, "/api/v1/context", "f" * 64)[0])
             if sts[-1] == 429:
                 break
-        st, head, body = get(b.port, "/api/v1/context", b.key)
+        st, head, body = https_get(b.port, "/api/v1/context", b.key)
         ok(sts[0] == 401 and sts[-1] == 429 and st == 429 and
            "Retry-After:" in head, "bad_keys_are_rate_limited",
            "%r %s" % (sts, st))
-        st, head, body = get(b.port, "/api/v1/health")
+        st, head, body = https_get(b.port, "/api/v1/health")
         ok(st == 200, "health_answers_while_an_address_is_limited")
     finally:
         a.close()

@@ -110,17 +110,11 @@ static void
 api_push_failed(struct api_call *a, cJSON *r)
 {
 	struct api_push	*p = a->push;
-	cJSON		*e = cJSON_GetObjectItem(r, "error");
-	cJSON		*code = cJSON_GetObjectItem(e, "code");
-	cJSON		*msg = cJSON_GetObjectItem(e, "message");
-	const char	*s;
 
-	s = cJSON_IsString(msg) ? msg->valuestring : "transfer failed";
 	if (p->fail_msg == NULL) {
-		api_map_error(api_map_transfer, cJSON_IsString(code) ?
-		    code->valuestring : "error", s, &p->fail_status,
-		    &p->fail_code, &p->fail_retry);
-		p->fail_msg = xstrdup(s);
+		p->fail_msg = xstrdup(api_reply_error(api_map_transfer, r,
+		    "transfer failed", &p->fail_status, &p->fail_code,
+		    &p->fail_retry));
 		if (p->state == PART_FILE)
 			p->state = PART_SKIP;
 	}
@@ -147,8 +141,7 @@ api_push_finished(struct api_call *a, cJSON *r, struct evbuffer *out)
 	cJSON_AddNumberToObject(j, "duration",
 	    (double)(now_ms() - a->started_ms));
 	cJSON_Delete(f);
-	a->done = 1;
-	http_reply_json(a->h, 200, j);
+	api_reply_json(a, j);
 }
 
 static void

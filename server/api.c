@@ -34,7 +34,6 @@
 #include "server.h"
 #include "api.h"
 
-#define API_PREFIX		"/api/v1/"
 #define API_ONLINE_MS		(5 * 60 * 1000)	/* a peer seen this recently */
 
 static const struct api_map api_map_exec[] = {
@@ -118,7 +117,7 @@ api_refuse(struct hconn *h, int status, const char *extra)
 }
 
 /* What a command's {code, message} becomes: status, code, Retry-After. */
-void
+static void
 api_map_error(const struct api_map *map, const char *from, const char *msg,
     int *status, int *code, u_int *retry)
 {
@@ -154,22 +153,45 @@ api_map_error(const struct api_map *map, const char *from, const char *msg,
 		*code = API_FILE_NOT_FOUND;
 }
 
-/* A failed reply: the command's error, in the original's terms. */
-static void
-api_reply_failed(struct api_call *a, cJSON *r)
+/*
+ * A failed reply's {code, message} in the original's terms: status, code
+ * and Retry-After; the message, or msg if it has none.
+ */
+const char *
+api_reply_error(const struct api_map *map, cJSON *r, const char *msg,
+    int *status, int *code, u_int *retry)
 {
 	cJSON		*e = cJSON_GetObjectItem(r, "error");
-	const char	*from = "error", *msg = "command failed";
-	int		 status, code;
-	u_int		 retry;
+	const char	*from = "error";
 
 	if (cJSON_IsString(cJSON_GetObjectItem(e, "code")))
 		from = cJSON_GetObjectItem(e, "code")->valuestring;
 	if (cJSON_IsString(cJSON_GetObjectItem(e, "message")))
 		msg = cJSON_GetObjectItem(e, "message")->valuestring;
-	api_map_error(a->map, from, msg, &status, &code, &retry);
+	api_map_error(map, from, msg, status, code, retry);
+	return (msg);
+}
+
+/* A failed reply: the command's error, in the original's terms. */
+static void
+api_reply_failed(struct api_call *a, cJSON *r)
+{
+	const char	*msg;
+	int		 status, code;
+	u_int		 retry;
+
+	msg = api_reply_error(a->map, r, "command failed", &status, &code,
+	    &retry);
 	a->done = 1;
 	api_error_retry(a->h, status, code, retry, msg);
+}
+
+/* The answer: j, with 200. */
+void
+api_reply_json(struct api_call *a, cJSON *j)
+{
+	a->done = 1;
+	http_reply_json(a->h, 200, j);
 }
 
 int
@@ -648,6 +670,14 @@ api_peers(struct hconn *h, const char *rest __unused)
 
 /* execute and execute/stream: the exec command. */
 
+static void
+api_argv_free(int argc, char **argv)
+{
+	while (argc > 0)
+		free(argv[--argc]);
+	free(argv);
+}
+
 /* exec's argv from {command, args, cwd, env, timeout}; NULL if answered. */
 static char **
 api_exec_argv(struct hconn *h, cJSON *j, int json, int *argcp)
@@ -717,18 +747,8 @@ api_exec_argv(struct hconn *h, cJSON *j, int json, int *argcp)
 bad_env:
 	api_error(h, 400, API_INVALID, "env: expected string values");
 fail:
-	while (argc > 0)
-		free(argv[--argc]);
-	free(argv);
+	api_argv_free(argc, argv);
 	return (NULL);
-}
-
-static void
-api_argv_free(int argc, char **argv)
-{
-	while (argc > 0)
-		free(argv[--argc]);
-	free(argv);
 }
 
 /* exec --json's result as {jobId, exitCode, stdout, stderr, ...}. */
@@ -769,8 +789,7 @@ api_execute_done(struct api_call *a, cJSON *r, struct evbuffer *out)
 	    cJSON_IsTrue(cJSON_GetObjectItem(t, "stdout")) ||
 	    cJSON_IsTrue(cJSON_GetObjectItem(t, "stderr")));
 	cJSON_Delete(e);
-	a->done = 1;
-	http_reply_json(a->h, 200, j);
+	api_reply_json(a, j);
 }
 
 /* The HTTP client hanging up ends the program: read to see it go. */
@@ -781,30 +800,6 @@ api_watch_hangup(struct hconn *h)
 
 	bufferevent_set_timeouts(h->bev, NULL, &tv);
 	bufferevent_enable(h->bev, EV_READ);
-}
-
-static void
-api_execute(struct hconn *h, const char *rest __unused)
-{
-	struct api_call	*a;
-	cJSON		*j;
-	char		**argv;
-	int		 argc;
-
-	if ((j = api_body(h)) == NULL)
-		return;
-	argv = api_exec_argv(h, j, 1, &argc);
-	cJSON_Delete(j);
-	if (argv == NULL || (a = api_call_new(h, api_map_exec)) == NULL)
-		goto out;
-	api_uuid(a->jobid, sizeof a->jobid);
-	a->job = 1;
-	api_jobs++;
-	api_command(a, api_execute_done, argc, argv);
-	api_watch_hangup(h);
-out:
-	if (argv != NULL)
-		api_argv_free(argc, argv);
 }
 
 /*
@@ -936,8 +931,12 @@ api_stream_done(struct api_call *a, cJSON *r, struct evbuffer *out __unused)
 	h->close_after = 1;
 }
 
+/*
+ * Both execute routes: exec --json answered as one object, or (sse) its
+ * output streamed as server-sent events.
+ */
 static void
-api_execute_stream(struct hconn *h, const char *rest __unused)
+api_exec_start(struct hconn *h, int sse)
 {
 	struct api_call	*a;
 	cJSON		*j;
@@ -946,17 +945,60 @@ api_execute_stream(struct hconn *h, const char *rest __unused)
 
 	if ((j = api_body(h)) == NULL)
 		return;
-	argv = api_exec_argv(h, j, 0, &argc);
+	argv = api_exec_argv(h, j, !sse, &argc);
 	cJSON_Delete(j);
 	if (argv == NULL || (a = api_call_new(h, api_map_exec)) == NULL)
 		goto out;
-	snprintf(a->jobid, sizeof a->jobid, "stream-%.0f", api_wall_ms());
-	a->sse = 1;
-	api_command(a, api_stream_done, argc, argv);
+	if (sse) {
+		snprintf(a->jobid, sizeof a->jobid, "stream-%.0f",
+		    api_wall_ms());
+		a->sse = 1;
+	} else {
+		api_uuid(a->jobid, sizeof a->jobid);
+		a->job = 1;
+		api_jobs++;
+	}
+	api_command(a, sse ? api_stream_done : api_execute_done, argc, argv);
 	api_watch_hangup(h);
 out:
 	if (argv != NULL)
 		api_argv_free(argc, argv);
+}
+
+static void
+api_execute(struct hconn *h, const char *rest __unused)
+{
+	api_exec_start(h, 0);
+}
+
+static void
+api_execute_stream(struct hconn *h, const char *rest __unused)
+{
+	api_exec_start(h, 1);
+}
+
+/*
+ * Run "cmd [--json] -- arg" for the route, arg kept in a->key; fn gets the
+ * reply.  The call, or NULL having answered.
+ */
+static struct api_call *
+api_command_on(struct hconn *h, const struct api_map *map, api_reply_fn fn,
+    const char *cmd, int json, char *arg)
+{
+	struct api_call	*a;
+	char		*argv[4];
+	int		 argc = 0;
+
+	if ((a = api_call_new(h, map)) == NULL)
+		return (NULL);
+	a->key = xstrdup(arg);
+	argv[argc++] = (char *)cmd;
+	if (json)
+		argv[argc++] = "--json";
+	argv[argc++] = "--";
+	argv[argc++] = arg;
+	api_command(a, fn, argc, argv);
+	return (a);
 }
 
 /* context: context-set, -get, -delete and -list. */
@@ -1008,8 +1050,7 @@ api_context_set_done(struct api_call *a, cJSON *r,
 		    a->key);
 		return;
 	}
-	http_reply_json(a->h, 200, api_context_entry(a,
-	    context_entry_to_json(ce, 1)));
+	api_reply_json(a, api_context_entry(a, context_entry_to_json(ce, 1)));
 }
 
 static void
@@ -1021,8 +1062,7 @@ api_context_got(struct api_call *a, cJSON *r, struct evbuffer *out)
 		api_reply_failed(a, r);
 		return;
 	}
-	a->done = 1;
-	http_reply_json(a->h, 200, api_context_entry(a, e));
+	api_reply_json(a, api_context_entry(a, e));
 }
 
 static void
@@ -1038,8 +1078,7 @@ api_context_deleted(struct api_call *a, cJSON *r,
 	j = cJSON_CreateObject();
 	cJSON_AddBoolToObject(j, "success", 1);
 	cJSON_AddStringToObject(j, "key", a->key);
-	a->done = 1;
-	http_reply_json(a->h, 200, j);
+	api_reply_json(a, j);
 }
 
 static void
@@ -1053,8 +1092,7 @@ api_context_listed(struct api_call *a, cJSON *r, struct evbuffer *out)
 	}
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "entries"))
 		api_context_entry(a, e);
-	a->done = 1;
-	http_reply_json(a->h, 200, j);
+	api_reply_json(a, j);
 }
 
 static void
@@ -1104,36 +1142,24 @@ out:
 static void
 api_context_get(struct hconn *h, const char *rest)
 {
-	struct api_call	*a;
-	char		*key, *argv[4];
+	char	*key;
 
 	if ((key = api_context_key(h, rest)) == NULL)
 		return;
-	if ((a = api_call_new(h, api_map_context)) != NULL) {
-		argv[0] = "context-get";
-		argv[1] = "--json";
-		argv[2] = "--";
-		argv[3] = key;
-		api_command(a, api_context_got, 4, argv);
-	}
+	api_command_on(h, api_map_context, api_context_got, "context-get", 1,
+	    key);
 	free(key);
 }
 
 static void
 api_context_delete(struct hconn *h, const char *rest)
 {
-	struct api_call	*a;
-	char		*key, *argv[3];
+	char	*key;
 
 	if ((key = api_context_key(h, rest)) == NULL)
 		return;
-	if ((a = api_call_new(h, api_map_context)) != NULL) {
-		a->key = xstrdup(key);
-		argv[0] = "context-delete";
-		argv[1] = "--";
-		argv[2] = key;
-		api_command(a, api_context_deleted, 3, argv);
-	}
+	api_command_on(h, api_map_context, api_context_deleted,
+	    "context-delete", 0, key);
 	free(key);
 }
 
@@ -1161,8 +1187,10 @@ api_context_list(struct hconn *h, const char *rest __unused)
 static void
 api_list_done(struct api_call *a, cJSON *r, struct evbuffer *out)
 {
-	cJSON		*in, *j, *files, *e, *f, *m;
-	struct tm	 tm;
+	static const char	*same[] = { "name", "path", "type", "size" };
+	cJSON			*in, *j, *files, *e, *f, *m;
+	struct tm		 tm;
+	u_int			 i;
 
 	if (!api_reply_ok(r) || (in = api_out_json(out)) == NULL) {
 		api_reply_failed(a, r);
@@ -1172,14 +1200,10 @@ api_list_done(struct api_call *a, cJSON *r, struct evbuffer *out)
 	files = cJSON_AddArrayToObject(j, "files");
 	cJSON_ArrayForEach(e, in) {
 		f = cJSON_CreateObject();
-		cJSON_AddItemToObject(f, "name", cJSON_DetachItemFromObject(e,
-		    "name"));
-		cJSON_AddItemToObject(f, "path", cJSON_DetachItemFromObject(e,
-		    "path"));
-		cJSON_AddItemToObject(f, "type", cJSON_DetachItemFromObject(e,
-		    "type"));
-		cJSON_AddItemToObject(f, "size", cJSON_DetachItemFromObject(e,
-		    "size"));
+		for (i = 0; i < nitems(same); i++) {
+			cJSON_AddItemToObject(f, same[i],
+			    cJSON_DetachItemFromObject(e, same[i]));
+		}
 		m = cJSON_GetObjectItem(e, "modified");
 		memset(&tm, 0, sizeof tm);
 		if (cJSON_IsString(m) && strptime(m->valuestring,
@@ -1191,8 +1215,7 @@ api_list_done(struct api_call *a, cJSON *r, struct evbuffer *out)
 		cJSON_AddItemToArray(files, f);
 	}
 	cJSON_Delete(in);
-	a->done = 1;
-	http_reply_json(a->h, 200, j);
+	api_reply_json(a, j);
 }
 
 /* {sourcePath} or {path}: the path, or NULL having answered. */
@@ -1218,18 +1241,11 @@ api_path_member(struct hconn *h, const char *name)
 static void
 api_list(struct hconn *h, const char *rest __unused)
 {
-	struct api_call	*a;
-	char		*path, *argv[4];
+	char	*path;
 
 	if ((path = api_path_member(h, "path")) == NULL)
 		return;
-	if ((a = api_call_new(h, api_map_transfer)) != NULL) {
-		argv[0] = "ls-files";
-		argv[1] = "--json";
-		argv[2] = "--";
-		argv[3] = path;
-		api_command(a, api_list_done, 4, argv);
-	}
+	api_command_on(h, api_map_transfer, api_list_done, "ls-files", 1, path);
 	free(path);
 }
 
@@ -1303,19 +1319,17 @@ static void
 api_pull(struct hconn *h, const char *rest __unused)
 {
 	struct api_call	*a;
-	char		*path, *argv[3], *slash;
+	char		*path, *slash;
 
 	if ((path = api_path_member(h, "sourcePath")) == NULL)
 		return;
-	if ((a = api_call_new(h, api_map_transfer)) != NULL) {
+	a = api_command_on(h, api_map_transfer, api_pull_done, "transfer-get",
+	    0, path);
+	if (a != NULL) {
+		/* Frames come back only from the event loop: in time. */
 		slash = strrchr(path, '/');
 		a->name = xstrdup(slash != NULL && slash[1] != '\0' ?
 		    slash + 1 : "file");
-		a->key = xstrdup(path);
-		argv[0] = "transfer-get";
-		argv[1] = "--";
-		argv[2] = path;
-		api_command(a, api_pull_done, 3, argv);
 		api_watch_hangup(h);
 	}
 	free(path);

@@ -72,9 +72,10 @@ struct api_call {
 void		 api_error_retry(struct hconn *, int, int, u_int, const char *);
 void		 api_error(struct hconn *, int, int, const char *, ...)
 		     __printflike(4, 5);
-void		 api_map_error(const struct api_map *, const char *,
+const char	*api_reply_error(const struct api_map *, struct cJSON *,
 		     const char *, int *, int *, u_int *);
 int		 api_reply_ok(struct cJSON *);
+void		 api_reply_json(struct api_call *, struct cJSON *);
 struct cJSON	*api_out_json(struct evbuffer *);
 struct api_call	*api_call_new(struct hconn *, const struct api_map *);
 void		 api_command(struct api_call *, api_reply_fn, int, char **);
