@@ -328,6 +328,22 @@ def main():
                                          start_body())[0] == 404, 10),
            "ctrl_c_closes_the_pair_routes")
 
+        # a machine in the middle may not restart attempts to grind
+        # for a matching string: five starts per wait, then it ends
+        w = Waiter(a, "--name", "grind")
+        secrets.append(w.code)
+        sts = [https_post(a.port, "/pair/start", start_body())[0]
+               for _ in range(6)]
+        wrc, wout, werr = w.finish()
+        ok(sts[:5] == [200] * 5 and sts[5] == 429 and wrc == 1 and
+           "pairing attempts" in werr,
+           "a_sixth_start_cancels_the_pairing", "%r %r" % (sts, werr))
+        st, head, body = https_request(
+            a.port, b"POST /nothing HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Length: 10000000\r\n\r\n")
+        ok(st == 404, "a_body_for_no_route_is_refused_before_it_comes",
+           "%s %r" % (st, body[:100]))
+
         # nothing secret in logs
         logs = a.logs() + b.logs()
         leaked = [s for s in secrets if s and s in logs]

@@ -66,6 +66,15 @@ const struct cmd_def cmd_pair_confirm_def = {
 	.run = cmd_pair_confirm
 };
 
+/* A port from the server's JSON, or 0. */
+static int
+cmd_pair_port(cJSON *j)
+{
+	cJSON	*p = cJSON_GetObjectItem(j, "port");
+
+	return (cJSON_IsNumber(p) ? p->valueint : 0);
+}
+
 /* A line typed by the user, read with poll so the server can interrupt. */
 struct cmd_pair_input {
 	char	 buf[256];
@@ -357,7 +366,7 @@ cmd_pair_wait_event(struct cmd_ctx *ctx, struct cmd_pair_link *l,
 		xasprintf(&who, "%s at %s port %d wants to pair (to be known "
 		    "here as %s)", cJSON_GetStringValue(cJSON_GetObjectItem(j,
 		    "hostname")), cJSON_GetStringValue(cJSON_GetObjectItem(j,
-		    "address")), cJSON_GetObjectItem(j, "port")->valueint,
+		    "address")), cmd_pair_port(j),
 		    cJSON_GetStringValue(cJSON_GetObjectItem(j, "name")));
 		cmd_pair_show_sas(s, who, cJSON_GetStringValue(
 		    cJSON_GetObjectItem(j, "fingerprint")));
@@ -376,7 +385,7 @@ cmd_pair_wait_event(struct cmd_ctx *ctx, struct cmd_pair_link *l,
 		cmd_pair_say("paired: %s is %s port %d, certificate %s\n"
 		    "try: loopsy ls -t %s:\n", s,
 		    cJSON_GetStringValue(cJSON_GetObjectItem(j, "address")),
-		    cJSON_GetObjectItem(j, "port")->valueint,
+		    cmd_pair_port(j),
 		    cJSON_GetStringValue(cJSON_GetObjectItem(j, "fingerprint")),
 		    s);
 	}

@@ -46,6 +46,7 @@
 
 #define LISTEN_HEAD_MAX		(16 * 1024)	/* request line and headers */
 #define LISTEN_BODY_MAX		(16 * 1024 * 1024)
+#define LISTEN_SMALL_BODY	(64 * 1024)	/* /pair and the rest */
 #define LISTEN_IDLE		30		/* seconds for a request */
 #define LISTEN_FAIL_MAX		10		/* bad keys per address a minute */
 #define LISTEN_FAIL_DELAY_MS	200		/* up to this much, at random */
@@ -501,8 +502,15 @@ listen_on_headers_complete(http_parser *p)
 	if (!p->upgrade)
 		api_headers(h);		/* may take the body as it comes */
 	evtimer_del(h->deadline);	/* a body may take its time */
+	/* Only /api/v1 (its key is checked first) may send a big body. */
+	if (h->url != NULL && strncmp(h->url, "/api/v1/", 8) == 0)
+		h->body_max = LISTEN_BODY_MAX;
+	else if (h->url != NULL && strncmp(h->url, "/pair/", 6) == 0)
+		h->body_max = LISTEN_SMALL_BODY;
+	else
+		h->body_max = 0;
 	if (p->content_length != (uint64_t)-1 &&
-	    p->content_length > LISTEN_BODY_MAX && h->body_cb == NULL)
+	    p->content_length > h->body_max && h->body_cb == NULL)
 		h->too_big = 1;
 	/* An upgrade has no body; http-parser stops after the head. */
 	return (0);
@@ -519,7 +527,7 @@ listen_on_body(http_parser *p, const char *at, size_t len)
 		return (h->body_cb(h, at, len));
 	if (h->body == NULL)
 		h->body = evbuffer_new();
-	if (evbuffer_get_length(h->body) + len > LISTEN_BODY_MAX) {
+	if (evbuffer_get_length(h->body) + len > h->body_max) {
 		h->too_big = 1;
 		return (0);
 	}
@@ -663,8 +671,11 @@ listen_read_cb(struct bufferevent *bev, void *arg)
 	size_t		 len, n;
 	char		*p;
 
-	if (h->replied || h->dead || h->freeing)
+	if (h->replied || h->complete || h->dead || h->freeing) {
+		/* Past the request: only EOF matters now; keep nothing. */
+		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
+	}
 	while ((len = evbuffer_get_length(in)) != 0 && !h->complete) {
 		p = (char *)evbuffer_pullup(in, len);
 		n = http_parser_execute(&h->parser, &listen_settings, p, len);
@@ -689,6 +700,11 @@ listen_read_cb(struct bufferevent *bev, void *arg)
 			listen_upgrade(h);
 			return;
 		}
+		if (h->too_big && h->headers_done) {
+			/* Said in the head: answer now, read none of it. */
+			h->complete = 1;
+			break;
+		}
 		if (n == 0)
 			break;
 	}
@@ -696,9 +712,14 @@ listen_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	evtimer_del(h->deadline);
 	bufferevent_disable(bev, EV_READ);
+	if (h->too_big && h->body_max == 0) {
+		http_reply_error(h, 404, "NOT_FOUND", "no route for %s %s",
+		    http_method_str(h->method), h->url);
+		return;
+	}
 	if (h->too_big) {
 		http_reply_error(h, 413, "PAYLOAD_TOO_LARGE",
-		    "request body over %u bytes", LISTEN_BODY_MAX);
+		    "request body over %zu bytes", h->body_max);
 		return;
 	}
 	listen_request(h);

@@ -65,6 +65,13 @@
 
 #define PAIR_PUB_LEN	65		/* an uncompressed P-256 point */
 #define PAIR_BODY_MAX	8192
+/*
+ * Attempts one wait allows.  Each start gets a fresh key from us, so a
+ * machine in the middle that restarts freely could grind for a short
+ * authentication string equal to the one it shows the joiner: a handful of
+ * starts makes that a 1 in 200000 chance.
+ */
+#define PAIR_STARTS	5
 #define PAIR_HOLD	20		/* seconds a confirm is held */
 #define PAIR_LABEL	"loopsy pair v1"
 
@@ -92,6 +99,7 @@ struct pair_wait {
 	char		*name;		/* --name, or NULL: its hostname */
 	char		*fp;		/* our certificate */
 	u_int		 tries;		/* wrong codes */
+	u_int		 starts;	/* attempts begun */
 	struct event	*timer;
 	u_int		 timeout;
 
@@ -886,6 +894,16 @@ pair_route_start(struct pair_wait *pw, struct hconn *h, cJSON *j)
 		    cause != NULL ? ": " : " (it is this machine's hostname)",
 		    cause != NULL ? cause : "", msg_hostname());
 		free(cause);
+		return;
+	}
+	if (++pw->starts > PAIR_STARTS) {
+		log_warnx("pair: %s: %u attempts, pairing cancelled", h->addr,
+		    PAIR_STARTS);
+		http_reply_error(h, 429, "TOO_MANY", "%u pairing attempts: "
+		    "pairing cancelled; run loopsy pair again", PAIR_STARTS);
+		pair_fail(pw, "too-many", "%u pairing attempts: pairing "
+		    "cancelled (a machine in the middle would need many)",
+		    PAIR_STARTS);
 		return;
 	}
 	pair_attempt_clear(pw);		/* an unproved attempt gives way */

@@ -542,6 +542,7 @@ struct hconn {
 	int		 headers_done;
 	int		 complete;	/* whole request read */
 	int		 too_big;
+	size_t		 body_max;	/* what this route may send */
 	struct evbuffer	*body;
 	/* Set by a route to take the body as it comes instead (return
 	 * nonzero to fail the request). */
