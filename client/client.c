@@ -149,6 +149,8 @@ client_start_server(const char *path, char **cause)
 	if (pid == 0) {
 		close(fds[0]);
 		close(pair[0]);
+		/* The caller's log (-v) may sit where fds 3 and 4 go. */
+		log_close();
 		setsid();
 		if ((pid = fork()) != 0)
 			_exit(pid == -1);

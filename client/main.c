@@ -14,6 +14,7 @@
 #include "server/server.h"
 #include "client/client.h"
 #include "client/cp.h"
+#include "client/mcp.h"
 
 int	 client_verbose;
 
@@ -138,6 +139,15 @@ main(int argc, char **argv)
 	if (argc == 0) {
 		argc = 1;
 		argv = dflt;
+	}
+	if (mcp_is_entry(argc, argv)) {		/* mcp: client/mcp.c */
+		if ((socket = client_socket_path(label, path, &cause)) == NULL) {
+			fprintf(stderr, "%s\n", cause);
+			return (1);
+		}
+		rc = mcp_main(socket, argc, argv);
+		free(socket);
+		return (rc);
 	}
 	if ((def = cp_lookup(argv[0])) != NULL) {	/* cp: client/cp.c */
 		if ((socket = client_socket_path(label, path, &cause)) == NULL) {

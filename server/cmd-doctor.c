@@ -391,11 +391,63 @@ doctor_mdns(struct doctor *d, struct doctor_result *r)
 	}
 }
 
+/* For each agent whose config exists: is loopsy mcp registered there. */
 static void
 doctor_mcp(struct doctor *d __unused, struct doctor_result *r)
 {
-	doctor_set(r, DOCTOR_INFO, "not wired: loopsy mcp comes with a later "
-	    "release");
+	struct buf		 b, missing;
+	enum doctor_status	 st = DOCTOR_OK;
+	char			*cmd, *cause;
+	u_int			 i, seen = 0;
+
+	buf_init(&b);
+	buf_init(&missing);
+	for (i = 0; i < MCP_NAGENTS; i++) {
+		switch (mcp_agent_registered(i, &cmd, &cause)) {
+		case MCP_REG_NOCONFIG:
+			continue;
+		case MCP_REG_ERROR:
+			buf_printf(&b, "%s%s: %s", seen ? "; " : "",
+			    mcp_agent_name(i), cause);
+			st = DOCTOR_WARN;
+			break;
+		case MCP_REG_ABSENT:
+			buf_printf(&b, "%s%s: not registered", seen ? "; " :
+			    "", mcp_agent_name(i));
+			buf_printf(&missing, " %s", mcp_agent_name(i));
+			if (st == DOCTOR_OK)
+				st = DOCTOR_INFO;
+			break;
+		case MCP_REG_PRESENT:
+			if (cmd != NULL && access(cmd, X_OK) != 0) {
+				buf_printf(&b, "%s%s: registered, but %s is "
+				    "gone", seen ? "; " : "", mcp_agent_name(i),
+				    cmd);
+				buf_printf(&missing, " %s", mcp_agent_name(i));
+				st = DOCTOR_WARN;
+			} else
+				buf_printf(&b, "%s%s: registered (%s)", seen ?
+				    "; " : "", mcp_agent_name(i), cmd != NULL ?
+				    cmd : "?");
+			break;
+		}
+		seen++;
+		free(cmd);
+		free(cause);
+	}
+	buf_add(&b, "", 1);
+	if (seen == 0)
+		doctor_set(r, DOCTOR_INFO, "no agent config found (Claude Code, "
+		    "Codex CLI, Gemini CLI, opencode); loopsy mcp install "
+		    "AGENT registers loopsy mcp");
+	else
+		doctor_set(r, st, "%s", b.data);
+	if (missing.len != 0) {
+		buf_add(&missing, "", 1);
+		doctor_fix(r, "loopsy mcp install%s", missing.data);
+	}
+	buf_free(&missing);
+	buf_free(&b);
 }
 
 static void

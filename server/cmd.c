@@ -46,6 +46,8 @@ extern const struct cmd_def cmd_list_keys_def;
 extern const struct cmd_def cmd_list_sessions_def;
 extern const struct cmd_def cmd_logs_def;
 extern const struct cmd_def cmd_ls_files_def;
+extern const struct cmd_def cmd_mcp_install_def;
+extern const struct cmd_def cmd_mcp_uninstall_def;
 extern const struct cmd_def cmd_msg_ack_def;
 extern const struct cmd_def cmd_msg_acked_def;
 extern const struct cmd_def cmd_msg_inbox_def;
@@ -102,6 +104,8 @@ const struct cmd_def *cmd_table[] = {
 	&cmd_list_sessions_def,
 	&cmd_logs_def,
 	&cmd_ls_files_def,
+	&cmd_mcp_install_def,
+	&cmd_mcp_uninstall_def,
 	&cmd_msg_ack_def,
 	&cmd_msg_acked_def,
 	&cmd_msg_inbox_def,

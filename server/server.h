@@ -497,6 +497,13 @@ extern int	 server_lan;		/* start --lan: peers on 0.0.0.0 */
 int		 server_reload_config(char **);	/* SIGHUP, config reload */
 int		 cmd_key_generate_write(const char *, char **);
 char		*cmd_enable_path(void);	/* the systemd unit or plist */
+/* cmd-mcp-install.c: loopsy in each agent's MCP config, for doctor. */
+#define MCP_NAGENTS	4		/* claude, codex, gemini, opencode */
+enum mcp_reg { MCP_REG_ERROR = -1, MCP_REG_NOCONFIG, MCP_REG_ABSENT,
+	MCP_REG_PRESENT };
+const char	*mcp_agent_name(u_int);
+char		*mcp_agent_path(u_int);
+enum mcp_reg	 mcp_agent_registered(u_int, char **, char **);
 /* operate.c: client-side commands asking the running server. */
 extern char	*operate_socket;	/* -L/-S, set by client/main.c */
 int		 operate_server_live(void);
