@@ -129,7 +129,10 @@ tool_cmd(const char *peer, struct tool_av *av, struct mcp_reply *r,
 		mcp_reply_free(r);
 		return (-1);
 	}
-	if (r->exit == 0 || ((flags & TOOL_ANY_EXIT) && r->message == NULL))
+	/* With TOOL_ANY_EXIT, a program that ran is not a failure, even one
+	 * that timed out: its --json result is on stdout. */
+	if (r->exit == 0 || ((flags & TOOL_ANY_EXIT) &&
+	    (r->message == NULL || r->out.len != 0)))
 		return (0);
 	msg = r->message;
 	if (msg == NULL && r->err.len != 0) {
@@ -895,7 +898,7 @@ tool_context_delete(const char *peer, cJSON *args, struct mcp_result *res)
 }
 
 static void
-tool_broadcast_context(const char *peer __unused, cJSON *args,
+tool_broadcast_context(const char *peer, cJSON *args,
     struct mcp_result *res)
 {
 	struct tool_av	 av = { 0 };
@@ -905,6 +908,12 @@ tool_broadcast_context(const char *peer __unused, cJSON *args,
 	int		 written = 0, failed = 0;
 	struct buf	 b;
 
+	if (peer != NULL) {
+		mcp_error(res, "loopsy_broadcast_context writes here and to "
+		    "every peer; call it without peer (loopsy_context_set "
+		    "with peer writes to one)");
+		return;
+	}
 	tool_context_set_av(&av, args);
 	if (tool_ok(NULL, &av, res) != 0)
 		return;

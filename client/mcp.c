@@ -459,6 +459,59 @@ mcp_type_ok(cJSON *v, const char *type)
 	return (1);
 }
 
+/*
+ * What the top-level type does not say: the items of an array, the values
+ * of an object (env), and a number's minimum and maximum.
+ */
+static char *
+mcp_check_inner(const struct mcp_tool *tool, cJSON *v, cJSON *p)
+{
+	cJSON	*t, *e;
+	char	*why = NULL;
+
+	t = cJSON_GetObjectItem(cJSON_GetObjectItem(p, "items"), "type");
+	if (cJSON_IsArray(v) && cJSON_IsString(t)) {
+		cJSON_ArrayForEach(e, v) {
+			if (!mcp_type_ok(e, t->valuestring)) {
+				xasprintf(&why, "argument \"%s\" of %s must be "
+				    "an array of %ss", v->string, tool->name,
+				    t->valuestring);
+				return (why);
+			}
+		}
+	}
+	t = cJSON_GetObjectItem(cJSON_GetObjectItem(p,
+	    "additionalProperties"), "type");
+	if (cJSON_IsObject(v) && cJSON_IsString(t)) {
+		cJSON_ArrayForEach(e, v) {
+			if (!mcp_type_ok(e, t->valuestring)) {
+				xasprintf(&why, "argument \"%s\" of %s: \"%s\" "
+				    "must be a %s", v->string, tool->name,
+				    e->string, t->valuestring);
+				return (why);
+			}
+		}
+	}
+	if (cJSON_IsNumber(v)) {
+		t = cJSON_GetObjectItem(p, "minimum");
+		e = cJSON_GetObjectItem(p, "maximum");
+		if ((cJSON_IsNumber(t) && v->valuedouble < t->valuedouble) ||
+		    (cJSON_IsNumber(e) && v->valuedouble > e->valuedouble)) {
+			if (cJSON_IsNumber(e))
+				xasprintf(&why, "argument \"%s\" of %s must be "
+				    "from %g to %g", v->string, tool->name,
+				    cJSON_IsNumber(t) ? t->valuedouble : 0,
+				    e->valuedouble);
+			else
+				xasprintf(&why, "argument \"%s\" of %s must be "
+				    "at least %g", v->string, tool->name,
+				    t->valuedouble);
+			return (why);
+		}
+	}
+	return (NULL);
+}
+
 /* Check arguments against the schema: NULL, or what is wrong. */
 static char *
 mcp_check_args(const struct mcp_tool *tool, cJSON *args)
@@ -492,6 +545,8 @@ mcp_check_args(const struct mcp_tool *tool, cJSON *args)
 			    t->valuestring : "of another type");
 			goto out;
 		}
+		if ((why = mcp_check_inner(tool, v, p)) != NULL)
+			goto out;
 		if ((e = cJSON_GetObjectItem(p, "enum")) != NULL) {
 			ok = 0;
 			cJSON_ArrayForEach(t, e)

@@ -185,6 +185,19 @@ def protocol(m):
     res = m.call("loopsy_execute", command="x", timeout="soon")
     ok(res.get("isError") is True and "timeout" in text(res),
        "wrong_type_argument_is_a_tool_error", json.dumps(res))
+    res = m.call("loopsy_session_start", name="w", argv=[1])
+    ok(res.get("isError") is True and '"argv"' in text(res),
+       "array_items_are_checked", json.dumps(res))
+    res = m.call("loopsy_execute", command="true", env={"A": 1})
+    ok(res.get("isError") is True and '"env"' in text(res),
+       "env_values_are_checked", json.dumps(res))
+    res = m.call("loopsy_session_start", name="w", command="cat", cols=0)
+    ok(res.get("isError") is True and '"cols"' in text(res),
+       "a_number_below_its_minimum_names_the_argument", json.dumps(res))
+    res = m.call("loopsy_broadcast_context", key="k", value="v",
+                 peer="somebody")
+    ok(res.get("isError") is True and "without peer" in text(res),
+       "broadcast_takes_no_peer", json.dumps(res))
 
 
 def local_tools(w, m):
@@ -197,6 +210,12 @@ def local_tools(w, m):
                  cwd=w.tmp)
     ok(good(res) and sc(res).get("stdout") == "a b",
        "execute_with_args_runs_no_shell", json.dumps(res))
+    res = m.call("loopsy_execute", command="echo partial; sleep 30",
+                 timeout=0.5)
+    s = sc(res)
+    ok(res.get("isError") is False and s.get("timed_out") is True and
+       s.get("stdout") == "partial\n" and "timed out" in text(res),
+       "a_timed_out_execute_is_a_result_with_its_output", json.dumps(res))
     res = m.call("loopsy_execute", command="rm", args=["-rf", w.tmp + "/x"])
     ok(res.get("isError") is True and "denylist" in text(res),
        "execute_denied_command_says_which_rule", json.dumps(res))
