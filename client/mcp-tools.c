@@ -23,13 +23,14 @@
 #include "client/client.h"
 #include "client/mcp.h"
 
-#define TOOL_ARGV	64
+#define TOOL_ARGV	512
 #define TOOL_ANY_EXIT	0x1	/* a non-zero exit is an answer, not a fault */
 #define TOOL_TEXT_MAX	(64 * 1024)
 
 /* An argv being built. */
 struct tool_av {
 	int	 argc;
+	int	 overflow;	/* more than TOOL_ARGV: refused, never cut */
 	char	*argv[TOOL_ARGV + 1];
 };
 
@@ -40,13 +41,27 @@ av_add(struct tool_av *av, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (av->argc >= TOOL_ARGV)
+	if (av->argc >= TOOL_ARGV) {
+		av->overflow = 1;
 		return;
+	}
 	va_start(ap, fmt);
 	if (vasprintf(&av->argv[av->argc], fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
 	av->argv[++av->argc] = NULL;
+}
+
+/*
+ * A session target: exactly this name ("=name"), never a prefix, an id or
+ * the most recent session, and its own argv entry so an empty or odd name
+ * cannot become an option.
+ */
+static void
+av_target(struct tool_av *av, const char *session)
+{
+	av_add(av, "-t");
+	av_add(av, "=%s", session != NULL ? session : "");
 }
 
 static void
@@ -123,6 +138,14 @@ tool_cmd(const char *peer, struct tool_av *av, struct mcp_reply *r,
 {
 	char		*cause = NULL, *hint = NULL, *msg;
 
+	if (av->overflow) {
+		mcp_error(res, "too many arguments: at most %d words in all",
+		    TOOL_ARGV);
+		memset(r, 0, sizeof *r);
+		buf_init(&r->out);
+		buf_init(&r->err);
+		return (-1);
+	}
 	if (mcp_command(peer, av->argc, av->argv, r, &cause) != 0) {
 		mcp_error(res, "%s", cause);
 		free(cause);
@@ -494,7 +517,7 @@ tool_session_send_keys(const char *peer, cJSON *args, struct mcp_result *res)
 			return;
 	}
 	av_add(&av, "send-keys");
-	av_add(&av, "-t%s", session);
+	av_target(&av, session);
 	av_add(&av, "--");
 	cJSON_ArrayForEach(e, keys) {
 		if (!cJSON_IsString(e)) {
@@ -533,7 +556,7 @@ tool_session_capture(const char *peer, cJSON *args, struct mcp_result *res)
 	av_add(&av, "capture-pane");
 	av_add(&av, "-p");
 	av_add(&av, "--json");
-	av_add(&av, "-t%s", arg_str(args, "session"));
+	av_target(&av, arg_str(args, "session"));
 	v = cJSON_GetObjectItem(args, "start");
 	if (cJSON_IsString(v))
 		av_add(&av, "-S%s", v->valuestring);
@@ -587,7 +610,7 @@ tool_session_wait(const char *peer, cJSON *args, struct mcp_result *res)
 	arg_num(args, "timeout", &timeout);
 	arg_num(args, "idle_ms", &idle);
 	av_add(&av, "wait");
-	av_add(&av, "-t%s", session);
+	av_target(&av, session);
 	av_add(&av, "--json");
 	av_add(&av, "--timeout=%g", timeout);
 	if (strcmp(what, "exit") == 0)
@@ -634,12 +657,12 @@ tool_session_stop(const char *peer, cJSON *args, struct mcp_result *res)
 	if (strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(s, "status")) ?:
 	    "", "running") == 0) {
 		av_add(&av, "send-keys");
-		av_add(&av, "-t%s", session);
+		av_target(&av, session);
 		av_add(&av, "C-c");
 		if (tool_ok(peer, &av, res) != 0)
 			goto out;
 		av_add(&av, "wait");
-		av_add(&av, "-t%s", session);
+		av_target(&av, session);
 		av_add(&av, "--exit");
 		av_add(&av, "--json");
 		av_add(&av, "--timeout=%g", timeout);
@@ -650,7 +673,7 @@ tool_session_stop(const char *peer, cJSON *args, struct mcp_result *res)
 		} else {
 			/* It would not stop: end it (SIGHUP), session and all. */
 			av_add(&av, "kill-session");
-			av_add(&av, "-t%s", session);
+			av_target(&av, session);
 			if (tool_ok(peer, &av, res) != 0)
 				goto out;
 			how = "killed (it ignored C-c; the session is gone)";
@@ -672,7 +695,7 @@ tool_session_remove(const char *peer, cJSON *args, struct mcp_result *res)
 	const char	*session = arg_str(args, "session");
 
 	av_add(&av, "kill-session");
-	av_add(&av, "-t%s", session);
+	av_target(&av, session);
 	if (tool_ok(peer, &av, res) != 0)
 		return;
 	res->data = cJSON_CreateObject();
@@ -737,6 +760,20 @@ tool_spawn(char **argv, struct buf *out, struct buf *err)
 	return (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1);
 }
 
+/* A path on this machine as cp must see it: "a:b" is not a peer's. */
+static char *
+tool_local_path(const char *path)
+{
+	const char	*colon = strchr(path, ':'), *slash = strchr(path, '/');
+	char		*s;
+
+	if (colon != NULL && (slash == NULL || colon < slash))
+		xasprintf(&s, "./%s", path);
+	else
+		s = xstrdup(path);
+	return (s);
+}
+
 static void
 tool_transfer_file(const char *peer, cJSON *args, struct mcp_result *res)
 {
@@ -748,12 +785,14 @@ tool_transfer_file(const char *peer, cJSON *args, struct mcp_result *res)
 	int		 n = 0;
 
 	if (peer == NULL)
-		xasprintf(&from, "%s", src);
+		from = tool_local_path(src);
+	else if (strcmp(dir, "push") == 0)
+		from = tool_local_path(src);
 	else
 		xasprintf(&from, "%s%s%s", strcmp(dir, "pull") == 0 ? peer :
 		    "", strcmp(dir, "pull") == 0 ? ":" : "", src);
-	if (peer == NULL)
-		xasprintf(&to, "%s", dst);
+	if (peer == NULL || strcmp(dir, "pull") == 0)
+		to = tool_local_path(dst);
 	else
 		xasprintf(&to, "%s%s%s", strcmp(dir, "push") == 0 ? peer : "",
 		    strcmp(dir, "push") == 0 ? ":" : "", dst);
@@ -764,6 +803,7 @@ tool_transfer_file(const char *peer, cJSON *args, struct mcp_result *res)
 	argv[n++] = "--json";
 	if (arg_bool(args, "recursive"))
 		argv[n++] = "-r";
+	argv[n++] = "--";
 	argv[n++] = from;
 	argv[n++] = to;
 	argv[n] = NULL;
@@ -801,6 +841,7 @@ tool_list_remote_files(const char *peer, cJSON *args, struct mcp_result *res)
 
 	av_add(&av, "ls-files");
 	av_add(&av, "--json");
+	av_add(&av, "--");
 	av_add(&av, "%s", path != NULL ? path : "~");
 	if ((j = tool_json(peer, &av, res, 0)) == NULL)
 		return;

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -125,6 +126,20 @@ mcp_open_local(char **cause)
 }
 
 /* The connection for peer (NULL: local), opened if need be. */
+/* Did the other side go while this connection sat idle? */
+static int
+mcp_conn_stale(struct mcp_conn *c)
+{
+	struct pollfd	 pfd = { c->fd, POLLIN, 0 };
+	char		 b;
+
+	if (poll(&pfd, 1, 0) <= 0)
+		return (0);
+	if (pfd.revents & (POLLHUP|POLLERR|POLLNVAL))
+		return (1);
+	return (recv(c->fd, &b, 1, MSG_PEEK|MSG_DONTWAIT) == 0);
+}
+
 static struct mcp_conn *
 mcp_conn_get(const char *peer, char **cause)
 {
@@ -141,8 +156,13 @@ mcp_conn_get(const char *peer, char **cause)
 			continue;
 		}
 		if ((peer == NULL && c->peer == NULL) || (peer != NULL &&
-		    c->peer != NULL && strcmp(peer, c->peer) == 0))
-			return (c);
+		    c->peer != NULL && strcmp(peer, c->peer) == 0)) {
+			if (!mcp_conn_stale(c))
+				return (c);
+			mcp_conn_close(c);	/* closed while idle: again */
+			slot = c;
+			break;
+		}
 	}
 	if (slot == NULL) {
 		xasprintf(cause, "too many peer links open");
@@ -228,6 +248,8 @@ mcp_exchange(struct mcp_conn *c, int argc, char **argv, struct mcp_reply *r,
 	evbuffer_free(out);
 	if (rc != 0)
 		goto lost;
+	/* Sent: from here it may run, so it is never sent again. */
+	*heard = 1;
 	for (;;) {
 		rc = proto_take(c->in, &type, &data, &len, &why);
 		if (rc == -1) {

@@ -337,6 +337,12 @@ def bad_requests():
             ("zero_timeout_as_usage", ("--timeout", "0", "--", "ls"), 2,
              "exec: --timeout 0: not a positive number of seconds up to "
              "10000000"),
+            ("loader_env_refused", ("--env", "LD_PRELOAD=/x.so", "--",
+                                    "true"), 1,
+             "exec: --env LD_PRELOAD: refused by the execution policy: it "
+             "changes what runs (the dynamic loader, shell start-up files "
+             "or exported functions), which no deny- or allowlist could "
+             "see"),
             ("unknown_peer", ("-t", "otherhost", "--", "ls"), 1,
              "unknown peer: otherhost (loopsy peers list shows them; add "
              "one with loopsy pair HOST or loopsy peers add otherhost "

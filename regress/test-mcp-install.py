@@ -159,8 +159,9 @@ def install_keeps_every_other_key_and_makes_a_backup():
     is_eq(read(a.paths["codex"]), CODEX,
           "codex: uninstall gives back the file byte for byte")
     for agent, p in a.paths.items():
-        ok("loopsy" in read(p + ".loopsy-backup"),
-           "%s: uninstall backed up the file with our entry" % agent)
+        # the backup is the file as it was before loopsy first changed it
+        ok(read(p + ".loopsy-backup") == a.orig[agent],
+           "%s: uninstall keeps the backup of the original" % agent)
     rc, out, err = a.lsy("mcp", "uninstall", "claude")
     ok(rc == 0 and "not registered" in out, "a second uninstall is a no-op",
        out + err)
@@ -260,4 +261,21 @@ run_test(invalid_json_is_refused_untouched,
          "invalid_json_is_refused_untouched")
 run_test(install_creates_missing_configs_and_replaces_stale_entries,
          "install_creates_missing_configs_and_replaces_stale_entries")
+
+def lossy_json_is_refused():
+    w = World()
+    try:
+        path = os.path.join(w.home, ".gemini", "settings.json")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        text = '{"big": 12345678901234567890, "mcpServers": {}}\n'
+        with open(path, "w") as f:
+            f.write(text)
+        rc, out, err = w.lsy("mcp", "install", "gemini")
+        ok(rc != 0 and "more than 15 digits" in err and read(path) == text,
+           "a config cJSON would round is refused untouched", err)
+    finally:
+        w.close()
+
+
+run_test(lossy_json_is_refused, "lossy_json_is_refused")
 done()

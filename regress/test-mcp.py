@@ -229,6 +229,9 @@ def local_tools(w, m):
     res = m.call("loopsy_session_list")
     ok(good(res) and [x["name"] for x in sc(res)["sessions"]] == ["ed"],
        "session_list_shows_it", json.dumps(res))
+    res = m.call("loopsy_session_remove", session="e")
+    ok(res.get("isError") is True and "ed" in w.lsy("ls")[1],
+       "a_session_name_is_never_taken_as_a_prefix", json.dumps(res))
     res = m.call("loopsy_session_send_keys", session="ed",
                  text="hello mcp", enter=True)
     ok(good(res), "send_keys_text_and_enter", json.dumps(res))

@@ -496,6 +496,29 @@ cmd_exec_environ(struct args *a)
 	return (env);
 }
 
+/*
+ * Variables that make a program run other code than the one the policy
+ * checked: LD_PRELOAD and the loader's others, what sh and bash read at
+ * start, bash's exported functions.
+ */
+static int
+cmd_exec_env_denied(const char *v, size_t n)
+{
+	static const char *names[] = { "BASH_ENV", "ENV", "SHELLOPTS",
+	    "BASHOPTS", "PS4", "PROMPT_COMMAND", "GCONV_PATH", "IFS",
+	    "PERL5OPT", "PYTHONSTARTUP", "NODE_OPTIONS" };
+	u_int	 i;
+
+	if ((n >= 3 && strncmp(v, "LD_", 3) == 0) ||
+	    (n >= 10 && strncmp(v, "BASH_FUNC_", 10) == 0))
+		return (1);
+	for (i = 0; i < nitems(names); i++) {
+		if (strlen(names[i]) == n && strncmp(v, names[i], n) == 0)
+			return (1);
+	}
+	return (0);
+}
+
 /* Check --env, --timeout, --cwd; fills *cwd (absolute) and *timeout. */
 static enum cmd_retval
 cmd_exec_options(struct cmd_ctx *ctx, char **cwd, double *timeout)
@@ -519,6 +542,14 @@ cmd_exec_options(struct cmd_ctx *ctx, char **cwd, double *timeout)
 			cmd_error(ctx, "usage", "exec: --env %s: expected "
 			    "KEY=VALUE", v);
 			return (CMD_USAGE);
+		}
+		if (cmd_exec_env_denied(v, n)) {
+			cmd_error(ctx, "denied", "exec: --env %.*s: refused by "
+			    "the execution policy: it changes what runs (the "
+			    "dynamic loader, shell start-up files or exported "
+			    "functions), which no deny- or allowlist could see",
+			    (int)n, v);
+			return (CMD_ERROR);
 		}
 	}
 	*timeout = config.exec_timeout;

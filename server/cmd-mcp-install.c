@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -289,16 +290,57 @@ mcp_json_blank(const char *text)
 	return (*text == '\0');
 }
 
+/*
+ * Would writing this JSON back through cJSON change it?  cJSON keeps
+ * numbers as doubles (a 16-digit integer comes back rounded) and stops a
+ * string at \u0000.  Returns what it found, or NULL.
+ */
+static const char *
+mcp_json_lossy(const char *text)
+{
+	const char	*p;
+	int		 instr = 0;
+	u_int		 digits = 0;
+
+	for (p = text; *p != '\0'; p++) {
+		if (instr) {
+			if (*p == '\\') {
+				if (strncmp(p, "\\u0000", 6) == 0)
+					return ("a \\u0000 in a string");
+				if (p[1] != '\0')
+					p++;
+			} else if (*p == '"')
+				instr = 0;
+			continue;
+		}
+		if (*p == '"') {
+			instr = 1;
+			digits = 0;
+		} else if (*p >= '0' && *p <= '9') {
+			if (++digits > 15)
+				return ("a number of more than 15 digits");
+		} else if (*p != '.' && *p != '-' && *p != '+' &&
+		    *p != 'e' && *p != 'E')
+			digits = 0;
+	}
+	return (NULL);
+}
+
 /* Parse a config: an object, or why not (with a line number). */
 static cJSON *
 mcp_json_parse(const char *path, const char *text, char **cause)
 {
-	const char	*end = NULL, *p;
+	const char	*end = NULL, *p, *lossy;
 	cJSON		*root;
 	u_int		 line = 1;
 
 	if (text == NULL || mcp_json_blank(text))
 		return (cJSON_CreateObject());
+	if ((lossy = mcp_json_lossy(text)) != NULL) {
+		xasprintf(cause, "%s has %s, which loopsy could not write back "
+		    "exactly: add loopsy's entry by hand", path, lossy);
+		return (NULL);
+	}
 	root = cJSON_ParseWithOpts(text, &end, 1);
 	if (root == NULL) {
 		if (end == NULL)
@@ -750,6 +792,25 @@ mcp_mkdirs(const char *path, char **cause)
  * Write text to path (through a symlink to its target), with the mode the
  * file had, after copying what it had to a backup beside it.
  */
+/* Where a (dangling) symlink points, as a path. */
+static int
+mcp_link_target(const char *path, char *out, size_t len)
+{
+	char	 link[PATH_MAX], *slash;
+	ssize_t	 n;
+
+	if ((n = readlink(path, link, sizeof link - 1)) <= 0)
+		return (-1);
+	link[n] = '\0';
+	if (*link == '/' || (slash = strrchr(path, '/')) == NULL) {
+		if (strlcpy(out, link, len) >= len)
+			return (-1);
+	} else if ((size_t)snprintf(out, len, "%.*s/%s", (int)(slash - path),
+	    path, link) >= len)
+		return (-1);
+	return (0);
+}
+
 static int
 mcp_write(const char *path, const char *old, size_t oldlen, const char *text,
     char **backup, char **cause)
@@ -765,11 +826,22 @@ mcp_write(const char *path, const char *old, size_t oldlen, const char *text,
 			target = real;
 		if (stat(target, &sb) == 0)
 			mode = sb.st_mode & 07777;
+		/*
+		 * The first backup is the file as it was before loopsy ever
+		 * changed it: later changes keep it.
+		 */
 		xasprintf(backup, "%s.loopsy-backup", target);
-		if (file_write_atomic(*backup, old, oldlen, mode, cause) != 0)
+		if (access(*backup, F_OK) != 0 &&
+		    file_write_atomic(*backup, old, oldlen, mode, cause) != 0)
 			return (-1);
-	} else if (mcp_mkdirs(path, cause) != 0)
-		return (-1);
+	} else {
+		if (mcp_mkdirs(path, cause) != 0)
+			return (-1);
+		/* A symlink to a file not made yet: write where it points. */
+		if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode) &&
+		    mcp_link_target(path, real, sizeof real) == 0)
+			target = real;
+	}
 	return (file_write_atomic(target, text, strlen(text), mode, cause));
 }
 
