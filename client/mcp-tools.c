@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -550,7 +551,7 @@ tool_session_capture(const char *peer, cJSON *args, struct mcp_result *res)
 	struct tool_av	 av = { 0 };
 	cJSON		*j, *v;
 	char		*text, *note = NULL;
-	size_t		 len, cut;
+	size_t		 len, cut, skip;
 	double		 d;
 
 	av_add(&av, "capture-pane");
@@ -587,8 +588,8 @@ tool_session_capture(const char *peer, cJSON *args, struct mcp_result *res)
 		    "%zu bytes.  Ask for a range: start and end are line "
 		    "numbers, 0 the top of the screen, negative numbers "
 		    "scrollback, \"-\" the oldest line]\n", cut, len);
-		memmove(text, text + cut + (text[cut] == '\n'),
-		    len - cut + 1);
+		skip = cut + (text[cut] == '\n');
+		memmove(text, text + skip, len - skip + 1);
 		cJSON_AddTrueToObject(j, "truncated");
 	}
 	cJSON_ReplaceItemInObject(j, "text", cJSON_CreateString(text));
@@ -712,18 +713,38 @@ tool_session_remove(const char *peer, cJSON *args, struct mcp_result *res)
 static int
 tool_spawn(char **argv, struct buf *out, struct buf *err)
 {
-	int		 po[2], pe[2], status, open = 2;
+	int		 po[2], pe[2], status, nopen = 2;
 	struct pollfd	 pfd[2];
 	char		 chunk[8192];
 	ssize_t		 n;
 	pid_t		 pid;
 	int		 i;
 
-	if (pipe(po) != 0 || pipe(pe) != 0)
+	/* Empty strings, not NULL, whatever happens below. */
+	buf_add(out, "", 1);
+	out->len = 0;
+	buf_add(err, "", 1);
+	err->len = 0;
+	if (pipe2(po, O_CLOEXEC) != 0)
 		return (-1);
-	if ((pid = fork()) == -1)
+	if (pipe2(pe, O_CLOEXEC) != 0) {
+		close(po[0]);
+		close(po[1]);
 		return (-1);
+	}
+	if ((pid = fork()) == -1) {
+		close(po[0]);
+		close(po[1]);
+		close(pe[0]);
+		close(pe[1]);
+		return (-1);
+	}
 	if (pid == 0) {
+		/* Not the JSON-RPC stream on our stdin. */
+		if ((i = open("/dev/null", O_RDONLY)) != -1 && i != 0) {
+			dup2(i, 0);
+			close(i);
+		}
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
 		close(po[0]);
@@ -737,7 +758,7 @@ tool_spawn(char **argv, struct buf *out, struct buf *err)
 	close(pe[1]);
 	pfd[0].fd = po[0];
 	pfd[1].fd = pe[0];
-	while (open > 0) {
+	while (nopen > 0) {
 		pfd[0].events = pfd[1].events = POLLIN;
 		if (poll(pfd, 2, -1) == -1 && errno != EINTR)
 			break;
@@ -749,7 +770,7 @@ tool_spawn(char **argv, struct buf *out, struct buf *err)
 			else {
 				close(pfd[i].fd);
 				pfd[i].fd = -1;
-				open--;
+				nopen--;
 			}
 		}
 	}
@@ -967,8 +988,10 @@ tool_broadcast_context(const char *peer, cJSON *args,
 	buf_init(&b);
 	buf_printf(&b, "set %s here", arg_str(args, "key"));
 	cJSON_ArrayForEach(p, peers) {
+		/* Machines mDNS merely saw are not peers: names from the LAN. */
 		if ((name = cJSON_GetStringValue(cJSON_GetObjectItem(p,
-		    "name"))) == NULL)
+		    "name"))) == NULL ||
+		    !cJSON_IsTrue(cJSON_GetObjectItem(p, "paired")))
 			continue;
 		memset(&sub, 0, sizeof sub);
 		tool_context_set_av(&av, args);
@@ -1127,7 +1150,7 @@ tool_check_ack(const char *peer, cJSON *args, struct mcp_result *res)
 	cJSON_ArrayForEach(e, cJSON_GetObjectItem(j, "entries")) {
 		k = cJSON_GetStringValue(cJSON_GetObjectItem(e, "key"));
 		v = cJSON_GetStringValue(cJSON_GetObjectItem(e, "value"));
-		if (k == NULL || v == NULL ||
+		if (k == NULL || v == NULL || strncmp(k, "ack:", 4) != 0 ||
 		    (from != NULL && strcmp(k + 4, from) != 0))
 			continue;
 		o = cJSON_CreateObject();
