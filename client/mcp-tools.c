@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,7 +28,8 @@
 
 #define TOOL_ARGV	512
 #define TOOL_ANY_EXIT	0x1	/* a non-zero exit is an answer, not a fault */
-#define TOOL_TEXT_MAX	(64 * 1024)
+#define TOOL_TEXT_MAX	(64 * 1024)	/* as mcp.c's MCP_TEXT_MAX */
+#define TOOL_NOTE_MAX	512		/* room kept for a note on a cut */
 
 /* An argv being built. */
 struct tool_av {
@@ -94,6 +97,33 @@ arg_num(cJSON *args, const char *name, double *d)
 	return (1);
 }
 
+/* A string field of a reply for text, "" if it is missing. */
+static const char *
+tool_str(cJSON *o, const char *name)
+{
+	const char	*s = cJSON_GetStringValue(cJSON_GetObjectItem(o, name));
+
+	return (s != NULL ? s : "");
+}
+
+/* A number field of a reply, 0 if it is missing or not finite. */
+static double
+tool_num(cJSON *o, const char *name)
+{
+	double	 d = cJSON_GetNumberValue(cJSON_GetObjectItem(o, name));
+
+	return (isfinite(d) ? d : 0);
+}
+
+/* And as an int, 0 if it would not fit one. */
+static int
+tool_int(cJSON *o, const char *name)
+{
+	double	 d = tool_num(o, name);
+
+	return (d >= INT_MIN && d <= INT_MAX ? (int)d : 0);
+}
+
 static int
 arg_bool(cJSON *args, const char *name)
 {
@@ -112,7 +142,7 @@ tool_sessions_hint(const char *peer)
 
 	buf_init(&b);
 	if (mcp_command(peer, 2, argv, &r, &cause) == 0 && r.exit == 0)
-		j = cJSON_Parse(r.out.data);
+		j = mcp_json_parse(r.out.data);
 	cJSON_ArrayForEach(s, j) {
 		n = cJSON_GetObjectItem(s, "name");
 		if (cJSON_IsString(n))
@@ -188,7 +218,7 @@ tool_json(const char *peer, struct tool_av *av, struct mcp_result *res,
 		av_free(av);
 		return (NULL);
 	}
-	if ((j = cJSON_Parse(r.out.data)) == NULL)
+	if ((j = mcp_json_parse(r.out.data)) == NULL)
 		mcp_error(res, "%s answered what is not JSON: %.200s",
 		    av->argv[0], r.out.data);
 	mcp_reply_free(&r);
@@ -242,7 +272,7 @@ tool_peers(struct mcp_result *res)
 	if (tool_spawn(argv, &out, &err) != 0) {
 		err.data[strcspn(err.data, "\n")] = '\0';
 		mcp_error(res, "loopsy peers list failed: %s", err.data);
-	} else if ((j = cJSON_Parse(out.data)) == NULL || !cJSON_IsArray(j)) {
+	} else if ((j = mcp_json_parse(out.data)) == NULL || !cJSON_IsArray(j)) {
 		mcp_error(res, "loopsy peers list answered what is not a "
 		    "list: %.200s", out.data);
 		cJSON_Delete(j);
@@ -269,9 +299,9 @@ tool_list_peers(const char *peer, cJSON *args __unused, struct mcp_result *res)
 	buf_init(&b);
 	cJSON_ArrayForEach(p, j) {
 		buf_printf(&b, "%s %s:%d %s\n",
-		    cJSON_GetStringValue(cJSON_GetObjectItem(p, "name")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(p, "host")),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(p, "port")),
+		    tool_str(p, "name"),
+		    tool_str(p, "host"),
+		    tool_int(p, "port"),
 		    cJSON_IsTrue(cJSON_GetObjectItem(p, "online")) ?
 		    "online" : "offline");
 	}
@@ -368,10 +398,10 @@ tool_execute(const char *peer, cJSON *args, struct mcp_result *res)
 		return;
 	buf_init(&b);
 	buf_printf(&b, "exit %d%s in %.0f ms on %s\n",
-	    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(j, "exit")),
+	    tool_int(j, "exit"),
 	    cJSON_IsTrue(cJSON_GetObjectItem(j, "timed_out")) ?
 	    " (timed out)" : "",
-	    cJSON_GetNumberValue(cJSON_GetObjectItem(j, "duration_ms")),
+	    tool_num(j, "duration_ms"),
 	    tool_where(peer));
 	if ((s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "stdout"))) &&
 	    *s != '\0')
@@ -456,10 +486,9 @@ tool_session_start(const char *peer, cJSON *args, struct mcp_result *res)
 		res->data = tool_wrap("session", s);
 		xasprintf(&res->text, "started session \"%s\" on %s: %s "
 		    "(%dx%d)\n", name, tool_where(peer),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(s, "command")),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "width")),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s,
-		    "height")));
+		    tool_str(s, "command"),
+		    tool_int(s, "width"),
+		    tool_int(s, "height"));
 	}
 	free(name);
 }
@@ -479,13 +508,12 @@ tool_session_list(const char *peer, cJSON *args __unused,
 	buf_init(&b);
 	cJSON_ArrayForEach(s, j) {
 		buf_printf(&b, "%s: %s [%s] %dx%d idle %d ms\n",
-		    cJSON_GetStringValue(cJSON_GetObjectItem(s, "name")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(s, "command")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(s, "state")),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "width")),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s, "height")),
-		    (int)cJSON_GetNumberValue(cJSON_GetObjectItem(s,
-		    "idle_ms")));
+		    tool_str(s, "name"),
+		    tool_str(s, "command"),
+		    tool_str(s, "state"),
+		    tool_int(s, "width"),
+		    tool_int(s, "height"),
+		    tool_int(s, "idle_ms"));
 	}
 	if (b.len == 0)
 		buf_addstr(&b, "no sessions\n");
@@ -579,11 +607,20 @@ tool_session_capture(const char *peer, cJSON *args, struct mcp_result *res)
 	len = strlen(text);
 	while (len > 0 && text[len - 1] == '\n')
 		text[--len] = '\0';	/* the blank rows under the cursor */
-	if (len > TOOL_TEXT_MAX) {
-		/* Keep the end: the newest lines. */
-		cut = len - TOOL_TEXT_MAX;
+	if (len > TOOL_TEXT_MAX - TOOL_NOTE_MAX) {
+		/*
+		 * Keep the end: the newest lines.  The note goes before them,
+		 * so the text and the note together stay under mcp.c's cap
+		 * (which keeps the start and would cut these lines).
+		 */
+		cut = len - (TOOL_TEXT_MAX - TOOL_NOTE_MAX);
 		while (text[cut] != '\0' && text[cut] != '\n')
 			cut++;
+		if (text[cut] == '\0') {	/* one long line: mid-line */
+			cut = len - (TOOL_TEXT_MAX - TOOL_NOTE_MAX);
+			while ((text[cut] & 0xc0) == 0x80)
+				cut++;
+		}
 		xasprintf(&note, "[%zu bytes before this cut; the capture was "
 		    "%zu bytes.  Ask for a range: start and end are line "
 		    "numbers, 0 the top of the screen, negative numbers "
@@ -835,7 +872,7 @@ tool_transfer_file(const char *peer, cJSON *args, struct mcp_result *res)
 		mcp_error(res, "copying %s to %s failed: %s", from, to,
 		    *err.data != '\0' ? err.data : "loopsy cp failed");
 	} else {
-		res->data = cJSON_Parse(out.data);
+		res->data = mcp_json_parse(out.data);
 		if (res->data == NULL || !cJSON_IsObject(res->data)) {
 			cJSON *d = res->data;
 			res->data = cJSON_CreateObject();
@@ -1065,10 +1102,10 @@ tool_check_inbox(const char *peer, cJSON *args __unused,
 	buf_init(&b);
 	cJSON_ArrayForEach(m, j) {
 		buf_printf(&b, "%s from %s (%s): %s\n",
-		    cJSON_GetStringValue(cJSON_GetObjectItem(m, "id")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(m, "from")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(m, "type")),
-		    cJSON_GetStringValue(cJSON_GetObjectItem(m, "body")));
+		    tool_str(m, "id"),
+		    tool_str(m, "from"),
+		    tool_str(m, "type"),
+		    tool_str(m, "body"));
 	}
 	if (b.len == 0)
 		buf_addstr(&b, "the inbox is empty\n");
@@ -1077,9 +1114,30 @@ tool_check_inbox(const char *peer, cJSON *args __unused,
 	res->data = tool_wrap("messages", j);
 }
 
+/* Is name a peer we paired with or hold a key for (not one merely seen)? */
+static int
+tool_paired(const char *name)
+{
+	struct peers	 ps;
+	struct peer	*p;
+	char		*cause = NULL;
+	int		 rc;
+
+	if (peers_load(&ps, &cause) != 0) {
+		free(cause);
+		return (0);
+	}
+	p = peers_find(&ps, name);
+	rc = p != NULL && (p->key != NULL || (p->how != NULL &&
+	    strcmp(p->how, "paired") == 0));
+	peers_clear(&ps);
+	return (rc);
+}
+
 /*
  * The inbox is this machine's; the ack goes to the sender: peer if given,
- * else the envelope's "from" taken as a peer name.
+ * else the envelope's "from" if it names a paired peer (a sender could
+ * write any name there, to have us contact a host of its choosing).
  */
 static void
 tool_ack_message(const char *peer, cJSON *args, struct mcp_result *res)
@@ -1102,6 +1160,15 @@ tool_ack_message(const char *peer, cJSON *args, struct mcp_result *res)
 	    "value")) ?: "");
 	to = peer != NULL ? peer : cJSON_GetStringValue(
 	    cJSON_GetObjectItem(env, "from"));
+	if (peer == NULL && to != NULL && !msg_is_self(to) &&
+	    !tool_paired(to)) {
+		mcp_error(res, "message %s says it is from \"%s\", which is "
+		    "not a paired peer in peers.json, and the sender chooses "
+		    "that name: the acknowledgement was not sent; give peer "
+		    "(the sender, as named by loopsy_list_peers) to send it",
+		    id, to);
+		goto out;
+	}
 	if (to == NULL || msg_is_self(to)) {
 		av_add(&av, "msg-ack");
 		av_add(&av, "%s", id);

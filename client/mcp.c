@@ -10,6 +10,8 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -30,6 +33,10 @@
 
 #define MCP_TEXT_MAX	(64 * 1024)
 #define MCP_CONNS	32
+#define MCP_REPLY_MAX	(32 * 1024 * 1024)	/* stdout+stderr of a command */
+#define MCP_LINE_MAX	(8 * 1024 * 1024)	/* one JSON-RPC message in */
+#define MCP_GRACE	30	/* seconds past a tool's own timeout */
+#define MCP_WAIT	120	/* seconds for a tool without one */
 
 /* Newest first; the first is what we answer a version we do not know. */
 static const char *mcp_versions[] = {
@@ -47,6 +54,7 @@ struct mcp_conn {
 const char		*mcp_socket;
 static struct mcp_conn	 mcp_conns[MCP_CONNS];
 static const char	*mcp_version = "2025-11-25";
+static double		 mcp_wait = MCP_WAIT;	/* this call's deadline, s */
 
 /* Is this "loopsy mcp" (the server) rather than mcp install/uninstall? */
 int
@@ -70,12 +78,46 @@ mcp_error(struct mcp_result *res, const char *fmt, ...)
 	va_end(ap);
 }
 
+static double
+mcp_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* Wait for fd until deadline (mcp_now() seconds): 1 ready, 0 too late. */
 static int
-mcp_write_all(int fd, struct evbuffer *b)
+mcp_poll(int fd, short events, double deadline)
+{
+	struct pollfd	 pfd = { fd, events, 0 };
+	double		 left;
+	int		 n;
+
+	for (;;) {
+		if ((left = deadline - mcp_now()) <= 0)
+			return (0);
+		n = poll(&pfd, 1, left > INT_MAX / 1000 ? INT_MAX :
+		    (int)(left * 1000) + 1);
+		if (n > 0)
+			return (1);
+		if (n == -1 && errno != EINTR)
+			return (1);	/* the read or write says what */
+	}
+}
+
+/* Write b to fd (non-blocking): 0, -1 if it failed, -2 if too late. */
+static int
+mcp_write_all(int fd, struct evbuffer *b, double deadline)
 {
 	while (evbuffer_get_length(b) != 0) {
-		if (evbuffer_write(b, fd) == -1 && errno != EINTR)
+		if (evbuffer_write(b, fd) != -1 || errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return (-1);
+		if (!mcp_poll(fd, POLLOUT, deadline))
+			return (-2);
 	}
 	return (0);
 }
@@ -146,7 +188,7 @@ mcp_conn_get(const char *peer, char **cause)
 	struct mcp_conn	*c, *slot = NULL;
 	struct evbuffer	*out;
 	char		*why = NULL;
-	int		 i, fd;
+	int		 i, fd, fl;
 
 	for (i = 0; i < MCP_CONNS; i++) {
 		c = &mcp_conns[i];
@@ -183,12 +225,15 @@ mcp_conn_get(const char *peer, char **cause)
 		free(why);
 		return (NULL);
 	}
+	/* Non-blocking: every read and write has a deadline. */
+	if ((fl = fcntl(fd, F_GETFL)) != -1)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	slot->fd = fd;
 	slot->peer = peer != NULL ? xstrdup(peer) : NULL;
 	slot->in = evbuffer_new();
 	out = evbuffer_new();
 	proto_add_hello(out);
-	if (mcp_write_all(fd, out) != 0) {
+	if (mcp_write_all(fd, out, mcp_now() + mcp_wait) != 0) {
 		evbuffer_free(out);
 		mcp_conn_close(slot);
 		xasprintf(cause, "lost the connection to %s at once",
@@ -223,10 +268,38 @@ mcp_reply_parse(struct mcp_reply *r, const char *data)
 	cJSON_Delete(j);
 }
 
+/* Is this reply's id ours?  A double outside uint32_t is not. */
+static int
+mcp_reply_ours(const char *data, uint32_t want)
+{
+	cJSON	*j = cJSON_Parse(data), *id;
+	double	 d;
+	int	 rc = 0;
+
+	id = cJSON_GetObjectItem(j, "id");
+	if (cJSON_IsNumber(id)) {
+		d = id->valuedouble;
+		rc = d >= 0 && d <= UINT32_MAX && d == floor(d) &&
+		    (uint32_t)d == want;
+	}
+	cJSON_Delete(j);
+	return (rc);
+}
+
+static const char *
+mcp_conn_name(struct mcp_conn *c, char *buf, size_t len)
+{
+	if (c->peer == NULL)
+		return ("the local server");
+	snprintf(buf, len, "peer \"%s\"", c->peer);
+	return (buf);
+}
+
 /*
- * Send one command and read up to its reply.  0: *heard says whether any
- * frame came back before a failure.  -1 with *cause set if the connection
- * failed.
+ * Send one command and read up to its reply, within mcp_wait seconds and
+ * MCP_REPLY_MAX bytes of output.  0: *heard says whether any frame came
+ * back before a failure.  -1 with *cause set if the connection failed (the
+ * caller closes it).
  */
 static int
 mcp_exchange(struct mcp_conn *c, int argc, char **argv, struct mcp_reply *r,
@@ -234,9 +307,10 @@ mcp_exchange(struct mcp_conn *c, int argc, char **argv, struct mcp_reply *r,
 {
 	struct evbuffer	*out = evbuffer_new();
 	cJSON		*j;
-	char		*data, *why = NULL, cwd[PATH_MAX];
+	char		*data, *why = NULL, cwd[PATH_MAX], name[256];
 	uint8_t		 type;
 	size_t		 len;
+	double		 deadline = mcp_now() + mcp_wait;
 	int		 rc, n;
 
 	*heard = 0;
@@ -244,8 +318,12 @@ mcp_exchange(struct mcp_conn *c, int argc, char **argv, struct mcp_reply *r,
 	if (getcwd(cwd, sizeof cwd) != NULL)
 		cJSON_AddStringToObject(j, "cwd", cwd);
 	proto_add_cjson(out, MSG_COMMAND, j);
-	rc = mcp_write_all(c->fd, out);
+	rc = mcp_write_all(c->fd, out, deadline);
 	evbuffer_free(out);
+	if (rc == -2) {
+		*heard = 1;	/* part of it may have gone */
+		goto late;
+	}
 	if (rc != 0)
 		goto lost;
 	/* Sent: from here it may run, so it is never sent again. */
@@ -261,6 +339,12 @@ mcp_exchange(struct mcp_conn *c, int argc, char **argv, struct mcp_reply *r,
 			n = evbuffer_read(c->in, c->fd, 65536);
 			if (n == -1 && errno == EINTR)
 				continue;
+			if (n == -1 && (errno == EAGAIN ||
+			    errno == EWOULDBLOCK)) {
+				if (!mcp_poll(c->fd, POLLIN, deadline))
+					goto late;
+				continue;
+			}
 			if (n <= 0)
 				goto lost;
 			continue;
@@ -274,20 +358,26 @@ mcp_exchange(struct mcp_conn *c, int argc, char **argv, struct mcp_reply *r,
 			xasprintf(cause, "the server refused us: %s", data);
 			free(data);
 			return (-1);
-		} else if (type == MSG_REPLY) {
-			j = cJSON_Parse(data);
-			rc = cJSON_IsNumber(cJSON_GetObjectItem(j, "id")) &&
-			    (uint32_t)cJSON_GetObjectItem(j, "id")->valuedouble
-			    == c->id;
-			cJSON_Delete(j);
-			if (rc) {
-				mcp_reply_parse(r, data);
-				free(data);
-				return (0);
-			}
+		} else if (type == MSG_REPLY && mcp_reply_ours(data, c->id)) {
+			mcp_reply_parse(r, data);
+			free(data);
+			return (0);
 		}
 		free(data);
+		if (r->out.len + r->err.len > MCP_REPLY_MAX) {
+			xasprintf(cause, "%s sent more than %d MiB of output for "
+			    "one command, so loopsy closed the link: ask for "
+			    "less (a narrower command, or its output to a file "
+			    "read a part at a time)", mcp_conn_name(c, name,
+			    sizeof name), MCP_REPLY_MAX / (1024 * 1024));
+			return (-1);
+		}
 	}
+late:
+	xasprintf(cause, "%s did not answer within %.0f s, so loopsy closed "
+	    "the link (the command may still be running there)",
+	    mcp_conn_name(c, name, sizeof name), mcp_wait);
+	return (-1);
 lost:
 	xasprintf(cause, "lost the connection to %s",
 	    c->peer != NULL ? c->peer : "the local server");
@@ -344,10 +434,129 @@ mcp_reply_free(struct mcp_reply *r)
 
 /* ------------------------------------------------------------ protocol */
 
+/* The length of the valid UTF-8 sequence at s (of n bytes), or 0. */
+static size_t
+mcp_utf8_len(const u_char *s, size_t n)
+{
+	size_t	 want, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return (1);
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		want = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		want = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		want = 4, cp = s[0] & 0x07;
+	else
+		return (0);
+	if (n < want)
+		return (0);
+	for (i = 1; i < want; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((want == 3 && cp < 0x800) || (want == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return (0);	/* overlong, a surrogate, or too large */
+	return (want);
+}
+
+/* s if it is valid UTF-8, else a copy with U+FFFD for each bad byte. */
+char *
+mcp_utf8(const char *s, size_t len)
+{
+	struct buf	 b;
+	size_t		 i, n;
+
+	buf_init(&b);
+	for (i = 0; i < len; i += n) {
+		if ((n = mcp_utf8_len((const u_char *)s + i, len - i)) == 0 ||
+		    s[i] == '\0') {
+			buf_add(&b, "\xef\xbf\xbd", 3);
+			n = 1;
+		} else
+			buf_add(&b, s + i, n);
+	}
+	buf_add(&b, "", 1);
+	return (b.data);
+}
+
+/*
+ * Parse a command's JSON output.  cJSON would end a string at \u0000 (the
+ * rest of it lost), so that escape becomes U+FFFD first.
+ */
+cJSON *
+mcp_json_parse(const char *text)
+{
+	char	*copy, *p;
+	int	 instr = 0;
+	cJSON	*j;
+
+	if (text == NULL || strstr(text, "\\u0000") == NULL)
+		return (cJSON_Parse(text != NULL ? text : ""));
+	copy = xstrdup(text);
+	for (p = copy; *p != '\0'; p++) {
+		if (*p == '"')
+			instr = !instr;
+		else if (instr && *p == '\\' && p[1] != '\0') {
+			if (strncmp(p, "\\u0000", 6) == 0)
+				memcpy(p + 2, "FFFD", 4);
+			p++;
+		}
+	}
+	j = cJSON_Parse(copy);
+	free(copy);
+	return (j);
+}
+
+static int
+mcp_utf8_valid(const char *s)
+{
+	size_t	 len = strlen(s), i, n;
+
+	for (i = 0; i < len; i += n) {
+		if ((n = mcp_utf8_len((const u_char *)s + i, len - i)) == 0)
+			return (0);
+	}
+	return (1);
+}
+
+/* Every string and name in j made valid UTF-8 for the client. */
+static void
+mcp_utf8_tree(cJSON *j)
+{
+	cJSON	*e;
+	char	*s;
+
+	for (; j != NULL; j = j->next) {
+		if (j->string != NULL && !mcp_utf8_valid(j->string)) {
+			s = mcp_utf8(j->string, strlen(j->string));
+			if (!(j->type & cJSON_StringIsConst))
+				free(j->string);
+			j->string = s;
+			j->type &= ~cJSON_StringIsConst;
+		}
+		if (cJSON_IsString(j) && j->valuestring != NULL &&
+		    !mcp_utf8_valid(j->valuestring)) {
+			s = mcp_utf8(j->valuestring, strlen(j->valuestring));
+			free(j->valuestring);
+			j->valuestring = s;
+		}
+		if ((e = j->child) != NULL)
+			mcp_utf8_tree(e);
+	}
+}
+
 static void
 mcp_send(cJSON *j)
 {
-	char	*s = cJSON_PrintUnformatted(j);
+	char	*s;
+
+	mcp_utf8_tree(j);
+	s = cJSON_PrintUnformatted(j);
 
 	fputs(s, stdout);
 	fputc('\n', stdout);
@@ -595,23 +804,94 @@ out:
 	return (why);
 }
 
+/* Where to cut text of len bytes to at most max, not inside a character. */
+static size_t
+mcp_cut(const char *text, size_t max)
+{
+	size_t	 n = max;
+
+	while (n > 0 && (text[n] & 0xc0) == 0x80)
+		n--;
+	return (n);
+}
+
+/*
+ * Cut every string in the structured result at MCP_TEXT_MAX too, and say so
+ * in the object holding it: its "truncated" object's entry for that name if
+ * it has one (exec's), else truncated: true.
+ */
+static void
+mcp_cap_data(cJSON *j, cJSON *parent, const char *name)
+{
+	cJSON	*e, *t;
+	char	*s;
+	size_t	 len;
+
+	if (cJSON_IsString(j) && j->valuestring != NULL &&
+	    (len = strlen(j->valuestring)) > MCP_TEXT_MAX) {
+		s = j->valuestring;
+		s[mcp_cut(s, MCP_TEXT_MAX)] = '\0';
+		j->valuestring = xstrdup(s);
+		free(s);
+		if (parent == NULL)
+			return;
+		t = cJSON_GetObjectItemCaseSensitive(parent, "truncated");
+		if (cJSON_IsObject(t) && name != NULL) {
+			cJSON_DeleteItemFromObjectCaseSensitive(t, name);
+			cJSON_AddTrueToObject(t, name);
+		} else if (!cJSON_IsObject(t)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(parent,
+			    "truncated");
+			cJSON_AddTrueToObject(parent, "truncated");
+		}
+		return;
+	}
+	cJSON_ArrayForEach(e, j) {
+		if (cJSON_IsObject(j))
+			mcp_cap_data(e, j, e->string);
+		else
+			mcp_cap_data(e, parent, name);
+	}
+}
+
 /* Cut text at MCP_TEXT_MAX, keeping the start, with a note. */
 static char *
 mcp_cap(char *text)
 {
 	char	*s;
-	size_t	 len = strlen(text), n = MCP_TEXT_MAX;
+	size_t	 len = strlen(text), n;
 
 	if (len <= MCP_TEXT_MAX)
 		return (text);
-	while (n > 0 && (text[n] & 0xc0) == 0x80)
-		n--;	/* not in the middle of a UTF-8 character */
+	n = mcp_cut(text, MCP_TEXT_MAX);
 	xasprintf(&s, "%.*s\n[output truncated: %zu of %zu bytes shown; ask "
 	    "for less: a line range with loopsy_session_capture start/end, a "
 	    "prefix with loopsy_context_list, or a narrower command]",
 	    (int)n, text, n, len);
 	free(text);
 	return (s);
+}
+
+/*
+ * How long one command of this call may take to answer: the tool's own
+ * timeout and some, else MCP_WAIT.  LOOPSY_MCP_GRACE (seconds) stands in
+ * for MCP_GRACE, and a quarter of MCP_WAIT, in tests.
+ */
+static double
+mcp_deadline(cJSON *args)
+{
+	cJSON		*t = cJSON_GetObjectItem(args, "timeout");
+	const char	*env = getenv("LOOPSY_MCP_GRACE");
+	double		 grace = MCP_GRACE, wait = MCP_WAIT;
+
+	if (env != NULL && strtod(env, NULL) > 0) {
+		grace = strtod(env, NULL);
+		wait = grace * MCP_WAIT / MCP_GRACE;
+	}
+	if (cJSON_IsNumber(t) && isfinite(t->valuedouble) &&
+	    t->valuedouble >= 0 && t->valuedouble < 1e9)
+		return (t->valuedouble + grace);
+	return (wait);
 }
 
 static cJSON *
@@ -648,6 +928,7 @@ mcp_tools_call(cJSON *id, cJSON *params)
 	else {
 		peer = cJSON_GetObjectItem(args, "peer");
 		log_debug("%s: %s", __func__, tool->name);
+		mcp_wait = mcp_deadline(args);
 		tool->run(cJSON_IsString(peer) && *peer->valuestring != '\0' ?
 		    peer->valuestring : NULL, args, &res);
 	}
@@ -666,6 +947,7 @@ mcp_tools_call(cJSON *id, cJSON *params)
 		if (res.text == NULL)
 			res.text = cJSON_Print(res.data);
 		cJSON_AddFalseToObject(j, "isError");
+		mcp_cap_data(res.data, NULL, NULL);
 		if (strcmp(mcp_version, "2025-06-18") >= 0) {
 			cJSON_AddItemToObject(j, "structuredContent", res.data);
 			res.data = NULL;
@@ -729,6 +1011,36 @@ out:
 	cJSON_Delete(j);
 }
 
+/*
+ * One line of stdin: its length, -1 at the end, or -2 for a line longer
+ * than MCP_LINE_MAX, which is read to its end and dropped.
+ */
+static ssize_t
+mcp_getline(char **line, size_t *size)
+{
+	size_t	 n = 0;
+	int	 ch, over = 0;
+
+	while ((ch = getc(stdin)) != EOF) {
+		if (!over && n + 2 > *size) {
+			*size = *size == 0 ? 4096 : *size * 2;
+			*line = xreallocarray(*line, *size, 1);
+		}
+		if (!over)
+			(*line)[n++] = ch;
+		if (ch == '\n')
+			break;
+		if (n > MCP_LINE_MAX)
+			over = 1;
+	}
+	if (over)
+		return (-2);
+	if (n == 0 && ch == EOF)
+		return (-1);
+	(*line)[n] = '\0';
+	return (n);
+}
+
 int
 mcp_main(const char *socket, int argc, char **argv)
 {
@@ -749,7 +1061,13 @@ mcp_main(const char *socket, int argc, char **argv)
 	mcp_socket = socket;
 	for (i = 0; i < MCP_CONNS; i++)
 		mcp_conns[i].fd = -1;
-	while ((n = getline(&line, &size, stdin)) != -1) {
+	while ((n = mcp_getline(&line, &size)) != -1) {
+		if (n == -2) {
+			mcp_send_error(NULL, -32700, "Parse error: a message "
+			    "longer than %d MiB was skipped",
+			    MCP_LINE_MAX / (1024 * 1024));
+			continue;
+		}
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		if (n == 0)

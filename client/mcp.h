@@ -40,6 +40,8 @@ int	 mcp_is_entry(int argc, char **argv);
 int	 mcp_command(const char *, int, char **, struct mcp_reply *, char **);
 void	 mcp_reply_free(struct mcp_reply *);
 void	 mcp_error(struct mcp_result *, const char *, ...) __printflike(2, 3);
+char	*mcp_utf8(const char *, size_t);
+struct cJSON *mcp_json_parse(const char *);
 
 /* mcp-tools.c */
 extern const struct mcp_tool	mcp_tools[];

@@ -7,7 +7,10 @@
 import json
 import os
 import stat
+import subprocess
 import sys
+import threading
+import tomllib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import *  # noqa
@@ -248,8 +251,10 @@ def install_creates_missing_configs_and_replaces_stale_entries():
        and "loopsy mcp install codex" in mcp.get("fix", ""),
        "doctor: a registered path that is gone is a warning", mcp)
     rc, out, err = w.lsy("mcp", "install", "codex", sock=False)
-    is_eq(read(c), "a = 1\n\n" + codex_table(os.path.realpath(w.home)) +
-          "# keep me\n\n\n[b]\nc = 2\n",
+    home = os.path.realpath(w.home)
+    is_eq(read(c), 'a = 1\n\n[mcp_servers.loopsy]\ncommand = "%s"\n'
+          'args = ["mcp"]\n# keep me\n\n[mcp_servers.loopsy.env]\n'
+          'LOOPSY_HOME = "%s"\nX = "1"\n\n[b]\nc = 2\n' % (EXE, home),
           "codex: the old table and its subtable replaced in place")
     w.close()
 
@@ -278,4 +283,186 @@ def lossy_json_is_refused():
 
 
 run_test(lossy_json_is_refused, "lossy_json_is_refused")
+
+def codex_quoted_or_escaped_loopsy_keys():
+    """A key the scanner cannot read that might name loopsy is refused;
+    quoted keys it can read are ours, and what it writes parses."""
+    w = World()
+    for k in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME"):
+        w.env.pop(k, None)
+    try:
+        c = os.path.join(w.home, ".codex", "config.toml")
+        home = os.path.realpath(w.home)
+        for name, text in (
+                ("an escaped table name",
+                 '[mcp_servers."lo\\u006fpsy"]\ncommand = "x"\n'),
+                ("an escaped key in [mcp_servers]",
+                 '[mcp_servers]\n"lo\\u006fpsy" = { command = "x" }\n'),
+                ("an escaped mcp_servers",
+                 '["mcp\\u005fservers".loopsy]\ncommand = "x"\n'),
+                ("an escaped dotted key",
+                 '"mcp_servers"."loops\\u0079".command = "x"\n')):
+            write(c, text)
+            rc, out, err = w.lsy("mcp", "install", "codex", sock=False)
+            ok(rc != 0 and "by hand" in err and read(c) == text,
+               "codex: %s that may be loopsy is refused" % name, err)
+        for name, text in (
+                ("a quoted table name",
+                 '[mcp_servers."loopsy"]\ncommand = "old"\n'
+                 'startup_timeout_sec = 20\n'),
+                ("a literal table name",
+                 "[mcp_servers.'loopsy']\ncommand = 'old'\n"),
+                ("an escaped key elsewhere",
+                 '[other]\n"a\\tb" = 1\n')):
+            write(c, text)
+            rc, out, err = w.lsy("mcp", "install", "codex", sock=False)
+            try:
+                got = tomllib.loads(read(c))
+            except tomllib.TOMLDecodeError as e:
+                got = {"error": str(e)}
+            lo = got.get("mcp_servers", {}).get("loopsy", {})
+            ok(rc == 0 and lo.get("command") == EXE and
+               lo.get("env") == {"LOOPSY_HOME": home} and
+               ("startup" not in text or lo.get("startup_timeout_sec") == 20)
+               and ("other" not in text or got["other"] == {"a\tb": 1}),
+               "codex: %s is installed into and still parses" % name,
+               out + err + read(c))
+    finally:
+        w.close()
+
+
+def reinstall_keeps_user_additions_in_our_entry():
+    w = World()
+    for k in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME"):
+        w.env.pop(k, None)
+    try:
+        home = os.path.realpath(w.home)
+        c = os.path.join(w.home, ".codex", "config.toml")
+        for name, text, env in (
+                ("inline env",
+                 '[mcp_servers.loopsy]\ncommand = "/old"\nargs = [\n'
+                 '  "mcp",\n  "-v",\n]\nstartup_timeout_sec = 20\n'
+                 'env = { FOO = "bar", LOOPSY_HOME = "/old" } # mine\n\n'
+                 '[mcp_servers.loopsy.tools]\nx = 1\n',
+                 {"FOO": "bar", "LOOPSY_HOME": home}),
+                ("dotted env",
+                 '[mcp_servers.loopsy]\ncommand = "/old"\nargs = [\n'
+                 '  "-v"]\nstartup_timeout_sec = 20\nenv.FOO = "bar"\n'
+                 '\n[mcp_servers.loopsy.tools]\nx = 1\n',
+                 {"FOO": "bar", "LOOPSY_HOME": home}),
+                ("env subtable",
+                 '[mcp_servers.loopsy]\nstartup_timeout_sec = 20\n\n'
+                 '[mcp_servers.loopsy.env]\nFOO = "bar"\n'
+                 'LOOPSY_HOME = "/old"\n\n[mcp_servers.loopsy.tools]\n'
+                 'x = 1\n', {"FOO": "bar", "LOOPSY_HOME": home})):
+            write(c, text)
+            rc, out, err = w.lsy("mcp", "install", "codex", sock=False)
+            try:
+                lo = tomllib.loads(read(c))["mcp_servers"]["loopsy"]
+            except (tomllib.TOMLDecodeError, KeyError) as e:
+                lo = {"error": str(e)}
+            is_eq(lo, {"command": EXE, "args": ["mcp"],
+                       "startup_timeout_sec": 20, "env": env,
+                       "tools": {"x": 1}},
+                  "codex: reinstall over %s keeps the user's keys" % name)
+            before = read(c)
+            rc, out, err = w.lsy("mcp", "install", "codex", sock=False)
+            ok(rc == 0 and "already registered" in out and
+               read(c) == before,
+               "codex: a second install over %s changes nothing" % name,
+               out + err)
+        p = os.path.join(w.home, ".claude.json")
+        write(p, json.dumps({"mcpServers": {"loopsy": {
+            "command": "/old", "args": [], "timeout": 5,
+            "env": {"FOO": "bar"}}}}))
+        rc, out, err = w.lsy("mcp", "install", "claude", sock=False)
+        is_eq(json.loads(read(p))["mcpServers"]["loopsy"],
+              {"command": EXE, "args": ["mcp"], "timeout": 5,
+               "type": "stdio", "env": {"FOO": "bar", "LOOPSY_HOME": home}},
+              "claude: reinstall merges into the user's entry")
+    finally:
+        w.close()
+
+
+def crlf_configs_get_crlf():
+    w = World()
+    for k in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME"):
+        w.env.pop(k, None)
+    try:
+        c = os.path.join(w.home, ".codex", "config.toml")
+        os.makedirs(os.path.dirname(c), exist_ok=True)
+        for text in ('model = "o3"\r\n\r\n[x]\r\ny = 1\r\n',
+                     '[mcp_servers.loopsy]\r\ncommand = "/old"\r\n'
+                     'args = ["mcp"]\r\n'):
+            with open(c, "wb") as f:
+                f.write(text.encode())
+            rc, out, err = w.lsy("mcp", "install", "codex", sock=False)
+            data = open(c, "rb").read()
+            ok(rc == 0 and b"\n" not in data.replace(b"\r\n", b"") and
+               tomllib.loads(data.decode())["mcp_servers"]["loopsy"]
+               ["command"] == EXE,
+               "codex: a CRLF config gets CRLF lines from install", data)
+        rc, out, err = w.lsy("mcp", "uninstall", "codex", sock=False)
+        data = open(c, "rb").read()
+        ok(rc == 0 and b"\n" not in data.replace(b"\r\n", b"") and
+           b"loopsy" not in data, "codex: uninstall from a CRLF config",
+           data)
+        g = os.path.join(w.home, ".gemini", "settings.json")
+        os.makedirs(os.path.dirname(g), exist_ok=True)
+        with open(g, "wb") as f:
+            f.write(b'{\r\n  "theme": "x"\r\n}\r\n')
+        rc, out, err = w.lsy("mcp", "install", "gemini", sock=False)
+        data = open(g, "rb").read()
+        ok(rc == 0 and b"\n" not in data.replace(b"\r\n", b"") and
+           "loopsy" in json.loads(data)["mcpServers"],
+           "gemini: a CRLF config stays CRLF", data)
+    finally:
+        w.close()
+
+
+def a_config_changed_during_install_is_not_overwritten():
+    """Another writer rewrites the file all along: an install that read
+    one version must not rename over a newer one."""
+    w = World()
+    for k in ("CLAUDE_CONFIG_DIR", "CODEX_HOME", "XDG_CONFIG_HOME"):
+        w.env.pop(k, None)
+    stop = threading.Event()
+    g = os.path.join(w.home, ".gemini", "settings.json")
+    os.makedirs(os.path.dirname(g), exist_ok=True)
+    write(g, "{}")
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            i += 1
+            tmp = g + ".w"
+            with open(tmp, "w") as f:
+                f.write(json.dumps({"n": i, "pad": "x" * (i % 97)}))
+            os.replace(tmp, g)
+
+    t = threading.Thread(target=writer, daemon=True)
+    t.start()
+    seen = ""
+    try:
+        for _ in range(60):
+            rc, out, err = w.lsy("mcp", "install", "gemini", sock=False)
+            if "changed while we edited it; run it again" in err:
+                seen = err
+                break
+            w.lsy("mcp", "uninstall", "gemini", sock=False)
+    finally:
+        stop.set()
+        t.join()
+        w.close()
+    ok(seen != "", "a config changed while install edits it is refused",
+       seen)
+
+
+run_test(codex_quoted_or_escaped_loopsy_keys,
+         "codex_quoted_or_escaped_loopsy_keys")
+run_test(reinstall_keeps_user_additions_in_our_entry,
+         "reinstall_keeps_user_additions_in_our_entry")
+run_test(crlf_configs_get_crlf, "crlf_configs_get_crlf")
+run_test(a_config_changed_during_install_is_not_overwritten,
+         "a_config_changed_during_install_is_not_overwritten")
 done()

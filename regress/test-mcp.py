@@ -11,8 +11,11 @@ import json
 import os
 import re
 import select
+import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -41,10 +44,11 @@ def no_rate_limits(text):
 class Mcp:
     """loopsy mcp on a world's socket; every stdout line kept."""
 
-    def __init__(self, w, version="2025-11-25"):
+    def __init__(self, w, version="2025-11-25", argv=None, env=None):
         self.err = open(os.path.join(w.dir, "mcp-stderr-%d" % id(self)),
                         "w+")
-        self.p = subprocess.Popen(w.argv("mcp"), env=w.env, cwd=w.home,
+        self.p = subprocess.Popen(argv or w.argv("mcp"), env=env or w.env,
+                                  cwd=w.home,
                                   stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.err)
         self.buf = b""
@@ -56,7 +60,9 @@ class Mcp:
         self.notify("notifications/initialized")
 
     def send_raw(self, line):
-        self.p.stdin.write(line.encode() + b"\n")
+        if isinstance(line, str):
+            line = line.encode()
+        self.p.stdin.write(line + b"\n")
         self.p.stdin.flush()
 
     def read_line(self, timeout=60):
@@ -73,7 +79,7 @@ class Mcp:
                 self.buf += d
         line, self.buf = self.buf.split(b"\n", 1)
         self.lines.append(line)
-        return json.loads(line)
+        return json.loads(line.decode("utf-8"))
 
     def notify(self, method, params=None):
         m = {"jsonrpc": "2.0", "method": method}
@@ -113,6 +119,136 @@ def good(res):
 
 def sc(res):
     return res.get("structuredContent", {})
+
+
+class FakeServer:
+    """A local server on a socket of its own that answers each command
+    with what answer(argv, id) gives: a list of (type, payload) frames, or
+    None to say nothing at all."""
+
+    def __init__(self, w, answer):
+        self.path = os.path.join(w.dir, "fake-sock")
+        self.answer = answer
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.bind(self.path)
+        self.s.listen(4)
+        self.conns = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            self.conns.append(c)
+            threading.Thread(target=self.serve, args=(c,),
+                             daemon=True).start()
+
+    def serve(self, c):
+        buf = b""
+        try:
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+                while len(buf) >= 4:
+                    n = struct.unpack(">I", buf[:4])[0]
+                    if len(buf) < 4 + n:
+                        break
+                    t, body, buf = buf[4], buf[5:4 + n], buf[4 + n:]
+                    if t != 2:
+                        continue
+                    cmd = json.loads(body)
+                    for ft, payload in self.answer(cmd["argv"],
+                                                   cmd["id"]) or []:
+                        c.sendall(frame(ft, payload))
+        except OSError:
+            return
+
+    def argv(self):
+        return [LOOPSY, "-S", self.path, "mcp"]
+
+    def close(self):
+        self.s.close()
+        for c in self.conns:
+            c.close()
+
+
+def reply(id, exit=0, **kw):
+    return (3, json.dumps(dict(id=id, exit=exit, **kw)))
+
+
+def fake_server(w):
+    """The MCP against a server that misbehaves: silent, flooding, replies
+    out of range, fields missing, bytes that are not UTF-8."""
+    mode = {"m": "silent"}
+
+    def answer(argv, id):
+        m = mode["m"]
+        if m == "silent":
+            return None
+        if m == "flood":
+            chunk = b"y" * (1024 * 1024)
+            return [(11, chunk)] * 33 + [reply(id)]
+        if m == "wrapped-id":
+            return [reply(id + 2 ** 32), (11, '[{"name": "s1"}]'),
+                    reply(id)]
+        if m == "missing":
+            return [(11, "[{}]"), reply(id)]
+        if m == "bytes":
+            return [(11, b'{"key": "k", "value": "a\\u0000b\xffc"}'),
+                    reply(id)]
+        return [reply(id)]
+
+    f = FakeServer(w, answer)
+    env = dict(w.env, LOOPSY_MCP_GRACE="1")
+    m = Mcp(w, argv=f.argv(), env=env)
+    try:
+        t0 = time.monotonic()
+        res = m.call("loopsy_execute", _timeout=20, command="true",
+                     timeout=0.2)
+        ok(res.get("isError") is True and "the local server did not "
+           "answer within 1 s" in text(res) and
+           time.monotonic() - t0 < 10,
+           "a_server_that_never_answers_is_given_up_on", json.dumps(res))
+        mode["m"] = "flood"
+        res = m.call("loopsy_session_list", _timeout=30)
+        ok(res.get("isError") is True and "more than 32 MiB" in text(res),
+           "a_command_sending_too_much_output_is_cut_off",
+           json.dumps(res)[:500])
+        mode["m"] = "wrapped-id"
+        res = m.call("loopsy_session_list")
+        ok(good(res) and [x.get("name") for x in sc(res)["sessions"]] ==
+           ["s1"], "a_reply_id_beyond_32_bits_is_not_ours",
+           json.dumps(res))
+        mode["m"] = "missing"
+        res = m.call("loopsy_session_list")
+        ok(good(res) and "(null)" not in text(res) and
+           "-2147483648" not in text(res),
+           "a_reply_missing_fields_renders_without_null_or_nan",
+           json.dumps(res))
+        mode["m"] = "bytes"
+        res = m.call("loopsy_context_get", key="k")
+        ok(good(res) and sc(res).get("value") == "a\ufffdb\ufffdc" and
+           text(res) == "a\ufffdb\ufffdc",
+           "nul_and_invalid_utf8_become_replacement_characters",
+           json.dumps(res))
+        mode["m"] = "ok"
+        big = json.dumps({"jsonrpc": "2.0", "id": 4242, "method": "ping",
+                          "params": {"pad": "x" * (9 * 1024 * 1024)}})
+        m.send_raw(big)
+        r = m.read_line()
+        ok(r.get("error", {}).get("code") in (-32700, -32600) and
+           r.get("id") is None, "a_line_over_8_mib_is_refused",
+           json.dumps(r)[:300])
+        r = m.request("ping")
+        ok("result" in r, "server_goes_on_after_an_overlong_line",
+           json.dumps(r))
+    finally:
+        m.close()
+        f.close()
 
 
 def versions(w):
@@ -290,6 +426,33 @@ def local_tools(w, m):
        "truncated" in text(res), "large_output_is_capped_with_a_note",
        str(len(text(res))))
 
+    res = m.call("loopsy_execute", command="head -c 5000000 /dev/zero | "
+                 "tr '\\0' x; echo; echo err >&2")
+    line = m.lines[-1]
+    s = sc(res)
+    ok(good(res) and len(line) < 300 * 1024 and
+       len(s.get("stdout", "")) <= 64 * 1024 and
+       s.get("truncated", {}).get("stdout") is True and
+       s.get("stderr") == "err\n",
+       "structured_content_strings_are_capped_too", str(len(line)))
+    res = m.call("loopsy_session_start", name="long", cols=120,
+                 command="seq -f 'line %08g' 1 9000; exec sleep 60")
+    m.call("loopsy_session_wait", session="long", regex="line 00009000",
+           timeout=20, **{"for": "text"})
+    res = m.call("loopsy_session_capture", session="long", start="-")
+    t = text(res)
+    ok(good(res) and t.rstrip().endswith("line 00009000") and
+       sc(res).get("truncated") is True and len(t.encode()) <= 64 * 1024
+       and "before this cut" in t,
+       "capture_cut_keeps_the_newest_lines_under_the_cap",
+       t[-200:] + " %d" % len(t))
+    m.call("loopsy_session_remove", session="long")
+    w.lsy("context-set", "bad", "x\udcffy")
+    res = m.call("loopsy_context_get", key="bad")
+    ok(good(res) and sc(res).get("value") == "x\ufffdy",
+       "invalid_utf8_in_a_context_value_is_replaced", json.dumps(res))
+    w.lsy("context-delete", "bad")
+
     res = m.call("loopsy_context_set", key="k1", value="v1", ttl=600)
     ok(good(res), "context_set", json.dumps(res))
     res = m.call("loopsy_context_get", key="k1")
@@ -327,6 +490,21 @@ def local_tools(w, m):
     res = m.call("loopsy_check_ack", id=mid)
     ok(good(res) and sc(res).get("acked") is True, "check_ack_here",
        json.dumps(res))
+    # A message whose envelope names a sender we never paired with.
+    rc, out, err = w.lsy("msg-send", "--", "self", "ack me")
+    sid = out.strip()
+    key = [e["key"] for e in sc(m.call("loopsy_context_list",
+                                       prefix="inbox:"))["entries"]
+           if e["key"].endswith(":" + sid)]
+    env = json.loads(sc(m.call("loopsy_context_get", key=key[0]))["value"])
+    env["from"] = "stranger"
+    m.call("loopsy_context_set", key=key[0], value=json.dumps(env))
+    res = m.call("loopsy_ack_message", id=sid)
+    ok(rc == 0 and res.get("isError") is True and
+       "not a paired peer" in text(res) and "give peer" in text(res) and
+       sid in json.dumps(sc(m.call("loopsy_check_inbox"))),
+       "ack_to_an_unpaired_from_needs_an_explicit_peer",
+       out + err + json.dumps(res))
     res = m.call("loopsy_ack_message", id="1-nope-0000")
     ok(res.get("isError") is True and "loopsy_check_inbox" in text(res),
        "ack_unknown_message_says_what_to_do", json.dumps(res))
@@ -470,6 +648,7 @@ def main():
         run_test(lambda: peer_tools(a, b, m), "peer_tools")
         run_test(lambda: offline(m, c), "offline")
         run_test(lambda: scenario(a, b, m, mb), "scenario")
+        run_test(lambda: fake_server(a.w), "fake_server")
         bad = []
         for x in ms:
             for line in x.lines:

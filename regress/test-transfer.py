@@ -8,7 +8,9 @@ resumes; a progress bar only on a terminal; rate limits; audit lines.  A
 local push passes the open source and the server copies it ("via":
 "descriptor"); the corruption and resume tests run that way and streaming
 (LOOPSY_TEST_NO_FD=1); a descriptor that is not the named source is
-refused, and a missing one falls back to streaming."""
+refused, and a missing one falls back to streaming.  A sender that learns
+the size only at the end gives it to transfer-finish -s; one that never
+resumes (transfer-put -N) leaves no part when cut short."""
 
 import glob
 import hashlib
@@ -529,6 +531,90 @@ class Raw:
         self.s.close()
 
 
+def rehashed(w):
+    """Bytes of parts the server read back to resume pushes (stats)."""
+    rc, out, err = w.lsy("stats", "--json")
+    return json.loads(out).get("transfer_rehashed") if rc == 0 else None
+
+
+def finish_settles_the_size_and_no_resume_drops_the_part():
+    w = world()
+    try:
+        h = w.home
+        w.lsy("start")
+        hello = hashlib.sha256(b"hello").hexdigest()
+        c = Raw(w)
+        # A sender that knows the size only at the end declares the most
+        # it can be, then gives the size to transfer-finish -s.
+        c.run("transfer-put", "-N", "-R", "-s", "100", h + "/d1")
+        c.s.sendall(frame(14, b"hello"))
+        r, data, out = c.run("transfer-finish", "-s", "5", hello)
+        j = json.loads(out) if out else {}
+        ok(r is not None and r["ok"] and j.get("size") == 5 and
+           read(h + "/d1") == b"hello" and parts(h) == [],
+           "finish_s_settles_the_size_of_the_open_part", r)
+        c.run("transfer-put", "-s", "100", h + "/d2")
+        c.s.sendall(frame(14, b"hello"))
+        r, data, out = c.run("transfer-finish", "-s", "4", hello)
+        ok(r is not None and not r["ok"] and
+           r["error"]["code"] == "size-mismatch" and
+           not os.path.exists(h + "/d2") and parts(h) == [],
+           "finish_s_below_what_came_writes_nothing", r)
+        c.run("transfer-put", "-N", "-s", "100", h + "/d3")
+        c.s.sendall(frame(14, b"hello"))
+        r, data, out = c.run("transfer-finish", "-s", "6", hello)
+        ok(r is not None and r["error"]["code"] == "incomplete" and
+           "dropped" in r["error"]["message"] and parts(h) == [],
+           "an_incomplete_no_resume_push_drops_its_part", r)
+        c.run("transfer-put", "-s", "100", h + "/d4")
+        c.s.sendall(frame(14, b"hello"))
+        r, data, out = c.run("transfer-finish", hello)
+        ok(r is not None and r["error"]["code"] == "incomplete" and
+           "kept for a resume" in r["error"]["message"] and
+           len(parts(h)) == 1, "finish_without_s_keeps_the_declared_size", r)
+        os.unlink(parts(h)[0])
+        c.close()
+
+        # A client gone mid-push: its part stays for a resume, unless it
+        # said it would never resume (-N).
+        for flags, name in (([], "kept"), (["-N"], "dropped")):
+            mine = lambda: glob.glob(os.path.join(h, ".%s.loopsy-part-*" %
+                                                  name))
+            c = Raw(w)
+            c.run("transfer-put", *flags, "-s", "5", h + "/" + name)
+            c.s.sendall(frame(14, b"hel"))
+            there = poll_until(lambda: len(mine()) == 1 and
+                               os.path.getsize(mine()[0]) == 3, 10)
+            c.close()
+            if flags:
+                ok(there and poll_until(lambda: mine() == [], 10),
+                   "a_no_resume_push_cut_short_leaves_no_part", mine())
+            else:
+                ok(there, "a_push_cut_short_has_its_part", mine())
+        # The other is kept: resuming it (once the server has seen the
+        # first connection go and unlocked it) reads it back, counted.
+        before = rehashed(w)
+        c = Raw(w)
+
+        def resume():
+            r, data, out = c.run("transfer-put", "-s", "5", h + "/kept")
+            if r is not None and not r["ok"] and \
+                    r["error"]["code"] == "busy":
+                return None
+            return r, out
+        r, out = poll_until(resume, 10) or (None, b"")
+        c.s.sendall(frame(14, b"lo"))
+        r2, data, out2 = c.run("transfer-finish", hello)
+        ok(r is not None and json.loads(out).get("offset") == 3 and
+           r2 is not None and r2["ok"] and read(h + "/kept") == b"hello",
+           "a_push_cut_short_keeps_its_part_to_resume", "%r %r" % (r, r2))
+        is_eq(rehashed(w) - before if before is not None else None, 3,
+              "stats_counts_bytes_read_back_to_resume")
+        c.close()
+    finally:
+        w.close()
+
+
 def pull_refuses_fifos_and_links_swapped_in():
     w = world("transfer: { allowedPaths: [\"~\"], deniedPaths: [~/.ssh] }\n")
     try:
@@ -663,6 +749,7 @@ for fn in (cp_small_empty_and_large_files, local_copy_passes_the_descriptor,
            checksum_mismatch_leaves_no_file, killed_transfer_resumes,
            progress_bar_only_on_a_terminal, rate_limit_and_audit,
            pull_refuses_fifos_and_links_swapped_in,
+           finish_settles_the_size_and_no_resume_drops_the_part,
            cp_does_not_trust_a_lying_server):
     run_test(fn, fn.__name__)
 for fn in (checksum_mismatch_leaves_no_file, killed_transfer_resumes):

@@ -3,10 +3,10 @@
  * (destPath, then the file) parsed as it comes and streamed through the
  * transfer commands: transfer-mkdir for missing directories (the original
  * made them), transfer-put and data frames, transfer-finish.  The file's
- * size is known only at the end, so the first transfer-put declares the most
- * it can be (from Content-Length, or transfer.maxFileSize) and a second one,
- * once all is in, declares what came and resumes the same temporary file;
- * then transfer-finish checks the SHA-256 and renames it into place.
+ * size is known only at the end, so transfer-put declares the most it can be
+ * (from Content-Length, or transfer.maxFileSize) and transfer-finish -s says
+ * what came, checks the SHA-256 and renames the file into place.  The API
+ * never resumes a push (transfer-put -N): one cut short leaves no part.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -55,8 +55,8 @@ struct api_push {
 	char		*dest;
 	int		 have_file;
 	int		 file_done;
-	int		 put_ok;	/* the first transfer-put said yes */
-	int		 finishing;	/* second put and finish sent */
+	int		 put_ok;	/* transfer-put said yes */
+	int		 finishing;	/* transfer-finish sent */
 	int		 complete;	/* the whole body is in */
 	uint64_t	 bound;		/* most the file can be */
 	int		 bound_max;	/* ... because of maxFileSize */
@@ -151,8 +151,6 @@ api_push_put_done(struct api_call *a, cJSON *r, struct evbuffer *out __unused)
 		api_push_failed(a, r);
 		return;
 	}
-	if (a->push->finishing)
-		return;		/* the second put: finish answers */
 	a->push->put_ok = 1;
 	api_push_try_finish(a);
 }
@@ -164,8 +162,9 @@ api_push_async(struct api_call *a, cJSON *r, struct evbuffer *out __unused)
 	api_push_failed(a, r);
 }
 
+/* Never resumed: start afresh (-R), and leave no part if cut short (-N). */
 static void
-api_push_put(struct api_call *a, int restart, uint64_t size)
+api_push_put(struct api_call *a, uint64_t size)
 {
 	struct api_push	*p = a->push;
 	char		 s[32], *argv[9];
@@ -173,8 +172,8 @@ api_push_put(struct api_call *a, int restart, uint64_t size)
 
 	snprintf(s, sizeof s, "%llu", (unsigned long long)size);
 	argv[argc++] = "transfer-put";
-	if (restart)
-		argv[argc++] = "-R";
+	argv[argc++] = "-N";
+	argv[argc++] = "-R";
 	argv[argc++] = "-k";
 	argv[argc++] = p->key;
 	argv[argc++] = "-s";
@@ -184,13 +183,13 @@ api_push_put(struct api_call *a, int restart, uint64_t size)
 	api_command(a, api_push_put_done, argc, argv);
 }
 
-/* All in and the first put agreed: declare the size, then finish. */
+/* All in and the put agreed: finish, with the size that came. */
 static void
 api_push_try_finish(struct api_call *a)
 {
 	struct api_push	*p = a->push;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
-	char		 hex[65], *argv[2];
+	char		 hex[65], s[32], *argv[4];
 	u_int		 n = 0, i;
 
 	if (a->done || !p->complete)
@@ -207,10 +206,12 @@ api_push_try_finish(struct api_call *a)
 	EVP_DigestFinal_ex(p->sha, md, &n);
 	for (i = 0; i < n && i < 32; i++)
 		snprintf(hex + i * 2, 3, "%02x", md[i]);
-	api_push_put(a, 0, p->size);
+	snprintf(s, sizeof s, "%llu", (unsigned long long)p->size);
 	argv[0] = "transfer-finish";
-	argv[1] = hex;
-	api_command(a, api_push_finished, 2, argv);
+	argv[1] = "-s";
+	argv[2] = s;
+	argv[3] = hex;
+	api_command(a, api_push_finished, 4, argv);
 }
 
 static void
@@ -253,7 +254,7 @@ api_push_mkdirs(struct api_call *a)
 	}
 }
 
-/* The file part begins: start the first transfer-put. */
+/* The file part begins: start the transfer-put. */
 static void
 api_push_begin(struct api_call *a)
 {
@@ -284,7 +285,7 @@ api_push_begin(struct api_call *a)
 	p->sha = EVP_MD_CTX_new();
 	EVP_DigestInit_ex(p->sha, EVP_sha256(), NULL);
 	api_push_mkdirs(a);
-	api_push_put(a, 1, p->bound);
+	api_push_put(a, p->bound);
 }
 
 /* n bytes of the part in hand go where the part goes. */

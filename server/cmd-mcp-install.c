@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -360,13 +361,80 @@ mcp_json_parse(const char *path, const char *text, char **cause)
 	return (root);
 }
 
+/*
+ * Our entry over the one there: its keys set from ours, our LOOPSY_HOME
+ * put in (or taken out of) its env, whatever else the user added kept.
+ * Takes entry; returns the merged copy.
+ */
+static cJSON *
+mcp_json_merge(const cJSON *cur, cJSON *entry, const char *home)
+{
+	cJSON		*m = cJSON_Duplicate(cur, 1), *e, *env, *mine;
+	const char	*name;
+
+	cJSON_ArrayForEach(e, entry) {
+		name = e->string;
+		env = cJSON_GetObjectItemCaseSensitive(m, name);
+		if (cJSON_IsObject(e) && cJSON_IsObject(env)) {
+			mine = cJSON_GetObjectItemCaseSensitive(e,
+			    "LOOPSY_HOME");
+			cJSON_DeleteItemFromObjectCaseSensitive(env,
+			    "LOOPSY_HOME");
+			cJSON_AddItemToObject(env, "LOOPSY_HOME",
+			    cJSON_Duplicate(mine, 1));
+			continue;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(m, name) != NULL)
+			cJSON_ReplaceItemInObjectCaseSensitive(m, name,
+			    cJSON_Duplicate(e, 1));
+		else
+			cJSON_AddItemToObject(m, name, cJSON_Duplicate(e, 1));
+	}
+	if (home == NULL) {
+		/* No LOOPSY_HOME now: take out the one an install put in. */
+		cJSON_ArrayForEach(env, m) {
+			if (!cJSON_IsObject(env) || (strcmp(env->string, "env")
+			    != 0 && strcmp(env->string, "environment") != 0))
+				continue;
+			cJSON_DeleteItemFromObjectCaseSensitive(env,
+			    "LOOPSY_HOME");
+			if (env->child == NULL) {
+				cJSON_DeleteItemFromObjectCaseSensitive(m,
+				    env->string);
+				break;
+			}
+		}
+	}
+	cJSON_Delete(entry);
+	return (m);
+}
+
+/* The file had CRLF line ends: give it them back. */
+static void
+mcp_crlf(char **text)
+{
+	struct buf	 b;
+	const char	*p;
+
+	buf_init(&b);
+	for (p = *text; *p != '\0'; p++) {
+		if (*p == '\n' && (p == *text || p[-1] != '\r'))
+			buf_add(&b, "\r", 1);
+		buf_add(&b, p, 1);
+	}
+	buf_add(&b, "", 1);
+	free(*text);
+	*text = b.data;
+}
+
 static int
 mcp_json_edit(const struct mcp_agent *a, const char *path, const char *old,
     const char *exe, const char *home, int install, struct mcp_edit *e,
     char **cause)
 {
-	cJSON	*root, *servers, *cur, *entry = NULL;
-	int	 rc = -1;
+	cJSON		*root, *servers, *cur, *entry = NULL;
+	const char	*p;
+	int		 rc = -1;
 
 	if ((root = mcp_json_parse(path, old, cause)) == NULL)
 		return (-1);
@@ -386,6 +454,8 @@ mcp_json_edit(const struct mcp_agent *a, const char *path, const char *old,
 		cJSON_DeleteItemFromObjectCaseSensitive(servers, MCP_NAME);
 	} else {
 		entry = a->entry(exe, home);
+		if (cJSON_IsObject(cur))
+			entry = mcp_json_merge(cur, entry, home);
 		rc = 0;
 		if (cur != NULL && cJSON_Compare(cur, entry, 1))
 			goto out;
@@ -407,6 +477,9 @@ mcp_json_edit(const struct mcp_agent *a, const char *path, const char *old,
 		entry = NULL;
 	}
 	e->text = mcp_json_print(root);
+	if (old != NULL && (p = strchr(old, '\n')) != NULL && p > old &&
+	    p[-1] == '\r')
+		mcp_crlf(&e->text);
 	rc = 1;
 out:
 	cJSON_Delete(entry);
@@ -428,36 +501,47 @@ struct mcp_toml_line {
 	int		 header;
 	int		 ours;		/* in our table */
 	int		 blank;		/* empty or only a comment */
+	int		 cont;		/* inside a value begun above */
+	int		 n;		/* keys in its header or key, -1 none */
+	char		 k[3][64];	/* the first three */
 };
 
 struct mcp_toml {
 	struct mcp_toml_line *v;
 	u_int		 n;
+	const char	*eol;		/* "\n", or "\r\n" if the file has it */
 };
 
 #define MCP_TOML_KEY	64
 
 /*
  * A dotted key at *pp ("a.b", "a . \"b\"", 'c'), stopping at stop; the
- * first two keys go to k.  Returns the number of keys, or -1.
+ * first three keys go to k, and *unknown has bit i set for a key i with
+ * escapes, which this does not decode.  Returns the number of keys, or -1.
  */
 static int
-mcp_toml_key(const char **pp, char stop, char k[2][MCP_TOML_KEY])
+mcp_toml_key(const char **pp, char stop, char k[3][MCP_TOML_KEY],
+    int *unknown)
 {
 	const char	*p = *pp, *s;
 	int		 n = 0;
 	size_t		 len;
 	char		 q;
 
-	k[0][0] = k[1][0] = '\0';
+	k[0][0] = k[1][0] = k[2][0] = '\0';
+	*unknown = 0;
 	for (;;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*p == '"' || *p == '\'') {
 			q = *p++;
 			for (s = p; *p != q && *p != '\n' && *p != '\0'; p++) {
-				if (q == '"' && *p == '\\')
-					return (-1);	/* not one of ours */
+				if (q == '"' && *p == '\\') {
+					if (n < 3)
+						*unknown |= 1 << n;
+					if (p[1] != '\0' && p[1] != '\n')
+						p++;
+				}
 			}
 			if (*p != q)
 				return (-1);
@@ -470,7 +554,7 @@ mcp_toml_key(const char **pp, char stop, char k[2][MCP_TOML_KEY])
 			if ((len = p - s) == 0)
 				return (-1);
 		}
-		if (n < 2) {
+		if (n < 3) {
 			if (len >= MCP_TOML_KEY)
 				len = MCP_TOML_KEY - 1;
 			memcpy(k[n], s, len);
@@ -487,6 +571,27 @@ mcp_toml_key(const char **pp, char stop, char k[2][MCP_TOML_KEY])
 			return (-1);
 		p++;
 	}
+}
+
+/*
+ * Could the path of n keys (k, with unknown keys anything) name
+ * mcp_servers.loopsy or something in it?  1 if exactly, 2 if only maybe.
+ */
+static int
+mcp_toml_names_us(int n, char k[][MCP_TOML_KEY], int unknown)
+{
+	const char	*want[2] = { "mcp_servers", MCP_NAME };
+	int		 i, maybe = 0;
+
+	if (n < 2)
+		return (0);
+	for (i = 0; i < 2; i++) {
+		if (unknown & (1 << i))
+			maybe = 1;
+		else if (strcmp(k[i], want[i]) != 0)
+			return (0);
+	}
+	return (maybe ? 2 : 1);
 }
 
 /* Scan the rest of a line outside a header: strings, comments, brackets. */
@@ -543,21 +648,36 @@ mcp_toml_scan(const char *p, const char *end, char *ml, int *depth)
 	}
 }
 
+static int
+mcp_toml_refuse(const char *path, struct mcp_toml *t, char **cause)
+{
+	xasprintf(cause, "%s sets mcp_servers.%s in a form loopsy does not "
+	    "edit (line %u): change it by hand", path, MCP_NAME, t->n);
+	free(t->v);
+	t->v = NULL;
+	return (-1);
+}
+
 /*
  * Split text into lines and mark our table.  A key that makes
- * mcp_servers.loopsy some other way (dotted, inline) is refused.
+ * mcp_servers.loopsy some other way (dotted, inline), or a quoted key with
+ * escapes that might, is refused.
  */
 static int
 mcp_toml_parse(const char *path, const char *text, struct mcp_toml *t,
     char **cause)
 {
-	const char		*p = text, *end, *s, *kp;
+	const char		*p = text, *end, *s, *kp, *nl;
 	struct mcp_toml_line	*l;
-	char			 k[2][MCP_TOML_KEY], ml = '\0', tk[2][MCP_TOML_KEY];
-	int			 depth = 0, n, tn = 0, ours = 0;
+	char			 ml = '\0', path2[3][MCP_TOML_KEY];
+	char			 tk[3][MCP_TOML_KEY];
+	int			 depth = 0, n, tn = 0, ours = 0, unk, tunk = 0;
+	int			 i, m, pn, punk;
 
 	memset(t, 0, sizeof *t);
 	memset(tk, 0, sizeof tk);
+	nl = strchr(text, '\n');
+	t->eol = (nl != NULL && nl > text && nl[-1] == '\r') ? "\r\n" : "\n";
 	while (*p != '\0') {
 		end = strchr(p, '\n');
 		end = end != NULL ? end + 1 : p + strlen(p);
@@ -566,44 +686,57 @@ mcp_toml_parse(const char *path, const char *text, struct mcp_toml *t,
 		memset(l, 0, sizeof *l);
 		l->start = p;
 		l->len = end - p;
+		l->n = -1;
+		l->cont = (ml != '\0' || depth != 0);
 		for (s = p; *s == ' ' || *s == '\t'; s++)
 			;
-		if (ml == '\0' && depth == 0 && *s == '[') {
+		if (!l->cont && *s == '[') {
 			l->header = 1;
-			if (s[1] == '[')	/* [[array of tables]] */
-				n = 0;
-			else {
-				s++;
-				n = mcp_toml_key(&s, ']', k);
-			}
-			ours = (n >= 2 && strcmp(k[0], "mcp_servers") == 0 &&
-			    strcmp(k[1], MCP_NAME) == 0);
-			tn = n <= 0 ? -1 : n;	/* -1: none of ours there */
-			memcpy(tk, k, sizeof tk);
+			s += (s[1] == '[') ? 2 : 1;
+			n = mcp_toml_key(&s, ']', l->k, &unk);
+			l->n = n;
+			m = n > 0 ? mcp_toml_names_us(n, l->k, unk) : 0;
+			if (m == 2 || (m == 1 && l->start[strspn(l->start,
+			    " \t")+ 1] == '['))	/* [[mcp_servers.loopsy]] */
+				return (mcp_toml_refuse(path, t, cause));
+			ours = (m == 1);
+			tn = n <= 0 || l->start[strspn(l->start, " \t") + 1] ==
+			    '[' ? -1 : n;	/* -1: none of ours there */
+			memcpy(tk, l->k, sizeof tk);
+			tunk = unk;
 			l->ours = ours;
-		} else {
-			l->ours = ours;
-			if (ml == '\0' && depth == 0) {
-				l->blank = (*s == '#' || *s == '\n' ||
-				    *s == '\r' || *s == '\0');
-				kp = s;
-				n = l->blank ? 0 : mcp_toml_key(&kp, '=', k);
-				if (!ours && ((tn == 0 && n >= 2 &&
-				    strcmp(k[0], "mcp_servers") == 0 &&
-				    strcmp(k[1], MCP_NAME) == 0) || (tn == 1 &&
-				    strcmp(tk[0], "mcp_servers") == 0 &&
-				    n >= 1 && strcmp(k[0], MCP_NAME) == 0))) {
-					xasprintf(cause, "%s sets mcp_servers."
-					    "%s in a form loopsy does not edit "
-					    "(line %u): change it by hand",
-					    path,
-					    MCP_NAME, t->n);
-					free(t->v);
-					return (-1);
-				}
-			}
-			mcp_toml_scan(s, end, &ml, &depth);
+			p = end;
+			continue;
 		}
+		l->ours = ours;
+		if (l->cont) {
+			mcp_toml_scan(s, end, &ml, &depth);
+			p = end;
+			continue;
+		}
+		l->blank = (*s == '#' || *s == '\n' || *s == '\r' ||
+		    *s == '\0');
+		kp = s;
+		n = l->blank ? 0 : mcp_toml_key(&kp, '=', l->k, &unk);
+		l->n = n;
+		if (!ours && n > 0 && tn >= 0) {
+			/* The key's whole path: the table's, then its own. */
+			pn = 0;
+			punk = 0;
+			for (i = 0; i < tn && pn < 2; i++, pn++) {
+				memcpy(path2[pn], tk[i], MCP_TOML_KEY);
+				if (tunk & (1 << i))
+					punk |= 1 << pn;
+			}
+			for (i = 0; i < n && pn < 2; i++, pn++) {
+				memcpy(path2[pn], l->k[i], MCP_TOML_KEY);
+				if (unk & (1 << i))
+					punk |= 1 << pn;
+			}
+			if (mcp_toml_names_us(tn + n, path2, punk) != 0)
+				return (mcp_toml_refuse(path, t, cause));
+		}
+		mcp_toml_scan(kp != s ? kp : s, end, &ml, &depth);
 		p = end;
 	}
 	return (0);
@@ -640,22 +773,255 @@ mcp_toml_quote(struct buf *b, const char *s)
 	buf_add(b, "\"", 1);
 }
 
+/* One "name = value" line of ours: command, args, env or LOOPSY_HOME. */
+static void
+mcp_toml_line(struct buf *b, const char *name, const char *exe,
+    const char *home, const char *eol)
+{
+	if (strcmp(name, "command") == 0) {
+		buf_printf(b, "command = ");
+		mcp_toml_quote(b, exe);
+	} else if (strcmp(name, "args") == 0)
+		buf_printf(b, "args = [\"mcp\"]");
+	else if (strcmp(name, "env") == 0) {
+		buf_printf(b, "env = { LOOPSY_HOME = ");
+		mcp_toml_quote(b, home);
+		buf_printf(b, " }");
+	} else {
+		buf_printf(b, "%s = ", name);
+		mcp_toml_quote(b, home);
+	}
+	buf_printf(b, "%s", eol);
+}
+
 static char *
-mcp_toml_table(const char *exe, const char *home)
+mcp_toml_table(const char *exe, const char *home, const char *eol)
 {
 	struct buf	 b;
 
 	buf_init(&b);
-	buf_printf(&b, "[mcp_servers.%s]\ncommand = ", MCP_NAME);
-	mcp_toml_quote(&b, exe);
-	buf_printf(&b, "\nargs = [\"mcp\"]\n");
-	if (home != NULL) {
-		buf_printf(&b, "env = { LOOPSY_HOME = ");
-		mcp_toml_quote(&b, home);
-		buf_printf(&b, " }\n");
-	}
+	buf_printf(&b, "[mcp_servers.%s]%s", MCP_NAME, eol);
+	mcp_toml_line(&b, "command", exe, home, eol);
+	mcp_toml_line(&b, "args", exe, home, eol);
+	if (home != NULL)
+		mcp_toml_line(&b, "env", exe, home, eol);
 	buf_add(&b, "", 1);
 	return (b.data);
+}
+
+/*
+ * Our env = { ... } line with LOOPSY_HOME set to home (or taken out if
+ * home is NULL), the other entries kept: 0, or -1 if it is not a simple
+ * inline table on one line.
+ */
+static int
+mcp_toml_env_inline(struct buf *b, const struct mcp_toml_line *l,
+    const char *home)
+{
+	const char	*p = l->start, *end = l->start + l->len, *item, *ip;
+	char		 k[3][MCP_TOML_KEY], q;
+	struct buf	 items;
+	int		 found = 0, depth = 0, unk, n;
+	size_t		 prefix;
+
+	p = strchr(p, '=') + 1;	/* a key line: there is one */
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p != '{')
+		return (-1);
+	prefix = p - l->start;
+	buf_init(&items);
+	for (item = ++p; p < end; p++) {
+		if (*p == '"' || *p == '\'') {
+			for (q = *p++; p < end && *p != q; p++) {
+				if (q == '"' && *p == '\\')
+					p++;
+			}
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == ']' || (*p == '}' && depth > 0)))
+			depth--;
+		else if (depth == 0 && (*p == ',' || *p == '}')) {
+			while (item < p && (*item == ' ' || *item == '\t'))
+				item++;
+			n = (int)(p - item);
+			while (n > 0 && (item[n - 1] == ' ' ||
+			    item[n - 1] == '\t'))
+				n--;
+			ip = item;
+			if (n > 0 && mcp_toml_key(&ip, '=', k, &unk) == 1 &&
+			    (unk || strcmp(k[0], "LOOPSY_HOME") == 0)) {
+				if (unk) {
+					buf_free(&items);
+					return (-1);
+				}
+				if (!found && home != NULL) {
+					buf_printf(&items, "%sLOOPSY_HOME = ",
+					    items.len ? ", " : "");
+					mcp_toml_quote(&items, home);
+				}
+				found = 1;
+			} else if (n > 0)
+				buf_printf(&items, "%s%.*s", items.len ? ", " :
+				    "", n, item);
+			item = p + 1;
+			if (*p == '}')
+				break;
+		}
+	}
+	if (p >= end) {
+		buf_free(&items);
+		return (-1);
+	}
+	if (!found && home != NULL) {
+		buf_printf(&items, "%sLOOPSY_HOME = ", items.len ? ", " : "");
+		mcp_toml_quote(&items, home);
+	}
+	if (items.len != 0) {
+		buf_add(b, l->start, prefix);
+		buf_printf(b, "{ %.*s }", (int)items.len, items.data);
+		buf_add(b, p + 1, end - (p + 1));
+	}
+	buf_free(&items);
+	return (0);
+}
+
+/* Our main table's key lines, and where env is. */
+struct mcp_toml_ours {
+	int		 command, args, anchor;	/* line numbers, -1 none */
+	int		 env_inline, env_dotted, env_home, env_table;
+	int		 env_table_home;
+};
+
+static int
+mcp_toml_is(const struct mcp_toml_line *l, int n, const char *k0,
+    const char *k1)
+{
+	return (l->n == n && strcmp(l->k[0], k0) == 0 &&
+	    (k1 == NULL || strcmp(l->k[1], k1) == 0));
+}
+
+static void
+mcp_toml_find(struct mcp_toml *t, struct mcp_toml_ours *o)
+{
+	u_int	 i;
+	int	 main = 0, envt = 0;
+
+	memset(o, 0xff, sizeof *o);	/* all -1 */
+	o->env_dotted = 0;
+	for (i = 0; i < t->n; i++) {
+		const struct mcp_toml_line *l = &t->v[i];
+
+		if (l->header) {
+			main = l->ours && l->n == 2;
+			envt = l->ours && l->n == 3 &&
+			    strcmp(l->k[2], "env") == 0;
+			if (main && o->anchor == -1)
+				o->anchor = i;
+			if (envt)
+				o->env_table = i;
+			continue;
+		}
+		if (!l->ours || l->cont || l->blank || l->n <= 0)
+			continue;
+		if (envt && mcp_toml_is(l, 1, "LOOPSY_HOME", NULL))
+			o->env_table_home = i;
+		if (!main)
+			continue;
+		if (mcp_toml_is(l, 1, "command", NULL))
+			o->command = o->anchor = i;
+		else if (mcp_toml_is(l, 1, "args", NULL))
+			o->args = o->anchor = i;
+		else if (mcp_toml_is(l, 1, "env", NULL))
+			o->env_inline = i;
+		else if (l->n >= 2 && strcmp(l->k[0], "env") == 0) {
+			o->env_dotted = 1;
+			if (mcp_toml_is(l, 2, "env", "LOOPSY_HOME"))
+				o->env_home = i;
+		}
+	}
+}
+
+/* What our table lacks, after the last of command and args (or header). */
+static void
+mcp_toml_missing(struct buf *out, struct mcp_toml_ours *o, const char *exe,
+    const char *home, const char *eol)
+{
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		buf_add(out, eol, strlen(eol));	/* a last line without one */
+	if (o->command == -1)
+		mcp_toml_line(out, "command", exe, home, eol);
+	if (o->args == -1)
+		mcp_toml_line(out, "args", exe, home, eol);
+	if (home == NULL || o->env_table != -1 || o->env_inline != -1)
+		return;
+	if (o->env_dotted && o->env_home == -1)
+		mcp_toml_line(out, "env.LOOPSY_HOME", exe, home, eol);
+	else if (!o->env_dotted)
+		mcp_toml_line(out, "env", exe, home, eol);
+}
+
+/*
+ * Install over our table as it is: command and args replaced, our
+ * LOOPSY_HOME set in env (inline, dotted or a subtable, as it is written),
+ * every other key and subtable kept.
+ */
+static int
+mcp_toml_merge(const char *path, struct mcp_toml *t, const char *exe,
+    const char *home, struct buf *out, char **cause)
+{
+	struct mcp_toml_ours	 o;
+	struct mcp_toml_line	*l;
+	const char		*eol = t->eol;
+	u_int			 i;
+	int			 skip = 0, pending = 0;
+
+	mcp_toml_find(t, &o);
+	for (i = 0; i < t->n; i++) {
+		l = &t->v[i];
+		if (skip && l->cont)
+			continue;
+		skip = 0;
+		if (pending) {	/* after the anchor's value, however long */
+			mcp_toml_missing(out, &o, exe, home, eol);
+			pending = 0;
+		}
+		if (!l->ours) {
+			buf_add(out, l->start, l->len);
+			continue;
+		}
+		if ((int)i == o.command || (int)i == o.args) {
+			mcp_toml_line(out, (int)i == o.command ? "command" :
+			    "args", exe, home, eol);
+			skip = 1;
+		} else if ((int)i == o.env_inline) {
+			if ((i + 1 < t->n && t->v[i + 1].cont) ||
+			    mcp_toml_env_inline(out, l, home) != 0) {
+				xasprintf(cause, "%s: the env of mcp_servers.%s "
+				    "is not an inline table on one line (line "
+				    "%u): change it by hand", path, MCP_NAME,
+				    i + 1);
+				return (-1);
+			}
+		} else if ((int)i == o.env_home || (int)i == o.env_table_home) {
+			if (home != NULL)
+				mcp_toml_line(out, (int)i == o.env_home ?
+				    "env.LOOPSY_HOME" : "LOOPSY_HOME", exe,
+				    home, eol);
+			skip = 1;
+		} else
+			buf_add(out, l->start, l->len);
+		if ((int)i == o.env_table && o.env_table_home == -1 &&
+		    home != NULL)
+			mcp_toml_line(out, "LOOPSY_HOME", exe, home, eol);
+		if ((int)i == o.anchor)
+			pending = 1;
+	}
+	if (pending)
+		mcp_toml_missing(out, &o, exe, home, eol);
+	return (0);
 }
 
 static int
@@ -665,48 +1031,63 @@ mcp_toml_edit(const char *path, const char *old, const char *exe,
 	struct mcp_toml	 t;
 	struct buf	 out, mine;
 	char		*table = NULL;
+	const char	*eol;
+	size_t		 el;
 	u_int		 i, last = 0;
 	int		 found = 0, rc = 0;
 
 	if (mcp_toml_parse(path, old != NULL ? old : "", &t, cause) != 0)
 		return (-1);
 	mcp_toml_trim(&t);
+	eol = t.eol;
+	el = strlen(eol);
 	buf_init(&out);
 	buf_init(&mine);
-	if (install)
-		table = mcp_toml_table(exe, home);
 	for (i = 0; i < t.n; i++) {
-		if (!t.v[i].ours) {
-			buf_add(&out, t.v[i].start, t.v[i].len);
-			continue;
+		if (t.v[i].ours) {
+			found = 1;
+			last = i;
+			buf_add(&mine, t.v[i].start, t.v[i].len);
 		}
-		if (!found && install)
-			buf_add(&out, table, strlen(table));
-		found = 1;
-		last = i;
-		buf_add(&mine, t.v[i].start, t.v[i].len);
 	}
 	buf_add(&mine, "", 1);
-	if (install && found && strcmp(mine.data, table) == 0)
-		goto out;	/* just as we would write it */
 	if (!install && !found)
 		goto out;
-	if (install && !found) {
-		if (out.len > 0 && out.data[out.len - 1] != '\n')
-			buf_add(&out, "\n", 1);
-		if (out.len > 0 && (out.len < 2 ||
-		    out.data[out.len - 2] != '\n'))
-			buf_add(&out, "\n", 1);
-		buf_add(&out, table, strlen(table));
-	}
-	if (!install) {
+	if (install) {
+		table = mcp_toml_table(exe, home, eol);
+		if (found) {
+			if (mcp_toml_merge(path, &t, exe, home, &out,
+			    cause) != 0) {
+				rc = -1;
+				goto out;
+			}
+			buf_add(&out, "", 1);
+			if (strcmp(out.data, old) == 0)
+				goto out;	/* just as we would write it */
+			out.len--;
+		} else {
+			buf_add(&out, old != NULL ? old : "", old != NULL ?
+			    strlen(old) : 0);
+			if (out.len > 0 && out.data[out.len - 1] != '\n')
+				buf_add(&out, eol, el);
+			if (out.len > 0 && (out.len < 2 * el || memcmp(out.data +
+			    out.len - 2 * el, eol, el) != 0))
+				buf_add(&out, eol, el);
+			buf_add(&out, table, strlen(table));
+		}
+	} else {
+		for (i = 0; i < t.n; i++) {
+			if (!t.v[i].ours)
+				buf_add(&out, t.v[i].start, t.v[i].len);
+		}
 		/* The blank line install put before a table at the end. */
 		for (i = last + 1; i < t.n && t.v[i].blank &&
-		    t.v[i].len == 1; i++)
+		    t.v[i].len == el; i++)
 			;
-		if (i == t.n && out.len >= 2 && out.data[out.len - 1] == '\n' &&
-		    out.data[out.len - 2] == '\n')
-			out.len--;
+		if (i == t.n && out.len >= 2 * el && memcmp(out.data +
+		    out.len - 2 * el, eol, el) == 0 && memcmp(out.data +
+		    out.len - el, eol, el) == 0)
+			out.len -= el;
 	}
 	buf_add(&out, "", 1);
 	e->text = xstrdup(out.data);
@@ -732,9 +1113,9 @@ mcp_toml_lookup(const char *path, const char *text, char **command,
 	struct mcp_toml	 t;
 	struct buf	 b;
 	const char	*p;
-	char		 k[2][MCP_TOML_KEY];
+	char		 k[3][MCP_TOML_KEY];
 	u_int		 i;
-	int		 found = 0;
+	int		 found = 0, unk;
 
 	if (mcp_toml_parse(path, text, &t, cause) != 0)
 		return (-1);
@@ -746,7 +1127,8 @@ mcp_toml_lookup(const char *path, const char *text, char **command,
 		while (*p == ' ' || *p == '\t')
 			p++;
 		if (*command != NULL || t.v[i].header || t.v[i].blank ||
-		    mcp_toml_key(&p, '=', k) != 1 || strcmp(k[0], "command") != 0)
+		    mcp_toml_key(&p, '=', k, &unk) != 1 || unk ||
+		    strcmp(k[0], "command") != 0)
 			continue;
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -811,9 +1193,82 @@ mcp_link_target(const char *path, char *out, size_t len)
 	return (0);
 }
 
+/* Has the file at path changed since was (st_nlink 0: it was not there)? */
+static int
+mcp_changed(const char *path, const struct stat *was)
+{
+	struct stat	 sb;
+
+	if (stat(path, &sb) != 0)
+		return (was->st_nlink != 0 || errno != ENOENT);
+	return (was->st_nlink == 0 || sb.st_size != was->st_size ||
+	    sb.st_mtim.tv_sec != was->st_mtim.tv_sec ||
+	    sb.st_mtim.tv_nsec != was->st_mtim.tv_nsec ||
+	    sb.st_ino != was->st_ino);
+}
+
+/*
+ * Write text to a file beside target and rename it over target, unless
+ * target changed since it was read (an agent or the user writing it too):
+ * then nothing is changed.
+ */
+static int
+mcp_replace(const char *target, const char *text, mode_t mode,
+    const struct stat *was, char **cause)
+{
+	const char	*p;
+	char		*tmp;
+	size_t		 left;
+	ssize_t		 n;
+	int		 fd;
+
+	xasprintf(&tmp, "%s.XXXXXX", target);
+	if ((fd = mkstemp(tmp)) == -1) {
+		xasprintf(cause, "cannot create a file beside %s: %s", target,
+		    strerror(errno));
+		free(tmp);
+		return (-1);
+	}
+	for (p = text, left = strlen(text); left > 0; p += n, left -= n) {
+		if ((n = write(fd, p, left)) == -1 && errno != EINTR)
+			break;
+		if (n == -1)
+			n = 0;
+	}
+	if (left != 0 || fchmod(fd, mode) != 0 || fsync(fd) != 0) {
+		xasprintf(cause, "cannot write %s: %s", tmp, strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	if (mcp_changed(target, was)) {
+		xasprintf(cause, "%s changed while we edited it; run it again",
+		    target);
+		goto fail;
+	}
+	if (rename(tmp, target) != 0) {
+		xasprintf(cause, "cannot rename %s to %s: %s", tmp, target,
+		    strerror(errno));
+		goto fail;
+	}
+	free(tmp);
+	return (0);
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	free(tmp);
+	return (-1);
+}
+
+/*
+ * Write text to path (through a symlink to its target), with the mode the
+ * file had, after copying what it had to a backup beside it.  was is the
+ * file as it was read.
+ */
 static int
 mcp_write(const char *path, const char *old, size_t oldlen, const char *text,
-    char **backup, char **cause)
+    const struct stat *was, char **backup, char **cause)
 {
 	char		 real[PATH_MAX];
 	const char	*target = path;
@@ -842,14 +1297,21 @@ mcp_write(const char *path, const char *old, size_t oldlen, const char *text,
 		    mcp_link_target(path, real, sizeof real) == 0)
 			target = real;
 	}
-	return (file_write_atomic(target, text, strlen(text), mode, cause));
+	return (mcp_replace(target, text, mode, was, cause));
 }
 
-/* Read a config: 0 and *text NULL if it is not there. */
+/*
+ * Read a config: 0 and *text NULL if it is not there.  *was is its stat
+ * from before the read (st_nlink 0 if it was not there).
+ */
 static int
-mcp_read(const char *path, char **text, size_t *len, char **cause)
+mcp_read(const char *path, char **text, size_t *len, struct stat *was,
+    char **cause)
 {
 	*len = 0;
+	memset(was, 0, sizeof *was);
+	if (stat(path, was) != 0)
+		memset(was, 0, sizeof *was);
 	if ((*text = file_read(path, MCP_MAX_CONFIG, len, cause)) != NULL)
 		return (0);
 	return (*cause != NULL ? -1 : 0);
@@ -875,11 +1337,12 @@ mcp_change(struct cmd_ctx *ctx, const struct mcp_agent *a, const char *exe,
 	char		*path = a->path(), *old = NULL, *cause = NULL;
 	char		*backup = NULL;
 	size_t		 len;
+	struct stat	 was;
 	struct mcp_edit	 e;
 	int		 rc = -1, n;
 
 	memset(&e, 0, sizeof e);
-	if (mcp_read(path, &old, &len, &cause) != 0)
+	if (mcp_read(path, &old, &len, &was, &cause) != 0)
 		goto out;
 	if (old == NULL && !install) {
 		cmd_print(ctx, "%s: %s does not exist: nothing to remove\n",
@@ -906,7 +1369,7 @@ mcp_change(struct cmd_ctx *ctx, const struct mcp_agent *a, const char *exe,
 		    "in", path, e.shown);
 		goto out;
 	}
-	if (mcp_write(path, old, len, e.text, &backup, &cause) != 0) {
+	if (mcp_write(path, old, len, e.text, &was, &backup, &cause) != 0) {
 		rc = -1;
 		goto out;
 	}
@@ -989,11 +1452,12 @@ mcp_agent_registered(u_int i, char **command, char **cause)
 	char			*path = a->path(), *text = NULL;
 	cJSON			*root = NULL, *o, *c;
 	size_t			 len;
+	struct stat		 was;
 	enum mcp_reg		 r = MCP_REG_ERROR;
 
 	*command = NULL;
 	*cause = NULL;
-	if (mcp_read(path, &text, &len, cause) != 0)
+	if (mcp_read(path, &text, &len, &was, cause) != 0)
 		goto out;
 	r = MCP_REG_NOCONFIG;
 	if (text == NULL)

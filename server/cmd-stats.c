@@ -1,6 +1,7 @@
 /*
  * server/cmd-stats.c: counters for tests and benchmarks: bytes in and out,
- * frames sent and skipped per client, output queues, scrollback, RSS.
+ * frames sent and skipped per client, output queues, scrollback, RSS, bytes
+ * of pushes' parts read back to resume them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ cmd_stats_json(void)
 	cJSON_AddNumberToObject(j, "frames_sent", server_stats_frames_sent);
 	cJSON_AddNumberToObject(j, "frames_skipped",
 	    server_stats_frames_skipped);
+	cJSON_AddNumberToObject(j, "transfer_rehashed", transfer_rehashed);
 	arr = cJSON_AddArrayToObject(j, "sessions");
 	TAILQ_FOREACH(s, &sessions, entry) {
 		o = cJSON_CreateObject();

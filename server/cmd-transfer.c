@@ -4,7 +4,11 @@
  * transfer-put, MSG_DATA frames and transfer-finish to push; transfer-get to
  * pull; transfer-mkdir for "cp -r"; transfer-status for where a push is.
  * A local push passes its open source with transfer-put -F and the server
- * copies it (no data frames).  The work is in transfer.c.
+ * copies it (no data frames).  A sender that learns the size only at the
+ * end (the API's push) gives the most it can be to transfer-put and the
+ * size to transfer-finish -s; one that never resumes (the API again) says
+ * transfer-put -N, and an unfinished part is removed.  The work is in
+ * transfer.c.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -19,18 +23,18 @@ static enum cmd_retval	cmd_transfer_mkdir(struct cmd_ctx *);
 
 const struct cmd_def cmd_transfer_put_def = {
 	.name = "transfer-put",
-	.flags = "FRk:l:m:n:s:S:X:",
+	.flags = "FNRk:l:m:n:s:S:X:",
 	.min_args = 1, .max_args = 1,
-	.usage = "[-FR] [-k key] [-l length] [-m mode] [-n name] [-s size] "
+	.usage = "[-FNR] [-k key] [-l length] [-m mode] [-n name] [-s size] "
 	    "[-S source] [-X offset] path",
 	.run = cmd_transfer_put
 };
 
 const struct cmd_def cmd_transfer_finish_def = {
 	.name = "transfer-finish",
-	.flags = "",
+	.flags = "s:",
 	.min_args = 1, .max_args = 1,
-	.usage = "sha256",
+	.usage = "[-s size] sha256",
 	.run = cmd_transfer_finish
 };
 
@@ -120,6 +124,7 @@ cmd_transfer_put(struct cmd_ctx *ctx)
 	f.key = args_get(ctx->args, 'k') != NULL ? args_get(ctx->args, 'k') :
 	    "";
 	f.restart = args_has(ctx->args, 'R');
+	f.noresume = args_has(ctx->args, 'N');
 	f.local = args_has(ctx->args, 'F');
 	f.source = source;
 	f.size = args_number(ctx->args, 's', 0, 0, (1LL << 62), &cause);
@@ -144,10 +149,20 @@ out:
 	return (rv);
 }
 
+/* -s: the size, if the sender learned it only at the end. */
 static enum cmd_retval
 cmd_transfer_finish(struct cmd_ctx *ctx)
 {
-	return (transfer_finish(ctx, ctx->args->argv[0]));
+	char		*cause = NULL;
+	long long	 size;
+
+	size = args_number(ctx->args, 's', -1, 0, (1LL << 62), &cause);
+	if (cause != NULL) {
+		cmd_error(ctx, "usage", "%s", cause);
+		free(cause);
+		return (CMD_USAGE);
+	}
+	return (transfer_finish(ctx, ctx->args->argv[0], size));
 }
 
 static enum cmd_retval

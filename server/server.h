@@ -475,6 +475,7 @@ struct transfer_file {
 	uint64_t	 size;
 	mode_t		 mode;
 	int		 restart;	/* drop what an earlier try left */
+	int		 noresume;	/* -N: unfinished, the part goes too */
 	int		 local;		/* -F: copy the descriptor passed */
 	const char	*source;	/* the source, resolved and allowed */
 	uint64_t	 limit;		/* -l: copy no more now (0: all) */
@@ -483,7 +484,8 @@ struct transfer_file {
 int		 transfer_rate(struct cmd_ctx *);
 enum cmd_retval	 transfer_put(struct cmd_ctx *, const struct transfer_file *);
 void		 transfer_drop_descriptor(struct client *);
-enum cmd_retval	 transfer_finish(struct cmd_ctx *, const char *sha256);
+enum cmd_retval	 transfer_finish(struct cmd_ctx *, const char *sha256,
+		     long long size);
 enum cmd_retval	 transfer_status(struct cmd_ctx *, int wait_ms);
 enum cmd_retval	 transfer_mkdir(struct cmd_ctx *, const char *, const char *,
 		     mode_t, int);
@@ -491,6 +493,7 @@ enum cmd_retval	 transfer_get(struct cmd_ctx *, const char *, uint64_t);
 void		 transfer_data(struct client *, const char *, size_t);
 void		 transfer_drained(struct client *);
 void		 transfer_free(struct client *);
+extern uint64_t	 transfer_rehashed;	/* bytes of parts read back to resume */
 
 /* operating: identity, config commands, running the server. */
 extern int	 server_lan;		/* start --lan: peers on 0.0.0.0 */

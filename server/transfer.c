@@ -4,8 +4,9 @@
  * beside the destination, hashed as it comes, and is renamed over the
  * destination only if the sender's SHA-256 matches; the temporary file keeps
  * a name derived from the destination and the source so that a retry resumes
- * it.  A pull (transfer-get) streams a file out as MSG_DATA frames as fast as
- * the client takes them.  A local push may pass its open source instead
+ * it (unless the sender says it never will: transfer-put -N).  A pull
+ * (transfer-get) streams a file out as MSG_DATA frames as fast as the client
+ * takes them.  A local push may pass its open source instead
  * (transfer-put -F): two threads of ours copy it and hash what they wrote,
  * while the loop goes on serving everyone else.  Which paths may be used is
  * policy-path.c's business; the commands that call this are in
@@ -90,6 +91,7 @@ struct transfer {
 	int		 fd;
 	int		 dirfd;		/* push: the destination's directory */
 	int		 push;
+	int		 noresume;	/* push: unfinished, the part goes too */
 	char		*path;		/* resolved destination (or source) */
 	char		*base;		/* push: its name in dirfd */
 	char		*part;		/* push: the temporary file's name */
@@ -107,8 +109,11 @@ struct transfer {
 	struct transfer_copy *copy;	/* push: that copy, while it runs */
 	struct cmd_ctx	*wait;		/* finish or status waiting for it */
 	char		*wait_sha;	/* finish: the sender's SHA-256 */
+	long long	 wait_size;	/* finish: its -s, or -1 */
 	struct event	*wait_timer;	/* status -w: when to answer anyway */
 };
+
+uint64_t	transfer_rehashed;
 
 static void	transfer_copy_stop(struct transfer *);
 
@@ -133,11 +138,17 @@ transfer_state(struct client *c)
 	return (t);
 }
 
-/* Forget the file in flight; a push's temporary file stays for a resume. */
+/*
+ * Forget the file in flight; a push's temporary file stays for a resume,
+ * unless the sender will not resume it.  Only a part we opened and locked
+ * is ours to remove that way: another connection may hold one of that name.
+ */
 static void
 transfer_close(struct transfer *t, int unlink_part)
 {
 	transfer_copy_stop(t);
+	if (t->noresume && t->fd != -1)
+		unlink_part = 1;
 	if (unlink_part && t->part != NULL && t->dirfd != -1)
 		unlinkat(t->dirfd, t->part, 0);
 	if (t->fd != -1)
@@ -155,7 +166,7 @@ transfer_close(struct transfer *t, int unlink_part)
 		EVP_MD_CTX_free(t->sha);
 	t->sha = NULL;
 	t->get = NULL;
-	t->push = t->local = 0;
+	t->push = t->local = t->noresume = 0;
 	t->size = t->done = t->resumed = t->synced = 0;
 }
 
@@ -575,7 +586,8 @@ transfer_copy_stop(struct transfer *t)
 	transfer_copy_stop_error(t, NULL);
 }
 
-static enum cmd_retval	transfer_finish_now(struct cmd_ctx *, const char *);
+static enum cmd_retval	transfer_finish_now(struct cmd_ctx *, const char *,
+			    long long);
 static enum cmd_retval	transfer_status_now(struct cmd_ctx *);
 
 /* Answer the command waiting for the copy: a finish, or a status. */
@@ -585,6 +597,7 @@ transfer_wake(struct client *c)
 	struct transfer	*t = c->transfer;
 	struct cmd_ctx	*ctx = t->wait;
 	char		*sha256 = t->wait_sha;
+	long long	 size = t->wait_size;
 	enum cmd_retval	 rv;
 
 	if (ctx == NULL)
@@ -594,7 +607,7 @@ transfer_wake(struct client *c)
 	if (t->wait_timer != NULL)
 		evtimer_del(t->wait_timer);
 	if (sha256 != NULL)
-		rv = transfer_finish_now(ctx, sha256);
+		rv = transfer_finish_now(ctx, sha256, size);
 	else
 		rv = transfer_status_now(ctx);
 	free(sha256);
@@ -804,6 +817,7 @@ transfer_put(struct cmd_ctx *ctx, const struct transfer_file *f)
 	t->size = f->size;
 	t->mode = f->mode & 0777;	/* no set-id bits from a sender */
 	t->push = 1;
+	t->noresume = f->noresume;
 	t->dirfd = open(dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
 	if (t->dirfd == -1) {
 		cmd_error(ctx, "io", "%s: %s", dir, strerror(errno));
@@ -839,6 +853,7 @@ transfer_put(struct cmd_ctx *ctx, const struct transfer_file *f)
 	futimens(t->fd, NULL);	/* in use: not stale */
 	if ((t->sha = transfer_hash_prefix(t->fd, sb.st_size, &cause)) == NULL)
 		goto io;
+	transfer_rehashed += sb.st_size;
 	if (lseek(t->fd, sb.st_size, SEEK_SET) == -1)
 		goto io;
 	t->done = t->resumed = t->synced = sb.st_size;
@@ -968,23 +983,27 @@ transfer_data(struct client *c, const char *data, size_t len)
 /*
  * The sender's SHA-256 of the whole file: if it matches what came, make the
  * file durable and put it in place; if not, it was never there.  A local
- * copy still running is waited for.
+ * copy still running is waited for.  A sender that learns the size only at
+ * the end (an API push) declared the most it could be and gives the size
+ * here (size, else -1): the part stays open and its hash runs on, where a
+ * second transfer-put would read the whole part back on the loop.
  */
 enum cmd_retval
-transfer_finish(struct cmd_ctx *ctx, const char *sha256)
+transfer_finish(struct cmd_ctx *ctx, const char *sha256, long long size)
 {
 	struct transfer	*t = ctx->c != NULL ? ctx->c->transfer : NULL;
 
 	if (t != NULL && t->copy != NULL) {
 		t->wait = ctx;
 		t->wait_sha = xstrdup(sha256);
+		t->wait_size = size;
 		return (CMD_WAIT);
 	}
-	return (transfer_finish_now(ctx, sha256));
+	return (transfer_finish_now(ctx, sha256, size));
 }
 
 static enum cmd_retval
-transfer_finish_now(struct cmd_ctx *ctx, const char *sha256)
+transfer_finish_now(struct cmd_ctx *ctx, const char *sha256, long long size)
 {
 	struct transfer	*t = ctx->c != NULL ? ctx->c->transfer : NULL;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
@@ -1003,10 +1022,19 @@ transfer_finish_now(struct cmd_ctx *ctx, const char *sha256)
 		cmd_error(ctx, "transfer", "%s", t->error);
 		goto out;
 	}
+	if (size >= 0 && (uint64_t)size < t->done) {
+		cmd_error(ctx, "size-mismatch", "%s: %llu bytes came, more "
+		    "than the %lld the sender says (nothing written)", t->path,
+		    (unsigned long long)t->done, size);
+		goto out;
+	}
+	if (size >= 0)
+		t->size = size;
 	if (t->done != t->size) {
 		cmd_error(ctx, "incomplete", "incomplete transfer: %s has %llu "
-		    "of %llu bytes (kept for a resume)", t->path,
-		    (unsigned long long)t->done, (unsigned long long)t->size);
+		    "of %llu bytes (%s)", t->path, (unsigned long long)t->done,
+		    (unsigned long long)t->size, t->noresume ? "dropped" :
+		    "kept for a resume");
 		transfer_close(t, 0);
 		return (CMD_ERROR);
 	}
