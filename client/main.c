@@ -3,8 +3,12 @@
  * (-L, -S, -v, -V) come first, then a command of the command table; with no
  * command, loopsy opens a new session.  "start -F" runs the server here.
  */
+#include <sys/inotify.h>
+
+#include <errno.h>
 #include <limits.h>
 #include <locale.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +81,58 @@ main_in_client(int argc, char **argv)
 	return (rv);
 }
 
+/* Is a server answering on path?  A connection that is closed at once. */
+static int
+main_server_live(const char *path)
+{
+	int	 fd;
+
+	if ((fd = client_connect(path)) == -1)
+		return (0);
+	close(fd);
+	return (1);
+}
+
+/*
+ * Wait until the server on path has gone: its socket is removed when it
+ * exits (inotify on the directory), with a check a minute in case it died
+ * without removing it.  0 once it is gone.
+ */
+static int
+main_wait_gone(const char *path, const char *why)
+{
+	struct pollfd	 pfd;
+	char		*dir, ev[4096];
+	int		 fd;
+
+	fprintf(stderr, "%s; waiting for it to exit, then serving\n", why);
+	dir = xstrdup(path);
+	if (strrchr(dir, '/') != NULL)
+		*strrchr(dir, '/') = '\0';
+	fd = inotify_init1(IN_CLOEXEC);
+	if (fd == -1 || inotify_add_watch(fd, dir, IN_DELETE|IN_MOVED_FROM|
+	    IN_DELETE_SELF) == -1) {
+		free(dir);
+		if (fd != -1)
+			close(fd);
+		return (-1);
+	}
+	free(dir);
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	while (main_server_live(path)) {
+		if (poll(&pfd, 1, 60 * 1000) == -1 && errno != EINTR)
+			break;
+		if (pfd.revents & POLLIN) {
+			if (read(fd, ev, sizeof ev) == -1 && errno != EINTR &&
+			    errno != EAGAIN)
+				break;
+		}
+	}
+	close(fd);
+	return (main_server_live(path) ? -1 : 0);
+}
+
 /* Is this "start -F" (with or without --lan)?  Then the server runs here. */
 static int
 main_start_foreground(const struct cmd_def *def, int argc, char **argv)
@@ -101,9 +157,20 @@ main_foreground(const char *path)
 {
 	char	*cause = NULL;
 
-	if (server_start(path, 1, -1, -1, &cause) != 0) {
-		fprintf(stderr, "%s\n", cause);
-		return (1);
+	while (server_start(path, 1, -1, -1, &cause) != 0) {
+		/*
+		 * A server started on demand is there already (systemd
+		 * starting "start -F" after loopsy ran): exiting would make
+		 * the unit restart again and again.  Wait for it to go, then
+		 * serve.
+		 */
+		if (strstr(cause, "already running") == NULL ||
+		    main_wait_gone(path, cause) != 0) {
+			fprintf(stderr, "%s\n", cause);
+			return (1);
+		}
+		free(cause);
+		cause = NULL;
 	}
 	return (0);
 }

@@ -13,6 +13,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa
 from harness import *  # noqa
 
 require()
@@ -547,4 +548,34 @@ for t in (init_creates_everything_with_private_modes,
           init_and_doctor_on_a_broken_setup,
           enable_escapes_the_unit):
     run_test(t, t.__name__)
+
+def start_foreground_waits_for_an_on_demand_server():
+    """systemd's "start -F" while a server started on demand runs: it must
+    wait and then serve, not exit (the unit would restart in a loop)."""
+    w = World()
+    try:
+        w.new("od", "sh", "-c", "read x")
+        old = status_json(w)["pid"]
+        p = subprocess.Popen(w.argv("start", "-F"), env=w.env, cwd=w.home,
+                             stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE)
+        harness._children.append(p.pid)
+        line = p.stderr.readline().decode()
+        ok("already running" in line and "waiting" in line and
+           p.poll() is None, "start_F_waits_for_a_running_server", line)
+        w.lsy("kill-session", "-t", "od")    # its last session goes
+        ok(poll_until(lambda: (status_json(w) or {}).get("pid") == p.pid,
+                      15), "start_F_serves_once_it_has_gone",
+           (old, p.pid, status_json(w)))
+        ok(status_json(w).get("started") == "start",
+           "start_F_server_outlives_its_sessions")
+        w.lsy("kill-server")
+        ok(p.wait(15) == 0, "start_F_exits_when_killed")
+    finally:
+        w.close()
+
+
+run_test(start_foreground_waits_for_an_on_demand_server,
+         "start_foreground_waits")
 done()
