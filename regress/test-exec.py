@@ -5,6 +5,7 @@
 # allowlist (through wrappers), rate limits, and the audit line.
 import json
 import os
+import struct
 import select
 import shutil
 import signal
@@ -388,8 +389,68 @@ def rate_limit_and_audit():
         w.close()
 
 
+def slow_reader_backpressure():
+    """A caller that does not read: the program waits, the server does not
+    keep its output (execution.maxOutput 0: no cap to hide behind)."""
+    import socket as sk
+    w = world("execution: { maxOutput: 0 }\n")
+    try:
+        size = 200 * 1024 * 1024
+        s = sk.socket(sk.AF_UNIX, sk.SOCK_STREAM)
+        s.connect(w.sock)
+        s.sendall(HELLO + command_frame(
+            ["exec", "--", "sh", "-c", "head -c %d /dev/zero" % size]))
+
+        def rss():
+            j = json.loads(w.lsy("stats", "--json")[1])
+            return j["rss_kib"]
+
+        def blocked():
+            """Is the program stopped, writing into a full pipe?"""
+            for pid in os.listdir("/proc"):
+                try:
+                    with open("/proc/%s/cmdline" % pid, "rb") as f:
+                        cmd = f.read().split(b"\0")
+                    if cmd[:3] != [b"head", b"-c", b"%d" % size]:
+                        continue
+                    with open("/proc/%s/wchan" % pid) as f:
+                        return "pipe" in f.read()
+                except (OSError, ValueError):
+                    continue
+            return False
+        # the server reads until the caller is 1 MiB behind, then stops:
+        # the program blocks writing, with the server holding little
+        ok(poll_until(blocked, 20) and rss() < 96 * 1024,
+           "a_caller_that_does_not_read_stops_the_program_not_the_server_"
+           "memory", rss())
+        got, ty = 0, None
+        s.settimeout(30)
+        buf = b""
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            buf += d
+            while len(buf) >= 5:
+                n = struct.unpack(">I", buf[:4])[0]
+                if len(buf) < 4 + n:
+                    break
+                ty = buf[4]
+                if ty == 11:
+                    got += n - 1
+                buf = buf[4 + n:]
+                if ty == 3:
+                    break
+            if ty == 3:
+                break
+        s.close()
+        is_eq(got, size, "all_of_it_arrives_once_the_caller_reads")
+    finally:
+        w.close()
+
+
 for fn in (output_exit_codes_and_signals, streaming, output_cap, timeouts,
            busy, denylist_bypasses, allowlist, bad_requests,
-           rate_limit_and_audit):
+           rate_limit_and_audit, slow_reader_backpressure):
     run_test(fn, fn.__name__)
 done()

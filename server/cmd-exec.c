@@ -29,6 +29,8 @@ extern char	**environ;
 #define EXEC_READ_SIZE	65536
 #define EXEC_GRACE_MS	1000	/* SIGTERM, then SIGKILL this much later */
 #define EXEC_TIMEOUT_STATUS 124	/* as timeout(1) */
+/* Stop reading the program while this much waits for a slow caller. */
+#define EXEC_HIGH_WATER	(1024 * 1024)
 
 struct cmd_exec_stream {
 	int		 fd;
@@ -45,6 +47,7 @@ struct cmd_exec {
 	int		 json;
 	int		 timed_out;
 	int		 killing;	/* SIGTERM sent: the group goes too */
+	int		 paused;	/* the caller is behind: not reading */
 	double		 timeout;	/* seconds, 0 for none */
 	const char	*timeout_from;	/* "--timeout" or "execution.timeout" */
 	uint64_t	 started_us;
@@ -155,6 +158,49 @@ cmd_exec_output(struct cmd_exec *e, int i, const char *data, size_t n)
 		cmd_stream(e->ctx, i + 1, data, room);
 }
 
+/* Is the caller too far behind what the program writes? */
+static int
+cmd_exec_behind(struct cmd_exec *e)
+{
+	struct client	*c = e->ctx != NULL ? e->ctx->c : NULL;
+
+	return (!e->json && c != NULL && !(c->flags & CLIENT_DEAD) &&
+	    server_client_queued(c) > EXEC_HIGH_WATER);
+}
+
+static void
+cmd_exec_pause(struct cmd_exec *e, int pause)
+{
+	u_int	 i;
+
+	if (e->paused == pause)
+		return;
+	e->paused = pause;
+	for (i = 0; i < nitems(e->out); i++) {
+		if (e->out[i].ev == NULL)
+			continue;
+		if (pause)
+			event_del(e->out[i].ev);
+		else {
+			event_add(e->out[i].ev, NULL);
+			event_active(e->out[i].ev, EV_READ, 0);
+		}
+	}
+}
+
+/* A client took what was queued: its programs may write again. */
+void
+cmd_exec_drained(struct client *c)
+{
+	struct cmd_exec	*e;
+
+	TAILQ_FOREACH(e, &cmd_execs, entry) {
+		if (e->paused && e->ctx != NULL && e->ctx->c == c &&
+		    !cmd_exec_behind(e))
+			cmd_exec_pause(e, 0);
+	}
+}
+
 /* Read what is there; returns 0 at end of file. */
 static int
 cmd_exec_read(struct cmd_exec *e, int i)
@@ -171,6 +217,11 @@ cmd_exec_read(struct cmd_exec *e, int i)
 		if (n <= 0)
 			return (0);
 		cmd_exec_output(e, i, buf, n);
+		if (cmd_exec_behind(e)) {
+			/* The pipe fills and the program waits for us. */
+			cmd_exec_pause(e, 1);
+			return (1);
+		}
 		if ((size_t)n < sizeof buf)
 			return (1);
 	}

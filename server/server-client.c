@@ -189,6 +189,7 @@ server_client_drained(struct client *c)
 {
 	if (c->transfer != NULL)
 		transfer_drained(c);
+	cmd_exec_drained(c);
 	if (c->dirty)
 		server_client_draw(c);
 }

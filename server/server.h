@@ -531,6 +531,7 @@ char		*policy_exec_resolve(const char *, const char *,
 int		 cmd_exec_child_exited(pid_t, int);
 void		 cmd_exec_cancel(struct cmd_ctx *);
 void		 cmd_exec_shutdown(void);
+void		 cmd_exec_drained(struct client *);
 
 /* listen.c: TLS + HTTP/1.1 + WebSocket for peers (SPEC.md section 5). */
 struct ws;
