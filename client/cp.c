@@ -612,7 +612,7 @@ cp_push_file(struct cp *cp, const char *src, const char *dst,
 	struct stat	 sb;
 	EVP_MD_CTX	*sha = EVP_MD_CTX_new();
 	cJSON		*j = NULL, *o, *h;
-	char		 key[128], size[32], mode[16], hex[65];
+	char		 key[128], size[32], mode[16], hex[65], mtime[48];
 	char		 limit[32], corrupt[32];
 	char		*argv[24], *finish[2] = { "transfer-finish", hex };
 	uint64_t	 offset;
@@ -632,6 +632,9 @@ cp_push_file(struct cp *cp, const char *src, const char *dst,
 	argv[argc++] = "-k"; argv[argc++] = key;
 	argv[argc++] = "-m"; argv[argc++] = mode;
 	argv[argc++] = "-s"; argv[argc++] = size;
+	snprintf(mtime, sizeof mtime, "%lld.%09ld",
+	    (long long)sb.st_mtim.tv_sec, sb.st_mtim.tv_nsec);
+	argv[argc++] = "-M"; argv[argc++] = mtime;
 	if (!cp->remote) {
 		/* The server is on this machine: its policy covers the
 		 * source too, and it may copy the file itself. */
@@ -816,6 +819,7 @@ cp_pull_file(struct cp *cp, const char *src, const char *dst)
 	struct stat	 sb;
 	uint64_t	 total;
 	mode_t		 fmode;
+	struct timespec	 times[2];
 	int		 dirfd = -1, rc = -1;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
 	u_int		 n = 0, i;
@@ -838,6 +842,20 @@ cp_pull_file(struct cp *cp, const char *src, const char *dst)
 	total = cJSON_IsNumber(size) ? size->valuedouble : 0;
 	fmode = cJSON_IsString(mode) ? strtoul(mode->valuestring, NULL, 8) :
 	    0600;
+	/* The source's modification time, kept as cp -p would. */
+	times[0].tv_sec = 0;
+	times[0].tv_nsec = UTIME_OMIT;
+	times[1].tv_sec = 0;
+	times[1].tv_nsec = UTIME_OMIT;
+	if (cJSON_IsNumber(cJSON_GetObjectItem(e, "mtime"))) {
+		times[1].tv_sec = cJSON_GetObjectItem(e, "mtime")->valuedouble;
+		times[1].tv_nsec = 0;
+		if (cJSON_IsNumber(cJSON_GetObjectItem(e, "mtimeNsec")) &&
+		    cJSON_GetObjectItem(e, "mtimeNsec")->valuedouble >= 0 &&
+		    cJSON_GetObjectItem(e, "mtimeNsec")->valuedouble < 1e9)
+			times[1].tv_nsec = cJSON_GetObjectItem(e,
+			    "mtimeNsec")->valuedouble;
+	}
 	if (stat(dst, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		/* The name goes in dst: one plain name, whatever it says. */
 		name = cJSON_GetStringValue(cJSON_GetObjectItem(e, "name"));
@@ -906,7 +924,9 @@ cp_pull_file(struct cp *cp, const char *src, const char *dst)
 		    sum->valuestring : "?", hex);
 		goto out_part;
 	}
-	if (fchmod(cp->sink, fmode & 0777) != 0 || fdatasync(cp->sink) != 0 ||
+	if (fchmod(cp->sink, fmode & 0777) != 0 ||
+	    (times[1].tv_nsec != UTIME_OMIT && futimens(cp->sink, times) != 0) ||
+	    fdatasync(cp->sink) != 0 ||
 	    renameat(dirfd, part, dirfd, base) != 0) {
 		cp_fail(cp, "%s: %s (nothing written)", path, strerror(errno));
 		goto out_part;

@@ -742,6 +742,36 @@ def cp_does_not_trust_a_lying_server():
         w.close()
 
 
+def modification_time_is_kept():
+    """cp keeps the source's mtime, to the nanosecond, both ways."""
+    w = world()
+    try:
+        h = w.home
+        write(h + "/old.txt", b"from long ago\n", 0o644)
+        when = 1234567890123456789        # 2009, with nanoseconds
+        os.utime(h + "/old.txt", ns=(when, when))
+        for how, extra in (("descriptor", {}),
+                           ("stream", {"LOOPSY_TEST_NO_FD": "1"})):
+            env = dict(w.env, **extra)
+            dst = h + "/copy-" + how
+            r = subprocess.run(w.argv("cp", "old.txt", dst), env=env,
+                               cwd=h, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=60)
+            is_eq((r.returncode, os.stat(dst).st_mtime_ns if
+                   os.path.exists(dst) else None), (0, when),
+                  "push_keeps_mtime_" + how)
+        rc, out, err = w.lsy("cp", ":" + h + "/old.txt", h + "/pulled.txt")
+        is_eq((rc, os.stat(h + "/pulled.txt").st_mtime_ns if
+               os.path.exists(h + "/pulled.txt") else None), (0, when),
+              "pull_keeps_mtime")
+        w.lsy("start")
+        rc, out, err = w.lsy("transfer-put", "-M", "soon", "x")
+        ok(rc == 2 and "SECONDS.NANOSECONDS" in err,
+           "a_bad_mtime_is_a_usage_error", err)
+    finally:
+        w.close()
+
+
 for fn in (cp_small_empty_and_large_files, local_copy_passes_the_descriptor,
            passed_descriptors_are_checked,
            cp_r_copies_a_tree_and_skips_symlinks, ls_files_lists_with_json,
@@ -750,7 +780,7 @@ for fn in (cp_small_empty_and_large_files, local_copy_passes_the_descriptor,
            progress_bar_only_on_a_terminal, rate_limit_and_audit,
            pull_refuses_fifos_and_links_swapped_in,
            finish_settles_the_size_and_no_resume_drops_the_part,
-           cp_does_not_trust_a_lying_server):
+           cp_does_not_trust_a_lying_server, modification_time_is_kept):
     run_test(fn, fn.__name__)
 for fn in (checksum_mismatch_leaves_no_file, killed_transfer_resumes):
     run_test(lambda: fn(stream=True), fn.__name__ + "_streamed")

@@ -83,6 +83,11 @@ cmd_ls_files_print(struct cmd_ctx *ctx, struct ls_entry *e, u_int n)
 		    cmd_ls_files_type(e[i].sb.st_mode));
 		cJSON_AddNumberToObject(j, "size", (double)e[i].sb.st_size);
 		cJSON_AddStringToObject(j, "modified", when);
+		/* Exactly, for cp to keep it: seconds and nanoseconds. */
+		cJSON_AddNumberToObject(j, "mtime",
+		    (double)e[i].sb.st_mtim.tv_sec);
+		cJSON_AddNumberToObject(j, "mtimeNsec",
+		    (double)e[i].sb.st_mtim.tv_nsec);
 		cJSON_AddStringToObject(j, "mode", mode);
 		cJSON_AddItemToArray(a, j);
 	}

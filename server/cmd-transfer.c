@@ -10,6 +10,9 @@
  * transfer-put -N, and an unfinished part is removed.  The work is in
  * transfer.c.
  */
+#include <sys/stat.h>
+
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 
@@ -23,9 +26,10 @@ static enum cmd_retval	cmd_transfer_mkdir(struct cmd_ctx *);
 
 const struct cmd_def cmd_transfer_put_def = {
 	.name = "transfer-put",
-	.flags = "FNRk:l:m:n:s:S:X:",
+	.flags = "FNRk:l:m:M:n:s:S:X:",
 	.min_args = 1, .max_args = 1,
-	.usage = "[-FNR] [-k key] [-l length] [-m mode] [-n name] [-s size] "
+	.usage = "[-FNR] [-k key] [-l length] [-m mode] [-M mtime] [-n name] "
+	    "[-s size] "
 	    "[-S source] [-X offset] path",
 	.run = cmd_transfer_put
 };
@@ -111,7 +115,8 @@ static enum cmd_retval
 cmd_transfer_put(struct cmd_ctx *ctx)
 {
 	struct transfer_file	 f;
-	char			*cause = NULL, *source = NULL;
+	char			*cause = NULL, *source = NULL, *end;
+	const char		*s;
 	enum cmd_retval		 rv = CMD_USAGE;
 
 	if (transfer_rate(ctx) != 0 || cmd_transfer_source(ctx, &source) != 0) {
@@ -141,6 +146,23 @@ cmd_transfer_put(struct cmd_ctx *ctx)
 	}
 	if (cmd_transfer_mode(ctx, 0644, &f.mode) != 0)
 		goto out;
+	f.mtime.tv_sec = 0;
+	f.mtime.tv_nsec = UTIME_OMIT;
+	if ((s = args_get(ctx->args, 'M')) != NULL) {
+		/* SECONDS[.NANOSECONDS], as cp sends the source's. */
+		errno = 0;
+		f.mtime.tv_sec = strtoll(s, &end, 10);
+		f.mtime.tv_nsec = 0;
+		if (*end == '.')
+			f.mtime.tv_nsec = strtol(end + 1, &end, 10);
+		if (errno != 0 || end == s || *end != '\0' ||
+		    f.mtime.tv_nsec < 0 || f.mtime.tv_nsec > 999999999) {
+			cmd_error(ctx, "usage", "-M %s: not SECONDS.NANOSECONDS",
+			    s);
+			rv = CMD_USAGE;
+			goto out;
+		}
+	}
 	rv = transfer_put(ctx, &f);
 out:
 	if (rv == CMD_USAGE && f.local)

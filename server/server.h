@@ -474,6 +474,7 @@ struct transfer_file {
 	const char	*key;		/* the source's identity, for resume */
 	uint64_t	 size;
 	mode_t		 mode;
+	struct timespec	 mtime;		/* -M: to keep; tv_nsec UTIME_OMIT if not */
 	int		 restart;	/* drop what an earlier try left */
 	int		 noresume;	/* -N: unfinished, the part goes too */
 	int		 local;		/* -F: copy the descriptor passed */

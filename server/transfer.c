@@ -100,6 +100,7 @@ struct transfer {
 	uint64_t	 resumed;	/* where this transfer started */
 	uint64_t	 synced;	/* push: writeback started up to here */
 	mode_t		 mode;
+	struct timespec	 mtime;		/* to set, or tv_nsec UTIME_OMIT */
 	EVP_MD_CTX	*sha;
 	char		*error;		/* push: a failure while data came */
 	struct cmd_ctx	*get;		/* pull: the waiting transfer-get */
@@ -816,6 +817,7 @@ transfer_put(struct cmd_ctx *ctx, const struct transfer_file *f)
 	t->part = transfer_part_name(resolved, t->base, f->key);
 	t->size = f->size;
 	t->mode = f->mode & 0777;	/* no set-id bits from a sender */
+	t->mtime = f->mtime;
 	t->push = 1;
 	t->noresume = f->noresume;
 	t->dirfd = open(dir, O_RDONLY|O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC);
@@ -1007,6 +1009,7 @@ transfer_finish_now(struct cmd_ctx *ctx, const char *sha256, long long size)
 {
 	struct transfer	*t = ctx->c != NULL ? ctx->c->transfer : NULL;
 	unsigned char	 md[EVP_MAX_MD_SIZE];
+	struct timespec	 times[2];
 	u_int		 n = 0;
 	char		 hex[65];
 	cJSON		*j;
@@ -1045,7 +1048,12 @@ transfer_finish_now(struct cmd_ctx *ctx, const char *sha256, long long size)
 		    "received %s; nothing written)", t->path, sha256, hex);
 		goto out;
 	}
-	if (fchmod(t->fd, t->mode) != 0 || fdatasync(t->fd) != 0 ||
+	times[0].tv_sec = 0;
+	times[0].tv_nsec = UTIME_OMIT;
+	times[1] = t->mtime;
+	if (fchmod(t->fd, t->mode) != 0 ||
+	    (t->mtime.tv_nsec != UTIME_OMIT && futimens(t->fd, times) != 0) ||
+	    fdatasync(t->fd) != 0 ||
 	    renameat(t->dirfd, t->part, t->dirfd, t->base) != 0) {
 		cmd_error(ctx, "io", "%s: %s (nothing written)", t->path,
 		    strerror(errno));
