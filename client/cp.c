@@ -957,6 +957,114 @@ out:
 	return (rc);
 }
 
+/*
+ * Pull a tree: each directory's ls-files, files through cp_pull_file and
+ * directories made here with their modes; symlinks and special files are
+ * skipped with a warning, as cp -r does pushing.
+ */
+static int
+cp_pull_tree(struct cp *cp, const char *src, const char *dst, mode_t dmode,
+    u_int depth)
+{
+	char		*ls[] = { "ls-files", "--json", (char *)src }, *to;
+	cJSON		*j, *e, *m;
+	const char	*type, *name, *path;
+	mode_t		 mode;
+	int		 rc = 0;
+
+	if (depth > 64) {
+		cp_fail(cp, "%s: more than 64 directories deep", src);
+		return (-1);
+	}
+	if (mkdir(dst, 0700) != 0 && errno != EEXIST) {
+		cp_fail(cp, "%s: %s", dst, strerror(errno));
+		return (-1);
+	}
+	if ((j = cp_command_json(cp, 3, ls)) == NULL)
+		return (-1);
+	cJSON_ArrayForEach(e, j) {
+		type = cJSON_GetStringValue(cJSON_GetObjectItem(e, "type"));
+		name = cJSON_GetStringValue(cJSON_GetObjectItem(e, "name"));
+		path = cJSON_GetStringValue(cJSON_GetObjectItem(e, "path"));
+		m = cJSON_GetObjectItem(e, "mode");
+		if (type == NULL || name == NULL || path == NULL ||
+		    *name == '\0' || strchr(name, '/') != NULL ||
+		    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;	/* nothing a server may name here */
+		mode = cJSON_IsString(m) ? strtoul(m->valuestring, NULL, 8) :
+		    0700;
+		to = cp_join(dst, name);
+		if (strcmp(type, "file") == 0)
+			rc = cp_pull_file(cp, path, to);
+		else if (strcmp(type, "directory") == 0)
+			rc = cp_pull_tree(cp, path, to, mode, depth + 1);
+		else {
+			fprintf(stderr, "cp: skipping %s: %s\n", path, type);
+			cp->status = 1;
+		}
+		free(to);
+		if (rc != 0)
+			break;
+	}
+	cJSON_Delete(j);
+	if (rc == 0 && chmod(dst, dmode & 0777) != 0) {
+		cp_fail(cp, "%s: %s", dst, strerror(errno));
+		rc = -1;
+	}
+	return (rc);
+}
+
+/* cp -r :src dst: a file as usual; a directory into dst (or dst/name). */
+static int
+cp_pull_top(struct cp *cp, const char *src, const char *dst)
+{
+	char		*parent, *base, *ls[3], *to;
+	const char	*slash, *type, *name;
+	cJSON		*j, *e, *m, *found = NULL;
+	struct stat	 sb;
+	mode_t		 mode = 0700;
+	int		 rc;
+
+	/* What is src?  Its parent's listing says. */
+	slash = strrchr(src, '/');
+	if (slash == NULL || slash[1] == '\0')
+		return (cp_pull_tree(cp, src, dst, 0700, 0));
+	parent = slash == src ? xstrdup("/") : xstrndup(src, slash - src);
+	base = xstrdup(slash + 1);
+	ls[0] = "ls-files";
+	ls[1] = "--json";
+	ls[2] = parent;
+	j = cp_command_json(cp, 3, ls);
+	free(parent);
+	if (j == NULL) {
+		free(base);
+		return (-1);
+	}
+	cJSON_ArrayForEach(e, j) {
+		name = cJSON_GetStringValue(cJSON_GetObjectItem(e, "name"));
+		if (name != NULL && strcmp(name, base) == 0)
+			found = e;
+	}
+	type = cJSON_GetStringValue(cJSON_GetObjectItem(found, "type"));
+	if ((m = cJSON_GetObjectItem(found, "mode")) != NULL &&
+	    cJSON_IsString(m))
+		mode = strtoul(m->valuestring, NULL, 8);
+	if (type == NULL || strcmp(type, "directory") != 0) {
+		cJSON_Delete(j);
+		free(base);
+		return (cp_pull_file(cp, src, dst));
+	}
+	cJSON_Delete(j);
+	if (stat(dst, &sb) == 0 && S_ISDIR(sb.st_mode))
+		to = cp_join(dst, base);
+	else
+		to = xstrdup(dst);
+	rc = cp_pull_tree(cp, src, to, mode, 0);
+	free(to);
+	free(base);
+	return (rc);
+}
+
 /* "host:path": a colon before any slash.  Returns the path, or NULL. */
 static const char *
 cp_remote(const char *arg, char **host)
@@ -1098,12 +1206,10 @@ cp_run(struct cp *cp, struct args *args)
 		goto out;
 	}
 	if (rsrc != NULL) {
-		if (args_has(args, 'r')) {
-			cp_fail(cp, "cp -r from a server path is not "
-			    "supported yet");
-			goto out;
-		}
-		rc = cp_pull_file(cp, rsrc, dst);
+		if (args_has(args, 'r'))
+			rc = cp_pull_top(cp, rsrc, dst);
+		else
+			rc = cp_pull_file(cp, rsrc, dst);
 		goto out;
 	}
 	if (rdst != NULL)

@@ -220,6 +220,22 @@ def cp_r_copies_a_tree_and_skips_symlinks():
         rc, out, err = w.lsy("cp", "-r", "tree", "copy")
         ok(os.path.exists(h + "/copy/tree/sub/b.txt"),
            "cp_r_into_existing_directory_nests", err)
+        # and back from a server path
+        rc, out, err = w.lsy("cp", "-r", ":" + h + "/tree", h + "/pulled")
+        ok(rc == 1 and "skipping" in err and
+           read(h + "/pulled/a.txt") == b"a" and
+           read(h + "/pulled/sub/b.txt") == b"b" * 100000 and
+           os.path.isdir(h + "/pulled/empty") and
+           not os.path.lexists(h + "/pulled/link") and
+           oct(os.stat(h + "/pulled/sub").st_mode & 0o777) == "0o750",
+           "cp_r_pulls_a_tree_from_a_server_path", err)
+        rc, out, err = w.lsy("cp", "-r", ":" + h + "/tree", h + "/pulled")
+        ok(os.path.exists(h + "/pulled/tree/sub/b.txt"),
+           "cp_r_pull_into_existing_directory_nests", err)
+        rc, out, err = w.lsy("cp", "-r", ":" + h + "/tree/a.txt",
+                             h + "/one.txt")
+        ok(rc == 0 and read(h + "/one.txt") == b"a",
+           "cp_r_pull_of_a_file_is_a_file", err)
     finally:
         w.close()
 
