@@ -310,6 +310,15 @@ def remote_cp(a, b):
     ok(rc == 0 and open(bdst, "rb").read() == bdata and
        f.get("resumed", 0) >= 5 * 1024 * 1024 and not part(),
        "a_push_to_a_peer_resumes_from_the_part", out + err)
+    tree = os.path.join(b.w.home, "tree")
+    os.makedirs(os.path.join(tree, "sub"))
+    with open(os.path.join(tree, "sub", "x.txt"), "w") as f:
+        f.write("deep\n")
+    got = os.path.join(a.w.home, "gottree")
+    rc, out, err = a.lsy("cp", "-r", "bee:" + tree, got)
+    ok(rc == 0 and os.path.exists(os.path.join(got, "sub", "x.txt")) and
+       open(os.path.join(got, "sub", "x.txt")).read() == "deep\n",
+       "cp_r_pulls_a_tree_from_a_peer", err)
     rc, out, err = a.lsy("cp", src, "bee:/etc/loopsy-denied")
     ok(rc == 1 and "allowedPaths" in err, "peer_path_policy_applies_to_cp",
        err)
