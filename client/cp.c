@@ -153,10 +153,7 @@ cp_send(struct cp *cp, enum msg_type type, const void *data, size_t len)
 	ssize_t		 n;
 	int		 niov = len != 0 ? 2 : 1;
 
-	hdr[0] = (len + 1) >> 24;
-	hdr[1] = (len + 1) >> 16;
-	hdr[2] = (len + 1) >> 8;
-	hdr[3] = (len + 1);
+	proto_put32(hdr, len + 1);
 	hdr[4] = type;
 	iov[0].iov_base = hdr;
 	iov[0].iov_len = sizeof hdr;
@@ -222,7 +219,7 @@ cp_recv(struct cp *cp, uint8_t *type, char **data, size_t *len)
 
 	if (cp_read_exact(cp, hdr, sizeof hdr) != 0)
 		return (-1);
-	n = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	n = proto_get32(hdr);
 	if (n == 0 || n > PROTO_MAX_FRAME) {
 		cp_fail(cp, "bad frame from server");
 		return (-1);
@@ -1078,14 +1075,36 @@ cp_remote(const char *arg, char **host)
 	return (colon + 1);
 }
 
+/*
+ * Say hello on a new connection: 0, -1 if nothing came back (the other end
+ * went), -2 if it refused us (cp->error says so either way).
+ */
+static int
+cp_hello(struct cp *cp)
+{
+	const char	*hello = proto_hello_json();
+	char		*data;
+	uint8_t		 type;
+	size_t		 len;
+
+	if (cp_send(cp, MSG_HELLO, hello, strlen(hello)) != 0 ||
+	    cp_recv(cp, &type, &data, &len) != 0)
+		return (-1);
+	if (type != MSG_HELLO || strstr(data, "\"error\"") != NULL) {
+		cp_fail(cp, "%s refused: %s", cp->remote ? "peer" : "server",
+		    data);
+		free(data);
+		return (-2);
+	}
+	free(data);
+	return (0);
+}
+
 static int
 cp_connect(struct cp *cp, const char *socket)
 {
-	char		*cause = NULL, *data;
-	const char	*hello = proto_hello_json();
-	uint8_t		 type;
-	size_t		 len;
-	int		 bufsize = 4 * 1024 * 1024, tries = 0;
+	char		*cause = NULL;
+	int		 bufsize = 4 * 1024 * 1024, tries = 0, rc;
 
 again:
 	if ((cp->fd = client_connect(socket)) == -1) {
@@ -1107,28 +1126,18 @@ again:
 	}
 	/* Fewer wake-ups each way while a file streams. */
 	setsockopt(cp->fd, SOL_SOCKET, SO_SNDBUF, &bufsize, sizeof bufsize);
-	if (cp_send(cp, MSG_HELLO, hello, strlen(hello)) != 0 ||
-	    cp_recv(cp, &type, &data, &len) != 0) {
+	if ((rc = cp_hello(cp)) == -1 && ++tries < 3) {
 		/*
 		 * Not a word back: a server started on demand was exiting
 		 * as we connected and never read us.  Try again.
 		 */
-		if (++tries < 3) {
-			close(cp->fd);
-			cp->fd = -1;
-			free(cp->error);
-			cp->error = NULL;
-			goto again;
-		}
-		return (-1);
+		close(cp->fd);
+		cp->fd = -1;
+		free(cp->error);
+		cp->error = NULL;
+		goto again;
 	}
-	if (type != MSG_HELLO || strstr(data, "\"error\"") != NULL) {
-		cp_fail(cp, "server refused: %s", data);
-		free(data);
-		return (-1);
-	}
-	free(data);
-	return (0);
+	return (rc == 0 ? 0 : -1);
 }
 
 /*
@@ -1164,27 +1173,6 @@ cp_peer(struct cp *cp, struct args *args, char **host)
 		return (-1);
 	}
 	*host = h[0] != NULL ? h[0] : h[1];
-	return (0);
-}
-
-/* The hello on a link made by remote_connect. */
-static int
-cp_hello(struct cp *cp)
-{
-	const char	*hello = proto_hello_json();
-	char		*data;
-	uint8_t		 type;
-	size_t		 len;
-
-	if (cp_send(cp, MSG_HELLO, hello, strlen(hello)) != 0 ||
-	    cp_recv(cp, &type, &data, &len) != 0)
-		return (-1);
-	if (type != MSG_HELLO || strstr(data, "\"error\"") != NULL) {
-		cp_fail(cp, "peer refused: %s", data);
-		free(data);
-		return (-1);
-	}
-	free(data);
 	return (0);
 }
 

@@ -46,10 +46,7 @@ proto_add(struct evbuffer *evb, enum msg_type type, const void *data,
 
 	if (len + 1 > PROTO_MAX_FRAME)
 		fatalx("%s: frame of %zu bytes is too big", __func__, len);
-	hdr[0] = (len + 1) >> 24;
-	hdr[1] = (len + 1) >> 16;
-	hdr[2] = (len + 1) >> 8;
-	hdr[3] = (len + 1);
+	proto_put32(hdr, len + 1);
 	hdr[4] = type;
 	evbuffer_add(evb, hdr, sizeof hdr);
 	if (len != 0)
@@ -72,7 +69,7 @@ proto_take(struct evbuffer *evb, uint8_t *type, char **data, size_t *len,
 	if (evbuffer_get_length(evb) < PROTO_HEADER)
 		return (0);
 	evbuffer_copyout(evb, hdr, sizeof hdr);
-	n = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+	n = proto_get32(hdr);
 	if (n == 0) {
 		xasprintf(cause, "empty frame (length 0)");
 		return (-1);

@@ -75,6 +75,22 @@ proto_get16(const uint8_t *p)
 }
 
 static inline void
+proto_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+static inline uint32_t
+proto_get32(const uint8_t *p)
+{
+	return ((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+static inline void
 proto_put64(uint8_t *p, uint64_t v)
 {
 	int	i;

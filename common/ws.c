@@ -473,7 +473,7 @@ ws_bridge_sread_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		evbuffer_copyout(in, hdr, 4);
-		n = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+		n = proto_get32(hdr);
 		if (n == 0 || n > PROTO_MAX_FRAME) {
 			bufferevent_disable(bev, EV_READ);
 			ws_close(b->ws, 1011, "bad frame");
@@ -525,10 +525,7 @@ ws_bridge_msg_cb(struct ws *ws, int binary, const uint8_t *data, size_t len,
 		ws_close(ws, 1003, "expected binary frames");
 		return;
 	}
-	hdr[0] = len >> 24;
-	hdr[1] = len >> 16;
-	hdr[2] = len >> 8;
-	hdr[3] = len;
+	proto_put32(hdr, len);
 	evbuffer_add(out, hdr, 4);
 	evbuffer_add(out, data, len);
 	if (evbuffer_get_length(out) > WS_HIGH_WATER)

@@ -61,6 +61,7 @@
 #include <openssl/rand.h>
 
 #include "common/crypto.h"
+#include "common/proto.h"
 #include "server.h"
 
 #define PAIR_PUB_LEN	65		/* an uncompressed P-256 point */
@@ -148,10 +149,7 @@ pair_lp(struct buf *b, const void *p, size_t len)
 {
 	uint8_t	 n[4];
 
-	n[0] = len >> 24;
-	n[1] = len >> 16;
-	n[2] = len >> 8;
-	n[3] = len;
+	proto_put32(n, len);
 	buf_add(b, n, 4);
 	buf_add(b, p, len);
 }

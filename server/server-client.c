@@ -714,7 +714,7 @@ server_client_frames(struct client *c, char *p, size_t left)
 				return (0);
 		}
 		evbuffer_copyout(c->in, hdr, sizeof hdr);
-		n = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+		n = proto_get32(hdr);
 		len = n != 0 ? n - 1 : 0;
 		if (hdr[4] == MSG_DATA && have == PROTO_HEADER && n != 0 &&
 		    n <= PROTO_MAX_FRAME) {
@@ -724,10 +724,7 @@ server_client_frames(struct client *c, char *p, size_t left)
 			evbuffer_drain(c->in, PROTO_HEADER);
 			if (want < len) {
 				n = len - want + 1;
-				hdr[0] = n >> 24;
-				hdr[1] = n >> 16;
-				hdr[2] = n >> 8;
-				hdr[3] = n;
+				proto_put32(hdr, n);
 				evbuffer_add(c->in, hdr, sizeof hdr);
 			}
 			if (server_client_dispatch(c, MSG_DATA, p, want) != 0)
