@@ -3,7 +3,8 @@
  * Noise_KK_25519_ChaChaPoly_SHA256 from both roles; round trips of every
  * size up to the limit; tampered, replayed, reordered and dropped messages
  * and wrong keys fail with a cause that says so and leave the state dead;
- * Rekey() agrees with a computation by hand; the nonce limit holds.
+ * Rekey() agrees with a computation by hand; the nonce limit holds; and
+ * regress/noise-peer works against itself and against this library.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -78,6 +79,8 @@ static const struct {
 	  "bb3e6a48160d9c5971d37f975727294e0d868342db31832e54d07191ab0ca3c3"
 	  "703b5ed3d9" },
 };
+
+static char	*peer_path;		/* regress/noise-peer */
 
 static size_t
 unhex(const char *s, uint8_t *out)
@@ -861,8 +864,317 @@ last_nonce_is_refused(void **state __unused)
 	noise_free(r);
 }
 
+/*
+ * regress/noise-peer in a child with pipes on its stdin, stdout and
+ * stderr.  Every wait has a deadline; a stuck peer fails the test.
+ */
+struct peer {
+	pid_t	 pid;
+	int	 in;		/* its stdin */
+	int	 out;		/* its stdout */
+	int	 err;		/* its stderr */
+};
+
+static void
+peer_start(struct peer *p, const char *role, const char *priv,
+    const char *rpub, const char *every)
+{
+	int	 in[2], out[2], err[2];
+
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	p->pid = fork();
+	assert_true(p->pid != -1);
+	if (p->pid == 0) {
+		dup2(in[0], STDIN_FILENO);
+		dup2(out[1], STDOUT_FILENO);
+		dup2(err[1], STDERR_FILENO);
+		execl(peer_path, "noise-peer", role, priv, rpub, every,
+		    (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	p->in = in[1];
+	p->out = out[0];
+	p->err = err[0];
+}
+
+/* Read exactly len bytes, or fail the test at the deadline or EOF. */
+static int
+read_full(int fd, uint8_t *buf, size_t len)
+{
+	struct pollfd	 pfd = { .fd = fd, .events = POLLIN };
+	size_t		 done = 0;
+	ssize_t		 n;
+
+	while (done < len) {
+		if (poll(&pfd, 1, DEADLINE_MS) != 1)
+			fail_msg("noise-peer sent nothing within the deadline");
+		n = read(fd, buf + done, len - done);
+		if (n <= 0)
+			return (-1);
+		done += n;
+	}
+	return (0);
+}
+
+static int
+frame_read(int fd, uint8_t *buf, size_t *len)
+{
+	uint8_t	 hdr[2];
+
+	if (read_full(fd, hdr, 2) != 0)
+		return (-1);
+	*len = (hdr[0] << 8) | hdr[1];
+	return (read_full(fd, buf, *len));
+}
+
+static void
+frame_write(int fd, const uint8_t *buf, size_t len)
+{
+	uint8_t	 hdr[2] = { len >> 8, len & 0xff };
+
+	assert_int_equal(write(fd, hdr, 2), 2);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+}
+
+/* Close its stdin; wait for its stderr to end (or the deadline) and its
+ * exit.  Returns the exit status; *errtext gets what it printed. */
+static int
+peer_finish(struct peer *p, char *errtext, size_t errsize)
+{
+	struct pollfd	 pfd = { .fd = p->err, .events = POLLIN };
+	size_t		 used = 0;
+	ssize_t		 n;
+	int		 status;
+
+	close(p->in);
+	for (;;) {
+		if (poll(&pfd, 1, DEADLINE_MS) != 1) {
+			kill(p->pid, SIGKILL);
+			fail_msg("noise-peer did not exit within the deadline");
+		}
+		n = read(p->err, errtext + used, errsize - 1 - used);
+		if (n <= 0)
+			break;
+		used += n;
+	}
+	errtext[used] = '\0';
+	close(p->err);
+	close(p->out);
+	assert_int_equal(waitpid(p->pid, &status, 0), p->pid);
+	assert_true(WIFEXITED(status));
+	return (WEXITSTATUS(status));
+}
+
+/* Two keypairs and their hex forms, for the peers. */
+struct peer_keys {
+	struct noise_keypair	 i, r;
+	char			 ipriv[65], ipub[65], rpriv[65], rpub[65];
+};
+
+static void
+peer_keys(struct peer_keys *k)
+{
+	assert_int_equal(noise_keypair_generate(&k->i), 0);
+	assert_int_equal(noise_keypair_generate(&k->r), 0);
+	tohex(k->i.priv, 32, k->ipriv);
+	tohex(k->i.pub, 32, k->ipub);
+	tohex(k->r.priv, 32, k->rpriv);
+	tohex(k->r.pub, 32, k->rpub);
+}
+
+/* Relay one frame from a's stdout to b's stdin, flipping a bit if asked. */
+static void
+relay(struct peer *a, struct peer *b, int flip)
+{
+	uint8_t	 buf[NOISE_MAX_MSG];
+	size_t	 len = 0;
+
+	assert_int_equal(frame_read(a->out, buf, &len), 0);
+	if (flip)
+		buf[len - 1] ^= 0x01;
+	frame_write(b->in, buf, len);
+}
+
+static void
+peer_pair_handshakes_through_a_relay(void **state __unused)
+{
+	struct peer_keys	 k;
+	struct peer		 a, b;
+	char			 err[1024];
+
+	peer_keys(&k);
+	peer_start(&a, "initiator", k.ipriv, k.rpub, NULL);
+	peer_start(&b, "responder", k.rpriv, k.ipub, NULL);
+	relay(&a, &b, 0);
+	relay(&b, &a, 0);
+	/* Each exits 0 at end of input only after a good handshake. */
+	assert_int_equal(peer_finish(&b, err, sizeof err), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(peer_finish(&a, err, sizeof err), 0);
+	assert_string_equal(err, "");
+}
+
+static void
+peer_pair_reports_a_tampered_handshake(void **state __unused)
+{
+	struct peer_keys	 k;
+	struct peer		 a, b;
+	char			 err[1024];
+
+	peer_keys(&k);
+	peer_start(&a, "initiator", k.ipriv, k.rpub, NULL);
+	peer_start(&b, "responder", k.rpriv, k.ipub, NULL);
+	relay(&a, &b, 1);
+	assert_int_equal(peer_finish(&b, err, sizeof err), 1);
+	assert_non_null(strstr(err, BAD_KEY));
+	assert_int_equal(peer_finish(&a, err, sizeof err), 1);
+	assert_non_null(strstr(err, "input ends before handshake message 2"));
+}
+
+static void
+peer_responder_with_the_wrong_key_says_so(void **state __unused)
+{
+	struct peer_keys	 k, other;
+	struct peer		 a, b;
+	char			 err[1024];
+
+	peer_keys(&k);
+	peer_keys(&other);
+	peer_start(&a, "initiator", k.ipriv, k.rpub, NULL);
+	peer_start(&b, "responder", k.rpriv, other.ipub, NULL);
+	relay(&a, &b, 0);
+	assert_int_equal(peer_finish(&b, err, sizeof err), 1);
+	assert_non_null(strstr(err, BAD_KEY));
+	assert_int_equal(peer_finish(&a, err, sizeof err), 1);
+}
+
+/* Send n messages to a peer through s and check each echo. */
+static void
+peer_exchange(struct peer *p, struct noise *s, int count)
+{
+	static uint8_t	 plain[NOISE_MAX_MSG], msg[NOISE_MAX_MSG];
+	static uint8_t	 got[NOISE_MAX_MSG];
+	char		*cause = NULL;
+	size_t		 len, mlen = 0;
+	int		 m;
+
+	for (m = 0; m < count; m++) {
+		len = (m * 997) % 3000;
+		if (m == count - 1)
+			len = NOISE_MAX_PLAIN - 5;	/* echo fills it */
+		assert_int_equal(RAND_bytes(plain, len + 1), 1);
+		assert_int_equal(noise_encrypt(s, plain, len, msg, &cause), 0);
+		frame_write(p->in, msg, len + NOISE_TAG_LEN);
+		assert_int_equal(frame_read(p->out, msg, &mlen), 0);
+		assert_int_equal(mlen, 5 + len + NOISE_TAG_LEN);
+		if (noise_decrypt(s, msg, mlen, got, &cause) != 0)
+			fail_msg("echo %d: %s", m, cause);
+		assert_memory_equal(got, "echo:", 5);
+		assert_memory_equal(got + 5, plain, len);
+	}
+}
+
+static void
+peer_responder_echoes_this_library_with_rekey(void **state __unused)
+{
+	struct peer_keys	 k;
+	struct peer		 p;
+	struct noise		*i;
+	uint8_t			 msg[128], payload[128];
+	size_t			 len, plen;
+	char			*cause = NULL, err[1024];
+
+	peer_keys(&k);
+	peer_start(&p, "responder", k.rpriv, k.ipub, "3");
+	i = noise_new_kk(1, &k.i, k.r.pub, NOISE_PROLOGUE,
+	    strlen(NOISE_PROLOGUE));
+	noise_set_rekey_every(i, 3);
+	assert_int_equal(noise_write_handshake(i, NULL, 0, msg, &len, &cause),
+	    0);
+	frame_write(p.in, msg, len);
+	assert_int_equal(frame_read(p.out, msg, &len), 0);
+	assert_int_equal(noise_read_handshake(i, msg, len, payload, &plen,
+	    &cause), 0);
+	assert_int_equal(plen, 0);
+	peer_exchange(&p, i, 20);
+	assert_int_equal(peer_finish(&p, err, sizeof err), 0);
+	assert_string_equal(err, "");
+	noise_free(i);
+}
+
+static void
+peer_initiator_echoes_this_library(void **state __unused)
+{
+	struct peer_keys	 k;
+	struct peer		 p;
+	struct noise		*r;
+	uint8_t			 msg[128], payload[128];
+	size_t			 len, plen;
+	char			*cause = NULL, err[1024];
+
+	peer_keys(&k);
+	peer_start(&p, "initiator", k.ipriv, k.rpub, NULL);
+	r = noise_new_kk(0, &k.r, k.i.pub, NOISE_PROLOGUE,
+	    strlen(NOISE_PROLOGUE));
+	assert_int_equal(frame_read(p.out, msg, &len), 0);
+	assert_int_equal(noise_read_handshake(r, msg, len, payload, &plen,
+	    &cause), 0);
+	assert_int_equal(noise_write_handshake(r, NULL, 0, msg, &len, &cause),
+	    0);
+	frame_write(p.in, msg, len);
+	peer_exchange(&p, r, 5);
+	assert_int_equal(peer_finish(&p, err, sizeof err), 0);
+	assert_string_equal(err, "");
+	noise_free(r);
+}
+
+static void
+peer_reports_a_tampered_transport_message(void **state __unused)
+{
+	struct peer_keys	 k;
+	struct peer		 p;
+	struct noise		*i;
+	uint8_t			 msg[128], payload[128];
+	size_t			 len, plen;
+	char			*cause = NULL, err[1024];
+
+	peer_keys(&k);
+	peer_start(&p, "responder", k.rpriv, k.ipub, NULL);
+	i = noise_new_kk(1, &k.i, k.r.pub, NOISE_PROLOGUE,
+	    strlen(NOISE_PROLOGUE));
+	assert_int_equal(noise_write_handshake(i, NULL, 0, msg, &len, &cause),
+	    0);
+	frame_write(p.in, msg, len);
+	assert_int_equal(frame_read(p.out, msg, &len), 0);
+	assert_int_equal(noise_read_handshake(i, msg, len, payload, &plen,
+	    &cause), 0);
+	assert_int_equal(noise_encrypt(i, (uint8_t *)"date", 4, msg, &cause),
+	    0);
+	msg[0] ^= 0x20;
+	frame_write(p.in, msg, 20);
+	assert_int_equal(peer_finish(&p, err, sizeof err), 1);
+	assert_non_null(strstr(err, DECRYPT_FAILED));
+	noise_free(i);
+}
+
+static void
+peer_refuses_a_key_that_is_not_64_hex_digits(void **state __unused)
+{
+	struct peer	 p;
+	char		 err[1024];
+
+	peer_start(&p, "responder", "abc", "00", NULL);
+	assert_int_equal(peer_finish(&p, err, sizeof err), 1);
+	assert_non_null(strstr(err, "PRIV_HEX must be 64 hex digits"));
+}
+
 int
-main(void)
+main(int argc __unused, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
@@ -900,7 +1212,26 @@ main(void)
 		cmocka_unit_test(rekey_every_3_against_4_fails_at_message_4),
 		cmocka_unit_test(rekey_matches_a_computation_by_hand),
 		cmocka_unit_test(last_nonce_is_refused),
+		cmocka_unit_test(peer_pair_handshakes_through_a_relay),
+		cmocka_unit_test(peer_pair_reports_a_tampered_handshake),
+		cmocka_unit_test(peer_responder_with_the_wrong_key_says_so),
+		cmocka_unit_test(peer_responder_echoes_this_library_with_rekey),
+		cmocka_unit_test(peer_initiator_echoes_this_library),
+		cmocka_unit_test(peer_reports_a_tampered_transport_message),
+		cmocka_unit_test(peer_refuses_a_key_that_is_not_64_hex_digits),
 	};
+	char	*dir, *slash;
 
+	/* noise-peer is built next to this test. */
+	if ((peer_path = getenv("NOISE_PEER")) == NULL) {
+		dir = xstrdup(argv[0]);
+		if ((slash = strrchr(dir, '/')) != NULL)
+			*slash = '\0';
+		else
+			strlcpy(dir, ".", strlen(dir) + 1);
+		xasprintf(&peer_path, "%s/noise-peer", dir);
+		free(dir);
+	}
+	signal(SIGPIPE, SIG_IGN);
 	return (cmocka_run_group_tests(tests, NULL, NULL));
 }
