@@ -716,6 +716,26 @@ short_handshake_message_is_refused(void **state __unused)
 }
 
 static void
+low_order_ephemeral_key_is_refused(void **state __unused)
+{
+	struct noise	*i, *r;
+	uint8_t		 msg[48], payload[48];
+	size_t		 plen;
+	char		*cause = NULL;
+
+	/* An all-zero point would make every DH with it zero. */
+	random_states(&i, &r);
+	memset(msg, 0, sizeof msg);
+	assert_int_equal(noise_read_handshake(r, msg, sizeof msg, payload,
+	    &plen, &cause), -1);
+	assert_cause(cause, "handshake failed: message 1 has an invalid "
+	    "ephemeral key");
+	assert_dead(r);
+	noise_free(i);
+	noise_free(r);
+}
+
+static void
 rekey_every_3_on_both_sides_carries_20_messages_each_way(
     void **state __unused)
 {
@@ -1207,6 +1227,7 @@ main(int argc __unused, char **argv)
 		cmocka_unit_test(different_prologue_fails_the_handshake),
 		cmocka_unit_test(calls_out_of_turn_fail_and_kill_the_state),
 		cmocka_unit_test(short_handshake_message_is_refused),
+		cmocka_unit_test(low_order_ephemeral_key_is_refused),
 		cmocka_unit_test(
 		    rekey_every_3_on_both_sides_carries_20_messages_each_way),
 		cmocka_unit_test(rekey_every_3_against_4_fails_at_message_4),
