@@ -12,10 +12,12 @@
  *
  * After the two handshake messages both sides split into a sending and a
  * receiving cipher; each rekeys (Noise Rekey()) after every
- * noise_rekey_every messages it has sent or received on that cipher.
+ * NOISE_REKEY_EVERY (noise_set_rekey_every) messages it has sent or
+ * received on that cipher; the nonce counts on through a rekey.
  * Transport nonces are implicit counters, so a replayed, dropped, reordered
- * or altered message fails to decrypt; after any failure the state is dead
- * and every later call fails.
+ * or altered message fails to decrypt; after any failure (a bad message, a
+ * call out of turn, a message too long) the state is dead and every later
+ * call fails with "noise: channel is dead after an earlier failure".
  */
 #ifndef NOISE_H
 #define NOISE_H
@@ -52,6 +54,12 @@ void		 noise_set_ephemeral(struct noise *,
 /* 0 never rekeys (the published vectors); the default is
  * NOISE_REKEY_EVERY. */
 void		 noise_set_rekey_every(struct noise *, uint64_t);
+/* Tests only: skip the handshake and go straight to transport with these
+ * sending and receiving keys, both nonces starting at n, so Rekey() and
+ * the nonce limit can be checked against a computation by hand. */
+void		 noise_set_transport(struct noise *,
+		     const uint8_t [NOISE_KEY_LEN],
+		     const uint8_t [NOISE_KEY_LEN], uint64_t);
 
 /*
  * The next handshake message, with a payload (may be empty).  out must hold
