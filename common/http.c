@@ -126,6 +126,60 @@ http_head_free(struct http_head *hh)
 	hh->url = hh->field = hh->value = NULL;
 }
 
+static int
+http_cb_url(http_parser *p, const char *at, size_t len)
+{
+	return (http_head_url(p->data, at, len));
+}
+
+static int
+http_cb_field(http_parser *p, const char *at, size_t len)
+{
+	return (http_head_field(p->data, at, len));
+}
+
+static int
+http_cb_value(http_parser *p, const char *at, size_t len)
+{
+	return (http_head_value(p->data, at, len));
+}
+
+static int
+http_cb_complete(http_parser *p)
+{
+	struct http_head	*hh = p->data;
+
+	hh->complete = 1;
+	http_parser_pause(p, 1);
+	return (0);
+}
+
+void
+http_settings(http_parser_settings *s, int (*headers)(http_parser *),
+    int (*body)(http_parser *, const char *, size_t),
+    int (*complete)(http_parser *))
+{
+	memset(s, 0, sizeof *s);
+	s->on_url = http_cb_url;
+	s->on_header_field = http_cb_field;
+	s->on_header_value = http_cb_value;
+	s->on_headers_complete = headers;
+	s->on_body = body;
+	s->on_message_complete = complete != NULL ? complete :
+	    http_cb_complete;
+}
+
+int
+http_body_add(struct evbuffer **body, size_t max, const char *at, size_t len)
+{
+	if (*body == NULL)
+		*body = evbuffer_new();
+	if (evbuffer_get_length(*body) + len > max)
+		return (-1);
+	evbuffer_add(*body, at, len);
+	return (0);
+}
+
 int
 http_has_token(const char *list, const char *token, const char **value)
 {

@@ -12,6 +12,8 @@
 #include <sys/types.h>
 #include <stddef.h>
 
+#include <http_parser.h>
+
 struct evbuffer;
 struct sockaddr;
 
@@ -32,7 +34,24 @@ struct http_head {
 	char			*value;
 	size_t			 bytes;		/* counted against the cap */
 	size_t			 max;		/* 0: HTTP_HEAD_MAX */
+	void			*owner;		/* the connection it is for */
+	int			 complete;	/* the whole request is in */
 };
+
+/*
+ * Parser settings whose URL and header callbacks gather into the http_head
+ * that parser->data points to; the rest are the caller's (complete NULL:
+ * set head->complete and pause the parser).  http_owner() is the head's
+ * owner inside a callback.
+ */
+void		 http_settings(http_parser_settings *,
+		     int (*)(http_parser *),
+		     int (*)(http_parser *, const char *, size_t),
+		     int (*)(http_parser *));
+#define http_owner(p)	(((struct http_head *)(p)->data)->owner)
+/* Add to a body of at most max bytes; -1 (nothing added) past it. */
+int		 http_body_add(struct evbuffer **, size_t, const char *,
+		     size_t);
 
 /* From http-parser's callbacks; -1 when the head is over its cap. */
 int		 http_head_url(struct http_head *, const char *, size_t);

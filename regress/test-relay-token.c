@@ -68,6 +68,14 @@ teardown(void **state)
 	return (0);
 }
 
+/* A token for nonce1 expiring at exp, its nonce recorded for dDEV. */
+static char *
+issued(struct fixture *f, time_t exp)
+{
+	assert_int_equal(store_nonce_add(f->st, nonce1, "dDEV", exp), 0);
+	return (token_sign(key1, nonce1, exp));
+}
+
 static void
 b64u_round_trips_every_length(void **state __unused)
 {
@@ -189,8 +197,7 @@ nonce_is_good_once(void **state)
 	char		*t, *device;
 	time_t		 now = 1700000000;
 
-	t = token_sign(key1, nonce1, now + 600);
-	assert_int_equal(store_nonce_add(f->st, nonce1, "dDEV", now + 600), 0);
+	t = issued(f, now + 600);
 	assert_int_equal(store_nonce_add(f->st, nonce1, "dDEV", now + 600),
 	    -1);			/* one record per nonce */
 	assert_int_equal(store_nonce_use(f->st, nonce1), 1);
@@ -210,8 +217,7 @@ fifth_wrong_code_burns_the_link(void **state)
 	time_t		 now = 1700000000;
 	int		 i;
 
-	t = token_sign(key1, nonce1, now + 600);
-	assert_int_equal(store_nonce_add(f->st, nonce1, "dDEV", now + 600), 0);
+	t = issued(f, now + 600);
 	for (i = 1; i < TOKEN_WRONG_MAX; i++) {
 		assert_int_equal(store_nonce_wrong(f->st, nonce1), i);
 		assert_int_equal(token_check(f->st, key1, t, now, nonce,
@@ -233,8 +239,7 @@ device_burn_refuses_the_nonce(void **state)
 	char		*t, *device;
 	time_t		 now = 1700000000;
 
-	t = token_sign(key1, nonce1, now + 600);
-	assert_int_equal(store_nonce_add(f->st, nonce1, "dDEV", now + 600), 0);
+	t = issued(f, now + 600);
 	assert_int_equal(store_nonce_burn(f->st, nonce1), 1);
 	assert_int_equal(token_check(f->st, key1, t, now, nonce, &device),
 	    TOKEN_BURNED);

@@ -123,16 +123,22 @@ def http(relay, method, path, body=None, headers=None, src="127.0.0.1",
             (body or b"")
     s = relay.connect(src)
     s.sendall(raw)
-    data = b""
+    return parse_reply(read_all(s))
+
+
+def read_all(s):
+    """Everything until the relay closes (or resets) the connection."""
+    chunks = []
     try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
+        for d in iter(lambda: s.recv(65536), b""):
+            chunks.append(d)
     except (OSError, ssl.SSLError):
         pass
     s.close()
+    return b"".join(chunks)
+
+
+def parse_reply(data):
     head, _, rest = data.partition(b"\r\n\r\n")
     m = re.match(rb"HTTP/1.1 (\d+)", head)
     hdrs = {}
@@ -167,11 +173,10 @@ class WS:
         self.s.sendall(("GET %s HTTP/1.1\r\n" % path + "".join(
             "%s: %s\r\n" % kv for kv in h.items()) + "\r\n").encode())
         head = b""
-        while b"\r\n\r\n" not in head:
-            d = self.s.recv(1)
-            if not d:
-                break
+        for d in iter(lambda: self.s.recv(4096), b""):
             head += d
+            if b"\r\n\r\n" in head:
+                break
         head, _, self.buf = head.partition(b"\r\n\r\n")
         m = re.match(rb"HTTP/1.1 (\d+)", head)
         self.status = int(m.group(1)) if m else None
@@ -179,27 +184,19 @@ class WS:
         self.body = b""
         self.close_code = None
         if self.status != 101:
-            self.body, self.buf = self.buf, b""
-            try:
-                while True:
-                    d = self.s.recv(65536)
-                    if not d:
-                        break
-                    self.body += d
-            except OSError:
-                pass
+            self.body, self.buf = self.buf + read_all(self.s), b""
 
     def send(self, payload, opcode=2):
         if isinstance(payload, str):
             payload = payload.encode()
-        mask = os.urandom(4)
-        n = len(payload)
+        mask, n = os.urandom(4), len(payload)
+        # FIN, the opcode; masked, the length in 7, 7+16 or 7+64 bits
         if n < 126:
-            h = struct.pack("!BB", 0x80 | opcode, 0x80 | n)
-        elif n < 65536:
-            h = struct.pack("!BBH", 0x80 | opcode, 0x80 | 126, n)
+            h = bytes([0x80 | opcode, 0x80 | n])
         else:
-            h = struct.pack("!BBQ", 0x80 | opcode, 0x80 | 127, n)
+            wide = 2 if n < 65536 else 8
+            h = bytes([0x80 | opcode, 0xfe if wide == 2 else 0xff]) + \
+                n.to_bytes(wide, "big")
         m = (mask * (n // 4 + 1))[:n]
         body = (int.from_bytes(payload, "big") ^
                 int.from_bytes(m, "big")).to_bytes(n, "big") if n else b""
@@ -341,23 +338,8 @@ def redeem_async(relay, token, src=None, body=None):
 
 
 def read_reply(s):
-    data = b""
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-    except OSError:
-        pass
-    s.close()
-    head, _, rest = data.partition(b"\r\n\r\n")
-    m = re.match(rb"HTTP/1.1 (\d+)", head)
-    try:
-        j = json.loads(rest)
-    except ValueError:
-        j = None
-    return (int(m.group(1)) if m else None, j)
+    st, _, _, j = parse_reply(read_all(s))
+    return st, j
 
 
 def redeem(relay, dev, token, answer, src=None):

@@ -41,6 +41,7 @@
 
 static TAILQ_HEAD(, rconn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static u_int		   nconns;
+static http_parser_settings conn_settings;
 
 static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
@@ -61,13 +62,13 @@ conn_free(struct rconn *c)
 		event_free(c->delay);
 	if (c->free_ev != NULL)
 		event_free(c->free_ev);
-	if (c->bev != NULL)
-		bufferevent_free(c->bev);
+	free(c->path);
+	free(c->addr);
 	http_head_free(&c->head);
 	if (c->body != NULL)
 		evbuffer_free(c->body);
-	free(c->path);
-	free(c->addr);
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
 	free(c);
 }
 
@@ -359,33 +360,9 @@ conn_client_addr(struct rconn *c)
 }
 
 static int
-conn_on_url(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*c = p->data;
-
-	return (http_head_url(&c->head, at, len));
-}
-
-static int
-conn_on_header_field(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*c = p->data;
-
-	return (http_head_field(&c->head, at, len));
-}
-
-static int
-conn_on_header_value(http_parser *p, const char *at, size_t len)
-{
-	struct rconn	*c = p->data;
-
-	return (http_head_value(&c->head, at, len));
-}
-
-static int
 conn_on_headers_complete(http_parser *p)
 {
-	struct rconn	*c = p->data;
+	struct rconn	*c = http_owner(p);
 	const char	*url;
 
 	http_head_end(&c->head, p->method);
@@ -405,36 +382,14 @@ conn_on_headers_complete(http_parser *p)
 static int
 conn_on_body(http_parser *p, const char *at, size_t len)
 {
-	struct rconn	*c = p->data;
+	struct rconn	*c = http_owner(p);
 
-	if (c->body == NULL)
-		c->body = evbuffer_new();
-	if (evbuffer_get_length(c->body) + len > c->body_max) {
+	if (http_body_add(&c->body, c->body_max, at, len) != 0) {
 		c->too_big = 1;
 		return (-1);
 	}
-	evbuffer_add(c->body, at, len);
 	return (0);
 }
-
-static int
-conn_on_message_complete(http_parser *p)
-{
-	struct rconn	*c = p->data;
-
-	c->complete = 1;
-	http_parser_pause(p, 1);
-	return (0);
-}
-
-static const http_parser_settings conn_settings = {
-	.on_url = conn_on_url,
-	.on_header_field = conn_on_header_field,
-	.on_header_value = conn_on_header_value,
-	.on_headers_complete = conn_on_headers_complete,
-	.on_body = conn_on_body,
-	.on_message_complete = conn_on_message_complete
-};
 
 /* The head is in: refuse what no route takes before reading a body. */
 static int
@@ -464,7 +419,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 	size_t		 len, n;
 	char		*p;
 
-	if (c->replied || c->complete || c->freeing) {
+	if (c->replied || c->head.complete || c->freeing) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
@@ -488,20 +443,20 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		evbuffer_drain(in, n);
 		if (c->headers_done && (c->parser.upgrade || c->too_big ||
-		    c->complete)) {
+		    c->head.complete)) {
 			evtimer_del(c->deadline);
 			if (conn_head_refused(c))
 				return;
 			if (c->parser.upgrade)
 				api_upgrade(c);
-			else if (c->complete)
+			else if (c->head.complete)
 				break;
 			return;
 		}
 		if (n == 0)
 			break;
 	}
-	if (!c->complete)
+	if (!c->head.complete)
 		return;
 	bufferevent_disable(bev, EV_READ);
 	api_request(c);
@@ -554,7 +509,11 @@ conn_accept(int fd, struct sockaddr *sa, struct ssl_ctx_st *ctx)
 		c->bev = bufferevent_socket_new(relay_base, fd,
 		    BEV_OPT_CLOSE_ON_FREE);
 	http_parser_init(&c->parser, HTTP_REQUEST);
-	c->parser.data = c;
+	c->parser.data = &c->head;
+	c->head.owner = c;
+	if (conn_settings.on_url == NULL)
+		http_settings(&conn_settings, conn_on_headers_complete,
+		    conn_on_body, NULL);
 	c->deadline = evtimer_new(relay_base, conn_deadline_cb, c);
 	evtimer_add(c->deadline, &head);
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,

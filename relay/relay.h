@@ -142,7 +142,6 @@ struct rconn {
 	size_t			 body_max;
 	int			 too_big;
 	int			 headers_done;
-	int			 complete;
 	int			 replied;
 	int			 close_after;
 	int			 dead;

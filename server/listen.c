@@ -379,31 +379,7 @@ http_authorize(struct hconn *h)
 	return (0);
 }
 
-/* http-parser callbacks. */
-static int
-listen_on_url(http_parser *p, const char *at, size_t len)
-{
-	struct hconn	*h = p->data;
-
-	return (http_head_url(&h->head, at, len));
-}
-
-static int
-listen_on_header_field(http_parser *p, const char *at, size_t len)
-{
-	struct hconn	*h = p->data;
-
-	return (http_head_field(&h->head, at, len));
-}
-
-static int
-listen_on_header_value(http_parser *p, const char *at, size_t len)
-{
-	struct hconn	*h = p->data;
-
-	return (http_head_value(&h->head, at, len));
-}
-
+/* http-parser callbacks (the URL and headers: common/http.c). */
 /* The headers this listener and its routes use. */
 static void
 listen_header_done(struct hconn *h)
@@ -423,7 +399,7 @@ listen_header_done(struct hconn *h)
 static int
 listen_on_headers_complete(http_parser *p)
 {
-	struct hconn	*h = p->data;
+	struct hconn	*h = http_owner(p);
 
 	http_head_end(&h->head, p->method);
 	listen_header_done(h);
@@ -449,40 +425,28 @@ listen_on_headers_complete(http_parser *p)
 static int
 listen_on_body(http_parser *p, const char *at, size_t len)
 {
-	struct hconn	*h = p->data;
+	struct hconn	*h = http_owner(p);
 
 	if (h->too_big)
 		return (0);
 	if (h->body_cb != NULL)
 		return (h->body_cb(h, at, len));
-	if (h->body == NULL)
-		h->body = evbuffer_new();
-	if (evbuffer_get_length(h->body) + len > h->body_max) {
+	if (http_body_add(&h->body, h->body_max, at, len) != 0)
 		h->too_big = 1;
-		return (0);
-	}
-	evbuffer_add(h->body, at, len);
 	return (0);
 }
 
 static int
 listen_on_message_complete(http_parser *p)
 {
-	struct hconn	*h = p->data;
+	struct hconn	*h = http_owner(p);
 
 	h->complete = 1;
 	http_parser_pause(p, 1);
 	return (0);
 }
 
-static const http_parser_settings listen_settings = {
-	.on_url = listen_on_url,
-	.on_header_field = listen_on_header_field,
-	.on_header_value = listen_on_header_value,
-	.on_headers_complete = listen_on_headers_complete,
-	.on_body = listen_on_body,
-	.on_message_complete = listen_on_message_complete
-};
+static http_parser_settings listen_settings;
 
 /* The WebSocket's frames go to and from a client of our own. */
 static void
@@ -705,7 +669,8 @@ listen_accept_cb(struct evconnlistener *lev __unused, evutil_socket_t fd,
 	h->bev = bufferevent_openssl_socket_new(server_base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	http_parser_init(&h->parser, HTTP_REQUEST);
-	h->parser.data = h;
+	h->parser.data = &h->head;
+	h->head.owner = h;
 	bufferevent_setcb(h->bev, listen_read_cb, listen_write_cb,
 	    listen_event_cb, h);
 	bufferevent_set_timeouts(h->bev, &tv, &tv);
@@ -735,6 +700,8 @@ listen_start(void)
 
 	listen_stop();
 	listen_stop_tls();
+	http_settings(&listen_settings, listen_on_headers_complete,
+	    listen_on_body, listen_on_message_complete);
 	bind_host = server_lan ? "0.0.0.0" : config.server_host;
 	if (config.api_key == NULL || *config.api_key == '\0') {
 		listen_set_why("no auth.apiKey in config.yaml "
