@@ -35,6 +35,7 @@ int	 xvasprintf(char **, const char *, va_list);
 /* log.c: debug log to a file, off unless -v; errors to stderr or the log. */
 extern int	log_level;
 void	 log_open(const char *, int);
+void	 log_stderr(int);
 void	 log_close(void);
 void	 log_debug(const char *, ...) __printflike(1, 2);
 void	 log_info(const char *, ...) __printflike(1, 2);

@@ -36,6 +36,15 @@ log_open(const char *path, int level)
 	setvbuf(log_file, NULL, _IOLBF, 0);
 }
 
+/* Log to stderr (a program run by systemd or in a terminal). */
+void
+log_stderr(int level)
+{
+	log_close();
+	log_level = level;
+	log_file = stderr;
+}
+
 void
 log_close(void)
 {

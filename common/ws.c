@@ -63,6 +63,7 @@ struct ws {
 	struct event		*close_timer;
 	struct event		*ping_timer;
 	uint64_t		 last_rx;	/* ms, anything from the other side */
+	uint64_t		 dead_after;	/* ms of silence that end it */
 };
 
 static void	ws_read_cb(struct bufferevent *, void *);
@@ -190,13 +191,16 @@ ws_ping_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct ws			*ws = arg;
 	struct wslay_event_msg		 m = { WSLAY_PING, NULL, 0 };
+	char				 why[64];
 
 	if (ws->dead)
 		return;
 	ws->busy++;
-	if (now_ms() - ws->last_rx > WS_DEAD_AFTER)
-		ws_end(ws, "no answer for 45 seconds");
-	else if (!ws->closing && wslay_event_queue_msg(ws->ctx, &m) == 0)
+	if (now_ms() - ws->last_rx > ws->dead_after) {
+		snprintf(why, sizeof why, "no answer for %llu seconds",
+		    (unsigned long long)ws->dead_after / 1000);
+		ws_end(ws, why);
+	} else if (!ws->closing && wslay_event_queue_msg(ws->ctx, &m) == 0)
 		ws_flush(ws);
 	ws->busy--;
 	ws_done(ws);
@@ -229,10 +233,21 @@ ws_new(struct bufferevent *bev, int server, u_int max_msg,
 	setsockopt(bufferevent_getfd(bev), SOL_SOCKET, SO_KEEPALIVE, &one,
 	    sizeof one);
 	ws->last_rx = now_ms();
+	ws->dead_after = WS_DEAD_AFTER;
 	ws->ping_timer = event_new(bufferevent_get_base(bev), -1, EV_PERSIST,
 	    ws_ping_cb, ws);
 	evtimer_add(ws->ping_timer, &tv);
 	return (ws);
+}
+
+/* Ping every ping_s seconds; end after dead_s seconds of silence. */
+void
+ws_keepalive(struct ws *ws, u_int ping_s, u_int dead_s)
+{
+	struct timeval	 tv = { ping_s, 0 };
+
+	ws->dead_after = (uint64_t)dead_s * 1000;
+	evtimer_add(ws->ping_timer, &tv);
 }
 
 struct bufferevent *

@@ -47,6 +47,9 @@ struct ws	*ws_new(struct bufferevent *, int server, u_int max_msg,
 int		 ws_send(struct ws *, int binary, const void *, size_t);
 size_t		 ws_queued(struct ws *);
 void		 ws_pause(struct ws *, int);	/* stop or resume reading */
+/* Ping every ping_s seconds and end after dead_s seconds of silence
+ * (15 and 45 unless set). */
+void		 ws_keepalive(struct ws *, u_int, u_int);
 /* Close after what is queued has gone (wslay sends control frames first). */
 void		 ws_close(struct ws *, uint16_t code, const char *reason);
 void		 ws_free(struct ws *);

@@ -40,11 +40,11 @@
 #include <openssl/ssl.h>
 
 #include "common/crypto.h"
+#include "common/http.h"
 #include "common/proto.h"
 #include "common/ws.h"
 #include "server.h"
 
-#define LISTEN_HEAD_MAX		(16 * 1024)	/* request line and headers */
 #define LISTEN_BODY_MAX		(16 * 1024 * 1024)
 #define LISTEN_SMALL_BODY	(64 * 1024)	/* /pair and the rest */
 #define LISTEN_IDLE		30		/* seconds for a request */
@@ -120,20 +120,6 @@ listen_set_why(const char *fmt, ...)
 	log_warnx("peer listener off: %s", listen_why);
 }
 
-/* The peer's address as text, for the log and the limits. */
-static char *
-listen_peer_addr(struct sockaddr *sa)
-{
-	char	 host[NI_MAXHOST], *s;
-
-	if (getnameinfo(sa, sa->sa_family == AF_INET6 ?
-	    sizeof (struct sockaddr_in6) : sizeof (struct sockaddr_in),
-	    host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
-		strlcpy(host, "?", sizeof host);
-	s = xstrdup(host);
-	return (s);
-}
-
 void
 hconn_free(struct hconn *h)
 {
@@ -157,14 +143,7 @@ hconn_free(struct hconn *h)
 		ws_free(h->ws);		/* frees the bufferevent too */
 	else if (h->bev != NULL)
 		bufferevent_free(h->bev);
-	free(h->url);
-	free(h->field);
-	free(h->value);
-	free(h->auth);
-	free(h->ws_key);
-	free(h->ws_protocol);
-	free(h->upgrade);
-	free(h->content_type);
+	http_head_free(&h->head);
 	free(h->actor);
 	if (h->body != NULL)
 		evbuffer_free(h->body);
@@ -215,19 +194,12 @@ void
 http_reply(struct hconn *h, int status, const char *type, const char *body,
     size_t len, const char *extra)
 {
-	struct evbuffer	*out = bufferevent_get_output(h->bev);
-
 	if (h->replied)
 		return;
 	h->replied = 1;
 	h->status = status;
-	evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n"
-	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\nConnection: close\r\n%s\r\n",
-	    status, http_status_str(status), type, len,
-	    extra != NULL ? extra : "");
-	if (len != 0)
-		evbuffer_add(out, body, len);
+	http_write_reply(bufferevent_get_output(h->bev), status, type, body, len,
+	    extra);
 	h->close_after = 1;
 	bufferevent_enable(h->bev, EV_WRITE);
 }
@@ -247,19 +219,16 @@ void
 http_reply_error(struct hconn *h, int status, const char *code,
     const char *fmt, ...)
 {
-	cJSON	*j, *e;
-	char	*msg;
+	char	*msg, *body;
 	va_list	 ap;
 
 	va_start(ap, fmt);
 	xvasprintf(&msg, fmt, ap);
 	va_end(ap);
-	j = cJSON_CreateObject();
-	e = cJSON_AddObjectToObject(j, "error");
-	cJSON_AddStringToObject(e, "code", code);
-	cJSON_AddStringToObject(e, "message", msg);
+	body = http_error_body(code, msg);
 	free(msg);
-	http_reply_json(h, status, j);
+	http_reply(h, status, "application/json", body, strlen(body), NULL);
+	free(body);
 }
 
 /* The actor a key stands for, or NULL.  Every key is compared, in full. */
@@ -410,92 +379,29 @@ http_authorize(struct hconn *h)
 	return (0);
 }
 
-/* http-parser callbacks. */
-static int
-listen_on_url(http_parser *p, const char *at, size_t len)
-{
-	struct hconn	*h = p->data;
-	size_t		 have = h->url != NULL ? strlen(h->url) : 0;
-
-	if (have + len > LISTEN_HEAD_MAX)
-		return (-1);
-	h->url = xreallocarray(h->url, have + len + 1, 1);
-	memcpy(h->url + have, at, len);
-	h->url[have + len] = '\0';
-	return (0);
-}
-
-static void
-listen_append(char **s, const char *at, size_t len)
-{
-	size_t	 have = *s != NULL ? strlen(*s) : 0;
-
-	*s = xreallocarray(*s, have + len + 1, 1);
-	memcpy(*s + have, at, len);
-	(*s)[have + len] = '\0';
-}
-
-/* A header is whole: keep the ones we use. */
+/* http-parser callbacks (the URL and headers: common/http.c). */
+/* The headers this listener and its routes use. */
 static void
 listen_header_done(struct hconn *h)
 {
-	char	**to = NULL;
+	const char	*v;
 
-	if (h->field == NULL)
-		return;
-	if (strcasecmp(h->field, "Authorization") == 0)
-		to = &h->auth;
-	else if (strcasecmp(h->field, "Sec-WebSocket-Key") == 0)
-		to = &h->ws_key;
-	else if (strcasecmp(h->field, "Sec-WebSocket-Protocol") == 0)
-		to = &h->ws_protocol;
-	else if (strcasecmp(h->field, "Upgrade") == 0)
-		to = &h->upgrade;
-	else if (strcasecmp(h->field, "Content-Type") == 0)
-		to = &h->content_type;
-	else if (strcasecmp(h->field, "Sec-WebSocket-Version") == 0)
-		h->ws_version = h->value != NULL ? atoi(h->value) : 0;
-	if (to != NULL) {
-		free(*to);
-		*to = h->value != NULL ? h->value : xstrdup("");
-		h->value = NULL;
-	}
-	free(h->field);
-	free(h->value);
-	h->field = h->value = NULL;
-}
-
-static int
-listen_on_header_field(http_parser *p, const char *at, size_t len)
-{
-	struct hconn	*h = p->data;
-
-	if ((h->head_bytes += len) > LISTEN_HEAD_MAX)
-		return (-1);
-	if (h->value != NULL)
-		listen_header_done(h);
-	listen_append(&h->field, at, len);
-	return (0);
-}
-
-static int
-listen_on_header_value(http_parser *p, const char *at, size_t len)
-{
-	struct hconn	*h = p->data;
-
-	if ((h->head_bytes += len) > LISTEN_HEAD_MAX)
-		return (-1);
-	listen_append(&h->value, at, len);
-	if (h->value == NULL)
-		h->value = xstrdup("");
-	return (0);
+	h->url = h->head.url;
+	h->auth = http_head_get(&h->head, "Authorization");
+	h->ws_key = http_head_get(&h->head, "Sec-WebSocket-Key");
+	h->ws_protocol = http_head_get(&h->head, "Sec-WebSocket-Protocol");
+	h->upgrade = http_head_get(&h->head, "Upgrade");
+	h->content_type = http_head_get(&h->head, "Content-Type");
+	v = http_head_get(&h->head, "Sec-WebSocket-Version");
+	h->ws_version = v != NULL ? atoi(v) : 0;
 }
 
 static int
 listen_on_headers_complete(http_parser *p)
 {
-	struct hconn	*h = p->data;
+	struct hconn	*h = http_owner(p);
 
+	http_head_end(&h->head, p->method);
 	listen_header_done(h);
 	h->method = p->method;
 	h->headers_done = 1;
@@ -519,40 +425,28 @@ listen_on_headers_complete(http_parser *p)
 static int
 listen_on_body(http_parser *p, const char *at, size_t len)
 {
-	struct hconn	*h = p->data;
+	struct hconn	*h = http_owner(p);
 
 	if (h->too_big)
 		return (0);
 	if (h->body_cb != NULL)
 		return (h->body_cb(h, at, len));
-	if (h->body == NULL)
-		h->body = evbuffer_new();
-	if (evbuffer_get_length(h->body) + len > h->body_max) {
+	if (http_body_add(&h->body, h->body_max, at, len) != 0)
 		h->too_big = 1;
-		return (0);
-	}
-	evbuffer_add(h->body, at, len);
 	return (0);
 }
 
 static int
 listen_on_message_complete(http_parser *p)
 {
-	struct hconn	*h = p->data;
+	struct hconn	*h = http_owner(p);
 
 	h->complete = 1;
 	http_parser_pause(p, 1);
 	return (0);
 }
 
-static const http_parser_settings listen_settings = {
-	.on_url = listen_on_url,
-	.on_header_field = listen_on_header_field,
-	.on_header_value = listen_on_header_value,
-	.on_headers_complete = listen_on_headers_complete,
-	.on_body = listen_on_body,
-	.on_message_complete = listen_on_message_complete
-};
+static http_parser_settings listen_settings;
 
 /* The WebSocket's frames go to and from a client of our own. */
 static void
@@ -566,38 +460,12 @@ listen_ws_done(void *arg, const char *why)
 	hconn_defer_free(h);
 }
 
-/* Does a comma-separated header list hold this token? */
-static int
-listen_has_token(const char *list, const char *token, const char **value)
-{
-	const char	*p = list, *e;
-	size_t		 n = strlen(token);
-
-	while (p != NULL && *p != '\0') {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		e = p + strcspn(p, ",");
-		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-			e--;
-		if (value != NULL && (size_t)(e - p) > n &&
-		    strncmp(p, token, n) == 0) {
-			*value = p + n;
-			return ((int)(e - p - n));
-		}
-		if (value == NULL && (size_t)(e - p) == n &&
-		    strncasecmp(p, token, n) == 0)
-			return (1);
-		p = strchr(p, ',');
-	}
-	return (0);
-}
-
 static void
 listen_upgrade(struct hconn *h)
 {
 	struct evbuffer	*out = bufferevent_get_output(h->bev);
 	const char	*kv;
-	char		*key, *accept;
+	char		*key;
 	int		 n, pair[2];
 
 	if (strcmp(h->url, WS_PATH) != 0) {
@@ -613,7 +481,7 @@ listen_upgrade(struct hconn *h)
 		return;
 	}
 	if (h->ws_protocol == NULL ||
-	    !listen_has_token(h->ws_protocol, WS_PROTOCOL, NULL)) {
+	    !http_has_token(h->ws_protocol, WS_PROTOCOL, NULL)) {
 		http_reply_error(h, 400, "BAD_REQUEST",
 		    "the WebSocket must offer the %s subprotocol", WS_PROTOCOL);
 		return;
@@ -623,7 +491,7 @@ listen_upgrade(struct hconn *h)
 		return;
 	}
 	key = NULL;
-	if ((n = listen_has_token(h->ws_protocol, WS_KEY_PREFIX, &kv)) > 0)
+	if ((n = http_has_token(h->ws_protocol, WS_KEY_PREFIX, &kv)) > 0)
 		key = xstrndup(kv, n);
 	h->actor = listen_key_actor(key);
 	if (key != NULL) {
@@ -643,12 +511,7 @@ listen_upgrade(struct hconn *h)
 		    strerror(errno));
 		return;
 	}
-	accept = ws_accept_key(h->ws_key);
-	evbuffer_add_printf(out, "HTTP/1.1 101 Switching Protocols\r\n"
-	    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-	    "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n\r\n",
-	    accept, WS_PROTOCOL);
-	free(accept);
+	http_write_upgrade(out, h->ws_key, WS_PROTOCOL, NULL);
 	h->replied = 1;
 	h->status = 101;
 	evtimer_del(h->deadline);
@@ -684,10 +547,10 @@ listen_read_cb(struct bufferevent *bev, void *arg)
 		if (HTTP_PARSER_ERRNO(&h->parser) != HPE_OK &&
 		    HTTP_PARSER_ERRNO(&h->parser) != HPE_PAUSED) {
 			evbuffer_drain(in, len);
-			if (h->head_bytes > LISTEN_HEAD_MAX)
+			if (http_head_over(&h->head))
 				http_reply_error(h, 431, "BAD_REQUEST",
 				    "request headers over %u bytes",
-				    LISTEN_HEAD_MAX);
+				    HTTP_HEAD_MAX);
 			else
 				http_reply_error(h, 400, "BAD_REQUEST",
 				    "malformed HTTP request: %s",
@@ -779,7 +642,7 @@ listen_accept_cb(struct evconnlistener *lev __unused, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	addr = listen_peer_addr(sa);
+	addr = http_peer_addr(sa);
 	TAILQ_FOREACH(h1, &hconns, entry) {
 		if (strcmp(h1->addr, addr) == 0)
 			n++;
@@ -806,7 +669,8 @@ listen_accept_cb(struct evconnlistener *lev __unused, evutil_socket_t fd,
 	h->bev = bufferevent_openssl_socket_new(server_base, fd, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	http_parser_init(&h->parser, HTTP_REQUEST);
-	h->parser.data = h;
+	h->parser.data = &h->head;
+	h->head.owner = h;
 	bufferevent_setcb(h->bev, listen_read_cb, listen_write_cb,
 	    listen_event_cb, h);
 	bufferevent_set_timeouts(h->bev, &tv, &tv);
@@ -836,6 +700,8 @@ listen_start(void)
 
 	listen_stop();
 	listen_stop_tls();
+	http_settings(&listen_settings, listen_on_headers_complete,
+	    listen_on_body, listen_on_message_complete);
 	bind_host = server_lan ? "0.0.0.0" : config.server_host;
 	if (config.api_key == NULL || *config.api_key == '\0') {
 		listen_set_why("no auth.apiKey in config.yaml "

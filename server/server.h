@@ -16,6 +16,7 @@
 #include <http_parser.h>
 
 #include "common/common.h"
+#include "common/http.h"
 #include "common/key.h"
 #include "vterm/vterm.h"
 
@@ -540,17 +541,15 @@ struct hconn {
 	struct bufferevent *bev;
 	char		*addr;		/* the peer's address */
 	http_parser	 parser;
-	char		*url;
+	struct http_head head;		/* common/http.h; below point in it */
+	const char	*url;
 	int		 method;	/* enum http_method */
-	char		*field;		/* header being read */
-	char		*value;
-	size_t		 head_bytes;
-	char		*auth;		/* Authorization */
-	char		*ws_key;
-	char		*ws_protocol;
+	const char	*auth;		/* Authorization */
+	const char	*ws_key;
+	const char	*ws_protocol;
 	int		 ws_version;
-	char		*upgrade;
-	char		*content_type;
+	const char	*upgrade;
+	const char	*content_type;
 	int		 headers_done;
 	int		 complete;	/* whole request read */
 	int		 too_big;
