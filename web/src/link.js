@@ -4,7 +4,9 @@
 //
 // Events: 'status' {status, reason}, 'open' {hello} each time a channel is
 // ready, 'frame' {type, payload} for every frame command() does not take,
-// 'down' {code, reason} each time a transport (or the channel in it) ends.
+// 'down' {code, reason} each time a transport (or the channel in it) ends,
+// 'reply' {argv, ok, exit, error, stdout, stderr, reply} as each command()
+// finishes, before any frame that follows its reply.
 
 import { b64uDecode } from './b64.js';
 import { MAX_PLAIN, NoiseKK, PROLOGUE, REKEY_EVERY } from './noise.js';
@@ -520,14 +522,17 @@ export class Link extends EventTarget {
 	_finish(c, j) {
 		this._cmd = null;
 		const ok = j.ok === true;
-		c.resolve({
+		const result = {
 			ok,
 			exit: Number.isInteger(j.exit) ? j.exit : (ok ? 0 : 1),
 			error: j.error ?? null,
 			stdout: c.out + c.outDec.decode(),
 			stderr: c.err + c.errDec.decode(),
 			reply: j,
-		});
+		};
+		/* At once, before the frames after it (the promise is later). */
+		this.dispatchEvent(event('reply', { argv: c.argv, ...result }));
+		c.resolve(result);
 		this._pump();
 	}
 
@@ -543,7 +548,7 @@ export class Link extends EventTarget {
 	 * Run a command; they go one at a time, in order.  extra adds to the
 	 * command object (tty, resume, scrollback, history).  The frames
 	 * that follow an attach reply come as 'frame' events, possibly before
-	 * this resolves: listen first.
+	 * this resolves: listen first (the 'reply' event comes before them).
 	 */
 	command(argv, extra = {}) {
 		return new Promise((resolve, reject) => {

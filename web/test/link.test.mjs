@@ -99,15 +99,21 @@ test('attach: output frames, input, resize, coalescing', async (t) => {
 	const { relay, link } = await setup(t);
 	link.start();
 	await waitEvent(link, 'open');
-	const out = [];
+	const out = [], order = [];
 	link.addEventListener('frame', (ev) => {
-		if (ev.detail.type === MSG.OUTPUT)
+		if (ev.detail.type === MSG.OUTPUT) {
 			out.push(fromUtf8(ev.detail.payload));
+			order.push('output');
+		}
 	});
+	link.addEventListener('reply', (ev) => order.push('reply ' +
+	    ev.detail.argv[0] + ' ' + ev.detail.reply.attach));
 	const r = await link.command(['attach-session', '-t', 'main'],
 	    { tty: { cols: 80, rows: 24 } });
 	assert.equal(r.reply.attach, true);
 	await relay.waitFor(() => out.join('').includes('welcome'), 'welcome');
+	/* The reply event comes before the output that follows the reply. */
+	assert.deepEqual(order, ['reply attach-session true', 'output']);
 	/* Frames sent in one tick go in one Noise message. */
 	const before = relay.inputs.length;
 	const messages = relay.binaryIn;
