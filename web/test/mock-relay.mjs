@@ -279,6 +279,14 @@ export class MockRelay {
 			res.end(typeof body === 'string' ? body :
 			    JSON.stringify(body));
 		};
+		/* Static files (a test page), when a test gives some. */
+		if (req.method === 'GET' && this.files?.[req.url] !== undefined) {
+			const f = this.files[req.url];
+			res.writeHead(200, { 'Content-Type': f.type,
+			    'Cache-Control': 'no-store' });
+			res.end(f.body);
+			return;
+		}
 		if (req.method !== 'POST' || req.url !== '/pair/redeem') {
 			send(404, { error: { code: 'not_found',
 			    message: 'no such endpoint' } });
