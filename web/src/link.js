@@ -94,9 +94,12 @@ export class Link extends EventTarget {
 		super();
 		if (typeof WebSocket !== 'function')
 			throw new Error('Link: no WebSocket implementation');
-		if (typeof phoneId !== 'string' || phoneId === '' ||
-		    typeof phoneSecret !== 'string' || phoneSecret === '')
-			throw new Error('Link: phoneId and phoneSecret needed');
+		/* They travel as a subprotocol: token characters only. */
+		if (typeof phoneId !== 'string' ||
+		    !/^[A-Za-z0-9_-]+$/.test(phoneId) ||
+		    typeof phoneSecret !== 'string' ||
+		    !/^[A-Za-z0-9_-]+$/.test(phoneSecret))
+			throw new Error('Link: bad phoneId or phoneSecret');
 		if (!phoneKey)
 			throw new Error('Link: phoneKey needed');
 		this.url = phoneSocketUrl(relay);
@@ -107,6 +110,10 @@ export class Link extends EventTarget {
 		this.phoneKey = { priv: asBytes(phoneKey.priv, 'phoneKey.priv'),
 		    pub: asBytes(phoneKey.pub, 'phoneKey.pub') };
 		this.serverPub = asBytes(serverPub, 'serverPub');
+		if (this.phoneKey.priv.length !== 32 ||
+		    this.phoneKey.pub.length !== 32 ||
+		    this.serverPub.length !== 32)
+			throw new Error('Link: keys must be 32 bytes');
 		this.WS = WebSocket;
 		this.minBackoff = minBackoff;
 		this.maxBackoff = maxBackoff;

@@ -52,6 +52,28 @@ test('phoneSocketUrl', () => {
 	assert.throws(() => phoneSocketUrl('ftp://x'), /bad relay/);
 });
 
+test('the constructor refuses what cannot work', () => {
+	const ok = { relay: 'http://127.0.0.1:1', phoneId: 'p' + 'a'.repeat(22),
+	    phoneSecret: 's'.repeat(43), phoneKey: { priv: new Uint8Array(32),
+	    pub: new Uint8Array(32) }, serverPub: new Uint8Array(32),
+	    WebSocket };
+	assert.equal(new Link(ok).status, 'closed');
+	assert.throws(() => new Link({ ...ok, phoneSecret: 'a b' }),
+	    /bad phoneId or phoneSecret/);
+	assert.throws(() => new Link({ ...ok, phoneId: '' }), /bad phoneId/);
+	assert.throws(() => new Link({ ...ok, relay: 'nowhere' }), /bad relay/);
+	assert.throws(() => new Link({ ...ok, WebSocket: null }),
+	    /no WebSocket/);
+	assert.throws(() => new Link({ ...ok, serverPub: new Uint8Array(31) }),
+	    /32 bytes/);
+	assert.throws(() => new Link({ ...ok, serverPub: 'a+b' }),
+	    /bad base64url/);
+	/* Keys may be given as base64url, as the app keeps them. */
+	const l = new Link({ ...ok, serverPub: 'A'.repeat(43),
+	    phoneKey: { priv: 'A'.repeat(43), pub: 'A'.repeat(43) } });
+	assert.equal(l.serverPub.length, 32);
+});
+
 test('open, hello, and commands', async (t) => {
 	const { relay, link } = await setup(t);
 	const statuses = record(link);
