@@ -9,7 +9,8 @@
 // finishes, before any frame that follows its reply.
 
 import { b64uDecode } from './b64.js';
-import { MAX_PLAIN, NoiseKK, PROLOGUE, REKEY_EVERY } from './noise.js';
+import { MAX_PLAIN, NoiseKK, PROLOGUE, REKEY_EVERY, keyPairFromPrivate }
+    from './noise.js';
 import { FrameReader, MSG, PROTO_VERSION, encodeFrame, helloPayload,
     parseJson } from './proto.js';
 
@@ -114,6 +115,9 @@ export class Link extends EventTarget {
 		    this.phoneKey.pub.length !== 32 ||
 		    this.serverPub.length !== 32)
 			throw new Error('Link: keys must be 32 bytes');
+		const mine = keyPairFromPrivate(this.phoneKey.priv).pub;
+		if (mine.some((b, i) => b !== this.phoneKey.pub[i]))
+			throw new Error('Link: phoneKey.pub is not phoneKey.priv\'s');
 		this.WS = WebSocket;
 		this.minBackoff = minBackoff;
 		this.maxBackoff = maxBackoff;
@@ -151,6 +155,11 @@ export class Link extends EventTarget {
 
 	get reason() {
 		return this._reason;
+	}
+
+	/* What the relay last said of the laptop. */
+	get laptopOnline() {
+		return this._laptop;
 	}
 
 	/* The channel is ready for send() and command(). */

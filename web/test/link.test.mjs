@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { Link, phoneSocketUrl } from '../src/link.js';
 import { MSG, resizePayload } from '../src/proto.js';
-import { fromUtf8 } from '../src/b64.js';
+import { b64uEncode, fromUtf8 } from '../src/b64.js';
+import { keyPairFromPrivate } from '../src/noise.js';
 import { MockRelay } from './mock-relay.mjs';
 
 /* Wait for an event that pred() accepts, with a deadline. */
@@ -53,10 +54,10 @@ test('phoneSocketUrl', () => {
 });
 
 test('the constructor refuses what cannot work', () => {
+	const key = keyPairFromPrivate(new Uint8Array(32).fill(1));
 	const ok = { relay: 'http://127.0.0.1:1', phoneId: 'p' + 'a'.repeat(22),
-	    phoneSecret: 's'.repeat(43), phoneKey: { priv: new Uint8Array(32),
-	    pub: new Uint8Array(32) }, serverPub: new Uint8Array(32),
-	    WebSocket };
+	    phoneSecret: 's'.repeat(43), phoneKey: key,
+	    serverPub: new Uint8Array(32), WebSocket };
 	assert.equal(new Link(ok).status, 'closed');
 	assert.throws(() => new Link({ ...ok, phoneSecret: 'a b' }),
 	    /bad phoneId or phoneSecret/);
@@ -68,10 +69,13 @@ test('the constructor refuses what cannot work', () => {
 	    /32 bytes/);
 	assert.throws(() => new Link({ ...ok, serverPub: 'a+b' }),
 	    /bad base64url/);
+	assert.throws(() => new Link({ ...ok, phoneKey: { priv: key.priv,
+	    pub: new Uint8Array(32) } }), /not phoneKey.priv's/);
 	/* Keys may be given as base64url, as the app keeps them. */
 	const l = new Link({ ...ok, serverPub: 'A'.repeat(43),
-	    phoneKey: { priv: 'A'.repeat(43), pub: 'A'.repeat(43) } });
+	    phoneKey: { priv: b64uEncode(key.priv), pub: b64uEncode(key.pub) } });
 	assert.equal(l.serverPub.length, 32);
+	assert.deepEqual(l.phoneKey.pub, key.pub);
 });
 
 test('open, hello, and commands', async (t) => {
@@ -194,6 +198,7 @@ test('laptop offline and online on the same socket', async (t) => {
 	link.start();
 	await waitEvent(link, 'status', (d) => d.status === 'offline');
 	assert.match(link.reason, /laptop is offline/);
+	assert.equal(link.laptopOnline, false);
 	assert.equal(link.send(MSG.INPUT, 'x'), false);
 	await assert.rejects(link.command(['echo']), /not connected/);
 	assert.equal(relay.handshakes, 0);
@@ -201,6 +206,7 @@ test('laptop offline and online on the same socket', async (t) => {
 	let opened = waitEvent(link, 'open');
 	relay.setLaptop(true);
 	await opened;
+	assert.equal(link.laptopOnline, true);
 	assert.equal(relay.handshakes, 1);
 	assert.equal((await link.command(['echo', '1'])).stdout, '1\n');
 	/* It goes: the channel is down, the socket stays. */
