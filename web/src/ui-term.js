@@ -15,6 +15,7 @@ import { keySeq, applyMods, composeBytes } from './ui-keys.js';
 import { createDictation } from './ui-voice.js';
 import { sweepStyles } from './ui-csp.js';
 import { icon } from './ui-icons.js';
+import { touchScroll } from './ui-touch.js';
 import { linkOptions, resumeToken, forgetResume, loadPrefs,
     savePrefs } from './ui-store.js';
 
@@ -49,6 +50,15 @@ function needsPairing(reason) {
 	    .test(reason || '');
 }
 
+/* Why we were detached, in the phone's words. */
+function detachWords(reason) {
+	if (!reason)
+		return 'detached';
+	if (/replaced by a reconnect/.test(reason))
+		return 'opened again in another tab or window';
+	return reason;
+}
+
 export function fontSize() {
 	const n = loadPrefs().fontSize;
 	return FONT_SIZES.includes(n) ? n : DEFAULT_FONT;
@@ -75,8 +85,8 @@ export function termView(app, id) {
 	const modBtn = {};
 	const keybar = h('div', { class: 'keybar', role: 'toolbar',
 	    'aria-label': 'Keys' });
-	let term = null, fit = null, link = null, ro = null;
-	let leaving = false, ended = false, received = false;
+	let term = null, fit = null, link = null, ro = null, untouch = null;
+	let leaving = false, ended = false, received = false, attached = false;
 	let fitQueued = false;
 	const token = resumeToken(id);
 
@@ -147,7 +157,7 @@ export function termView(app, id) {
 	}
 
 	function sendResize() {
-		if (link !== null && link.status === 'connected' && term !== null)
+		if (attached && link.status === 'connected')
 			try {
 				link.send(MSG.RESIZE, resizePayload(term.cols,
 				    term.rows));
@@ -198,6 +208,7 @@ export function termView(app, id) {
 	async function attach() {
 		if (leaving || ended)
 			return;
+		attached = false;
 		doFit();
 		const fresh = !received;
 		const extra = { tty: { cols: term.cols, rows: term.rows },
@@ -218,6 +229,7 @@ export function termView(app, id) {
 			    'could not attach'));
 			return;
 		}
+		attached = true;
 		const rep = r.reply || {};
 		if (typeof rep.session === 'string' && rep.session !== '')
 			title.textContent = rep.session;
@@ -229,6 +241,8 @@ export function termView(app, id) {
 	function onStatus(e) {
 		const { status, reason } = e.detail || {};
 		setChip(chip, status, reason);
+		if (status !== 'connected')
+			attached = false;
 		if (status === 'connected')
 			say('');
 		else if (status === 'reconnecting')
@@ -259,8 +273,9 @@ export function termView(app, id) {
 			} catch (err) {
 				j = {};
 			}
+			attached = false;
 			end((j.session || title.textContent) + ': ' +
-			    (j.reason || 'detached'));
+			    detachWords(j.reason));
 		}
 	}
 
@@ -361,6 +376,7 @@ export function termView(app, id) {
 			term.onData(onData);
 			term.onBinary(onBinary);
 			term.onResize(() => sendResize());
+			untouch = touchScroll(term, host, sendInput);
 			link = new Link(linkOptions(app.pairing));
 			link.addEventListener('status', onStatus);
 			link.addEventListener('open', attach);
@@ -387,6 +403,8 @@ export function termView(app, id) {
 				dictation.stop();
 			if (ro !== null)
 				ro.disconnect();
+			if (untouch !== null)
+				untouch();
 			window.removeEventListener('resize', queueFit);
 			window.removeEventListener('orientationchange', queueFit);
 			if (link !== null) {

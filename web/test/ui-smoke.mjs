@@ -571,6 +571,58 @@ try {
 	await page.waitForTimeout(100);
 	await shot('terminal.png');
 
+	/* scrollback, by a finger */
+	await page.evaluate((id) => {
+		let t = '';
+		for (let i = 1; i <= 150; i++)
+			t += 'scroll line ' + i + '\r\n';
+		window.mockServer.output(+id, t + '$ ');
+	}, sid);
+	ok(await until(() => window.term.buffer.active.baseY > 100),
+	    'lines beyond the screen go to the scrollback');
+	const swipe = () => page.evaluate(async () => {
+		const el = document.querySelector('.term-host .xterm-screen');
+		const r = el.getBoundingClientRect();
+		const x = r.left + r.width / 2;
+		let y = r.top + 60;
+		const frame = () => new Promise((ok) => requestAnimationFrame(ok));
+		const fire = (type, yy) => {
+			const t = new Touch({ identifier: 1, target: el,
+			    clientX: x, clientY: yy, pageX: x, pageY: yy });
+			el.dispatchEvent(new TouchEvent(type, { bubbles: true,
+			    cancelable: true, touches: type === 'touchend' ? [] :
+			    [t], targetTouches: type === 'touchend' ? [] : [t],
+			    changedTouches: [t] }));
+		};
+		const before = window.term.buffer.active.viewportY;
+		fire('touchstart', y);
+		for (let i = 0; i < 10; i++) {
+			y += 30;
+			await frame();
+			fire('touchmove', y);
+		}
+		fire('touchend', y);
+		for (let i = 0; i < 30; i++)
+			await frame();
+		return [before, window.term.buffer.active.viewportY];
+	});
+	await clearInputs();
+	const swiped = await swipe();
+	ok(swiped[1] < swiped[0] - 5 && await inputs() === '',
+	    'a swipe down scrolls back through the scrollback', swiped);
+	await page.evaluate(() => window.term.scrollToBottom());
+	await page.evaluate((id) => window.mockServer.output(+id,
+	    '\x1b[?1049h\x1b[Hfull screen'), sid);
+	ok(await until(() => window.term.buffer.active.type === 'alternate'),
+	    'a full-screen program (alternate screen)');
+	await swipe();
+	got = await inputs();
+	ok(/^(\x1b\[A)+$/.test(got), 'there a swipe down sends Up keys',
+	    JSON.stringify(got));
+	await page.evaluate((id) => window.mockServer.output(+id,
+	    '\x1b[?1049l'), sid);
+	await clearInputs();
+
 	/* reconnect: resume only, nothing twice */
 	let lines = await termLines();
 	ok(countIn(lines, 'claude started') === 1, 'the first screen once',
