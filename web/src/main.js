@@ -109,6 +109,8 @@ const app = {
 		const p = app.pairing;
 		let msg = 'Forgotten. To pair again, run `loopsy mobile pair` ' +
 		    'on the laptop.';
+		/* Links first: the relay closes them anyway (4003). */
+		stopHome();
 		if (tellRelay && p !== null) {
 			try {
 				await forgetOnRelay(p);

@@ -228,6 +228,8 @@ async function newPage(opts = {}) {
 		await ctx.addInitScript(() => {
 			delete window.SpeechRecognition;
 			delete window.webkitSpeechRecognition;
+			/* and no constructable style sheets (Safari < 16.4) */
+			delete Document.prototype.adoptedStyleSheets;
 		});
 	else
 		await ctx.addInitScript(fakeSpeech);
@@ -463,7 +465,9 @@ try {
 				return true;
 		return false;
 	}), 'output written by the laptop appears');
-	await page.waitForTimeout(100);	/* let xterm draw the frame */
+	/* xterm draws on the next frame */
+	await until(() => document.querySelector('.xterm-rows')?.textContent
+	    .includes('truecolor'));
 	const colour = await page.evaluate(() => {
 		for (const s of document.querySelectorAll('.xterm-rows span'))
 			if (s.textContent.includes('truecolor'))
@@ -478,6 +482,9 @@ try {
 	});
 	ok(rowH > 8 && rowH < 40, 'xterm\'s own styles apply (row height)',
 	    rowH);
+	const fg = await page.evaluate(() => getComputedStyle(document
+	    .querySelector('.xterm-rows')).color);
+	ok(fg === 'rgb(216, 222, 233)', 'the theme applies (foreground)', fg);
 
 	/* key bar */
 	await page.tap('.term-host');
@@ -568,7 +575,9 @@ try {
 	await page.evaluate((id) => window.mockServer.output(+id,
 	    '\x1b[1;34m~/src/loopsy\x1b[0m $ ls\r\nMakefile.am  README.md  ' +
 	    'client  relay  server  web\r\n$ '), sid);
-	await page.waitForTimeout(100);
+	await page.$eval('.keybar', (k) => { k.scrollLeft = 0; });
+	await until(() => document.querySelector('.xterm-rows')?.textContent
+	    .includes('Makefile.am'));
 	await shot('terminal.png');
 
 	/* scrollback, by a finger */
@@ -622,6 +631,25 @@ try {
 	await page.evaluate((id) => window.mockServer.output(+id,
 	    '\x1b[?1049l'), sid);
 	await clearInputs();
+
+	/* the soft keyboard takes half the screen: the terminal follows */
+	const rows0 = await page.evaluate(() => window.term.rows);
+	await page.evaluate(() => { window.mockServer.sent.length = 0; });
+	await page.setViewportSize({ width: 390, height: 460 });
+	ok(await until((r) => window.term.rows < r - 8, rows0),
+	    'a smaller screen makes the terminal fewer rows');
+	const rs = await page.evaluate(() => {
+		const r = window.mockServer.sent.filter((x) => x.type === 7);
+		const b = r.length ? r[r.length - 1].bytes : [];
+		return [r.length, (b[0] << 8 | b[1]), (b[2] << 8 | b[3]),
+		    window.term.cols, window.term.rows];
+	});
+	ok(rs[0] >= 1 && rs[1] === rs[3] && rs[2] === rs[4],
+	    'and sends MSG_RESIZE with the new size', rs);
+	await shot('terminal-keyboard.png');
+	await page.setViewportSize({ width: 390, height: 844 });
+	ok(await until((r) => window.term.rows === r, rows0),
+	    'back to the full size');
 
 	/* reconnect: resume only, nothing twice */
 	let lines = await termLines();
@@ -760,6 +788,23 @@ try {
 	    document.querySelector('button.mic').hidden, location.hash]);
 	ok(termUp && micState[2] === true,
 	    'the mic is hidden where speech recognition is missing', micState);
+	await p2.evaluate(() => window.mockServer.output(1,
+	    '\x1b[38;2;10;200;30mold safari\x1b[0m\r\n'));
+	await untilOn(p2, () => document.querySelector('.xterm-rows')
+	    ?.textContent.includes('old safari'));
+	const old = await p2.evaluate(() => {
+		let c = null;
+		for (const s of document.querySelectorAll('.xterm-rows span'))
+			if (s.textContent.includes('old safari'))
+				c = getComputedStyle(s).color;
+		const r = document.querySelector('.xterm-rows > div');
+		return [c, r ? r.getBoundingClientRect().height : 0,
+		    'adoptedStyleSheets' in document, getComputedStyle(document
+		    .querySelector('.xterm-rows')).color];
+	});
+	ok(old[0] === 'rgb(10, 200, 30)' && old[1] > 8 && old[1] < 40 &&
+	    old[2] === false && old[3] === 'rgb(216, 222, 233)', 'without constructable style sheets xterm ' +
+	    'still draws under the CSP (styles go into app.css)', old);
 	const csp2 = await p2.evaluate(() => window.__csp || []);
 	await p2.context().close();
 
