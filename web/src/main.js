@@ -133,6 +133,18 @@ const app = {
 		app.show(pairStartView(app, msg));
 	},
 
+	/* For tests and debugging: where the app is. */
+	get state() {
+		return {
+			route: location.hash,
+			paired: app.pairing !== null,
+			home: app.homeLink ? app.homeLink.status : null,
+			terminal: app.view && app.view.link ?
+			    app.view.link.status : null,
+			sessions: app.sessions.length
+		};
+	},
+
 	setTerm(t) {
 		app.term = t;
 		window.term = t;

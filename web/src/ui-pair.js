@@ -90,8 +90,17 @@ export function readLink(text) {
 	} catch (e) {
 		return { error: e.message || 'That is not a pair link.' };
 	}
-	if (link.relay && link.relay !== location.origin)
-		return { other: link.relay, text: String(text).trim() };
+	let origin = null;
+	if (link.relay) {
+		try {
+			origin = new URL(link.relay).origin;
+		} catch (e) {
+			return { error: 'The relay address in the link is not ' +
+			    'a URL.' };
+		}
+	}
+	if (origin !== null && origin !== location.origin)
+		return { other: origin, text: String(text).trim() };
 	return { link: Object.assign({}, link, {
 		relay: location.origin }) };
 }

@@ -298,6 +298,12 @@ try {
 	    document.querySelector('.error')?.textContent || '')),
 	    'a pasted bad link shows an error', await texts('.error'));
 
+	await page.fill('textarea.paste', 'https://relay.example.org/app/#p1/' +
+	    pair.token + '/' + pair.K + '/' + b64u(pair.S));
+	await page.tap('form button.primary');
+	ok(await untilText('h1', 'Another relay') && await untilText('main b',
+	    'https://relay.example.org'), 'a link for another relay says so');
+	await page.tap('text=Cancel');
 	await page.fill('textarea.paste', '#p1/' + pair.token + '/' + pair.K +
 	    '/' + b64u(pair.S));
 	await page.tap('form button.primary');
@@ -450,8 +456,10 @@ try {
 	});
 	ok(geo.cols >= 30 && geo.rows >= 15 && geo.w <= 390 && geo.w > 300,
 	    'the terminal fits the phone', geo);
-	ok(await page.evaluate(() => window.loopsyApp.term === window.term),
-	    'window.loopsyApp.term is the terminal');
+	ok(await page.evaluate(() => window.loopsyApp.term === window.term &&
+	    window.loopsyApp.state.terminal === 'connected' &&
+	    window.loopsyApp.state.paired),
+	    'window.loopsyApp: the terminal and the state');
 
 	/* output from the laptop, with colour (CSP: no inline styles) */
 	await page.evaluate((id) => window.mockServer.output(+id,
@@ -726,6 +734,9 @@ try {
 	    l.stopped).length >= 1), 'leaving the view stops its link');
 	ok(await page.evaluate(() => window.term === null),
 	    'leaving the view disposes of the terminal');
+	const left = await page.evaluate(() => document.adoptedStyleSheets
+	    .reduce((n, s) => n + s.cssRules.length, 0));
+	ok(left === 0, 'and of its styles', left);
 
 	/* an ended session cannot be attached: home, with the error */
 	await page.evaluate(() => { location.hash = '#s/3'; });
