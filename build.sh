@@ -10,7 +10,9 @@ PKGS="build-essential autoconf automake libtool pkg-config \
 libevent-dev libvterm-dev libssl-dev libyaml-dev libcjson-dev \
 libncurses-dev check libcmocka-dev python3 tmux screen vim-nox less procps \
 libavahi-client-dev avahi-daemon avahi-utils dbus iproute2 curl \
-libwslay-dev libhttp-parser-dev libsqlite3-dev libqrencode-dev nodejs"
+libwslay-dev libhttp-parser-dev libsqlite3-dev libqrencode-dev nodejs \
+chromium fonts-wqy-microhei"
+# chromium and a CJK font are for the phone app's browser tests (web/).
 # npm for the MCP client tests (regress/mcp/); a nodejs from elsewhere
 # (nodesource) brings its own npm and conflicts with Debian's package.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
@@ -50,6 +52,34 @@ build() {
 	[ -x configure ] || autoreconf -fi
 	[ -f Makefile ] || ./configure -q
 	make -j"$(nproc)" -s
+	build_web
+}
+
+# The phone app (web/dist, served by loopsy-relay at /app) from
+# web/package.json and its lockfile.  Without npm or a registry it is not
+# built and its browser tests skip: a note, not a failure.
+build_web() {
+	if ! command -v npm >/dev/null 2>&1; then
+		echo "build.sh: note: no npm, so the phone app (web/) is" \
+		    "not built" >&2
+		return 0
+	fi
+	if [ ! -d web/node_modules ] ||
+	    [ web/package-lock.json -nt web/node_modules ]; then
+		if ! (cd web && npm ci --no-audit --no-fund --loglevel=error \
+		    --fetch-retries=1 --fetch-timeout=60000) >web/npm-ci.log 2>&1
+		then
+			echo "build.sh: note: npm ci in web/ failed (no npm" \
+			    "registry?), so the phone app is not built and" \
+			    "its browser tests skip; see web/npm-ci.log" >&2
+			return 0
+		fi
+		rm -f web/npm-ci.log
+		touch web/node_modules
+	fi
+	(cd web && npm run -s build) ||
+	    echo "build.sh: note: the phone app (web/) did not build" >&2
+	return 0
 }
 
 case "${1:-build}" in
