@@ -916,7 +916,9 @@ def t_app():
        h.get("referrer-policy") == "no-referrer",
        "app_has_the_strict_csp_and_security_headers", repr(h))
     st, h, body, _ = http(R, "GET", "/app")
-    ok(st == 200 and body.startswith(b"<!doctype"), "app_without_a_slash")
+    ok(st == 302 and h.get("location") == "/app/",
+       "app_without_a_slash_goes_to_app_slash (its assets are relative)",
+       "%s %r" % (st, h))
     st, h, body, _ = http(R, "GET", "/app/app.js")
     ok(st == 200 and h["content-type"].startswith("text/javascript") and
        body == b"console.log('app');\n", "app_js_is_javascript", repr(h))

@@ -302,7 +302,10 @@ api_request(struct rconn *c)
 	if (strcmp(c->path, "/app") == 0 || strncmp(c->path, "/app/", 5) == 0) {
 		if (c->head.method != HTTP_GET && c->head.method != HTTP_HEAD)
 			conn_error(c, 405, "bad_request", "/app takes GET");
-		else
+		else if (c->path[4] == '\0') {
+			/* The app's assets are relative to /app/. */
+			api_root(c, NULL);
+		} else
 			web_serve(c, c->path + 4);
 		return;
 	}
