@@ -312,7 +312,10 @@ struct client {
 	char		*addr;		/* remote: where from */
 	char		*resume;	/* its token for reattaching */
 	int		 scrollback;	/* keeps its own (web terminals) */
+	u_int		 history;	/* lines wanted on a fresh attach */
 	uint64_t	 hist_pos;	/* history lines it has seen */
+	struct tty_keys	*input;		/* MSG_INPUT's parser, once used */
+	struct event	*input_timer;	/* a lone ESC is Escape after it */
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(clients, client);
