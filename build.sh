@@ -10,7 +10,8 @@ PKGS="build-essential autoconf automake libtool pkg-config \
 libevent-dev libvterm-dev libssl-dev libyaml-dev libcjson-dev \
 libncurses-dev check libcmocka-dev python3 tmux screen vim-nox less procps \
 libavahi-client-dev avahi-daemon avahi-utils dbus iproute2 curl \
-libwslay-dev libhttp-parser-dev nodejs"
+libwslay-dev libhttp-parser-dev nodejs \
+libqrencode-dev python3-cryptography zbar-tools"
 # npm for the MCP client tests (regress/mcp/); a nodejs from elsewhere
 # (nodesource) brings its own npm and conflicts with Debian's package.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
