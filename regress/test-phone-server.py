@@ -632,6 +632,9 @@ def new_phone(label="Test phone"):
 
 
 def t_configure():
+    rc, out, err = W.lsy("relay", "configure")
+    ok(rc == 2 and "give the relay's URL" in err,
+       "relay_configure_needs_a_url", err)
     rc, out, err = W.lsy("relay", "configure", "ftp://x")
     ok(rc == 2 and "https:// or http://" in err,
        "relay_configure_refuses_bad_url", err)
@@ -965,6 +968,12 @@ def t_channels(pid, priv):
        "sh1" in [s["name"] for s in json.loads(out)],
        "handshake_then_hello_and_list_sessions", (r, out))
 
+    # Past NOISE_REKEY_EVERY messages from the phone: both sides rekey.
+    for i in range(4200):
+        c.send(MSG_INPUT, b"x")     # not attached: read, then ignored
+    r, out = c.command(["has-session", "-t", "sh1"], cid=9)
+    ok(r is not None and r.get("ok"), "channel_survives_a_rekey", r)
+
     # MSG_INPUT into cat, through an attach with a terminal size.
     W.new("cat1", "cat")
     a = PhoneChannel(R, pid, priv, server_key_pub())
@@ -1284,9 +1293,16 @@ def t_tls():
     # The system's CAs: SSL_CERT_FILE makes this certificate one of them.
     w = World()
     w.env["SSL_CERT_FILE"] = cert
+    rc, out, err = w.lsy("relay", "configure", tr.url(host="localhost"))
+    ok(rc == 1 and "not trusted for localhost" in err,
+       "relay_https_checks_the_host_name", err)
     rc, out, err = w.lsy("relay", "configure", tr.url(host="127.0.0.1"))
     ok(rc == 0 and "fingerprint" not in relay_json_of(w),
        "relay_https_verified_by_the_ca_store", out + err)
+    w.lsy("start")
+    ok(tr.wait_device(20) and re.search(r"relay: +connected to https://",
+                                        w.lsy("status")[1]),
+       "relay_link_over_tls_verified_by_the_ca_store")
     w.close()
 
 
