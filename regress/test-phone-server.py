@@ -17,6 +17,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import socket
 import ssl
 import stat
@@ -202,6 +203,7 @@ class FakeRelay:
         self.answer_revoke = True
         self.answer_issue = True
         self.phones = []            # what "phones" answers
+        self.ttl = None             # tokens expire this soon, if set
         self.upgrades = 0
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever,
@@ -363,7 +365,8 @@ class FakeRelay:
         t = m.get("t")
         if t == "pair-issue" and self.answer_issue:
             nonce = os.urandom(16)
-            exp = int(time.time()) + int(m.get("ttl", 1800))
+            ttl = self.ttl or int(m.get("ttl", 1800))
+            exp = int(time.time()) + ttl
             raw = nonce + struct.pack(">Q", exp)
             mac = hmac.new(self.key, raw, hashlib.sha256).digest()[:16]
             token = b64u(raw) + "." + b64u(mac)
@@ -788,6 +791,33 @@ def t_pair():
        res.get("ok") is False and rc == 1 and
        "5 wrong codes: this link is burned" in err,
        "five_wrong_codes_burn_the_link", (reasons, res, rc, err))
+
+    # Ctrl-C stops waiting; the link stays good.
+    pr = Pairing()
+    link = parse_link(pr.info["link"])
+    pr.p.send_signal(signal.SIGINT)
+    rc, err = pr.finish()
+    pid2 = "p" + b64u(os.urandom(16))
+    res = R.redeem(link["token"], pid2, pub, "after ctrl-c",
+                   proof_for(link["S"], link["token"], pub,
+                             pr.info["code"]))
+    ok(rc == 130 and "stopped waiting; the link stays good until" in err
+       and res is not None and res.get("ok") is True,
+       "ctrl_c_stops_waiting_and_the_link_stays_good", (rc, err, res))
+    W.lsy("phone", "revoke", pid2)
+
+    # A link that expires ends the wait.
+    R.ttl = 2
+    pr = Pairing()
+    rc, err = pr.finish(timeout=15)
+    R.ttl = None
+    link = parse_link(pr.info["link"])
+    res = R.redeem(link["token"], pid2, pub, "late",
+                   proof_for(link["S"], link["token"], pub,
+                             pr.info["code"]))
+    ok(rc == 1 and "the link expired" in err and res is not None and
+       res.get("ok") is False, "an_expired_link_ends_the_wait_and_pairs_"
+       "nothing", (rc, err, res))
     return pid, priv
 
 
@@ -1157,7 +1187,7 @@ def t_list_revoke(pid, chans):
        "phone_list_json_shows_online_channels_and_the_relays_view", j)
     rc, out, err = W.lsy("phone", "list")
     ok(rc == 0 and re.search(r"^%s +Pixel\[2J .* yes +-$" % pid, out, re.M)
-       and "the relay also lists 1 phones not paired here" in out,
+       and "phones the relay lists that are not paired here: 1" in out,
        "phone_list_table", out)
     rc, out, err = W.lsy("phone", "revoke", pid)
     ok(rc == 0 and "revoked" in out and "relay was told" in out and

@@ -322,7 +322,7 @@ doctor_relay(struct doctor *d, struct doctor_result *r)
 		    rc.device_id);
 		doctor_fix(r, "loopsy start (or loopsy enable)");
 	} else if (state != NULL && strcmp(state, "connected") == 0)
-		doctor_set(r, DOCTOR_OK, "%s, as %s; %d phones paired, %d "
+		doctor_set(r, DOCTOR_OK, "%s, as %s; phones: %d paired, %d "
 		    "connections open", text, rc.device_id,
 		    doctor_int(o, "phones"), doctor_int(o, "channels"));
 	else {

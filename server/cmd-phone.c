@@ -141,8 +141,8 @@ cmd_phone_print(struct cmd_ctx *ctx, cJSON *at)
 		buf_free(&grants);
 	}
 	if (cJSON_GetArraySize(only) != 0)
-		cmd_print(ctx, "the relay also lists %d phones not paired "
-		    "here; they cannot connect (no key here)\n",
+		cmd_print(ctx, "phones the relay lists that are not paired "
+		    "here: %d (they cannot connect: no key here)\n",
 		    cJSON_GetArraySize(only));
 	cJSON_Delete(j);
 out:
@@ -256,8 +256,8 @@ cmd_phone_revoke(struct cmd_ctx *ctx)
 		cmd_print(ctx, "warning: %s\n", cause);
 		free(cause);
 	}
-	cmd_print(ctx, "the relay is not connected (%s): it will be told "
-	    "when the link is back; the phone is cut off here anyway\n",
+	cmd_print(ctx, "the relay is not connected: it will be told when the "
+	    "link is back (now: %s); the phone is cut off here anyway\n",
 	    relay_link_state());
 	return (CMD_OK);
 }
