@@ -142,8 +142,9 @@ cmd_launch_list(struct cmd_ctx *ctx)
 		    cmd_launch_agents[i].flag : "");
 	}
 	for (i = 0; i < config.nphone_commands; i++)
-		cmd_print(ctx, "%-10s %-14s %s\n", config.phone_commands[i].name,
-		    "command", config.phone_commands[i].value);
+		cmd_print(ctx, "%-10s %-14s %s\n",
+		    config.phone_commands[i].name, "command",
+		    config.phone_commands[i].value);
 	cJSON_Delete(j);
 	return (CMD_OK);
 }

@@ -343,8 +343,9 @@ cmd_relay_register(struct relay_url *u, const char *secret, const char *pin,
 			    "registrations from this address; retry in %d s",
 			    r.retry_after > 0 ? r.retry_after : 60);
 		else
-			xasprintf(cause, "the relay answered %d%s%s%s", r.status,
-			    msg != NULL ? ": " : "", msg != NULL ? msg : "",
+			xasprintf(cause, "the relay answered %d%s%s%s",
+			    r.status, msg != NULL ? ": " : "", msg != NULL ?
+			    msg : "",
 			    r.status == 404 ? " (is this a loopsy relay, and "
 			    "the URL its root?)" : "");
 		free(msg);
@@ -516,8 +517,8 @@ cmd_relay_configure(struct cmd_ctx *ctx)
 		goto out;
 	}
 	if (pin != NULL && !relay_valid_fingerprint(pin)) {
-		cmd_error(ctx, "usage", "relay configure: --fingerprint must be "
-		    "sha256: and 32 hex pairs separated by colons");
+		cmd_error(ctx, "usage", "relay configure: --fingerprint must "
+		    "be sha256: and 32 hex pairs separated by colons");
 		goto out;
 	}
 	if (pin != NULL && !u.tls) {

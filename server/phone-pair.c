@@ -36,7 +36,7 @@ struct phone_pair {
 	char			 code[5];
 	time_t			 expires;
 	u_int			 wrong;
-	struct cmd_ctx		*ctx;		/* mobile pair waiting, or NULL */
+	struct cmd_ctx		*ctx;		/* mobile pair waiting, if any */
 	struct event		*timer;
 	TAILQ_ENTRY(phone_pair)	 entry;
 };

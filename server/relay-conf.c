@@ -47,7 +47,8 @@ relay_b64u_encode(const uint8_t *in, size_t len)
 
 	out = p = xmalloc((len + 2) / 3 * 4 + 1);
 	for (i = 0; i + 2 < len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		*p++ = relay_b64u_chars[v >> 18 & 63];
 		*p++ = relay_b64u_chars[v >> 12 & 63];
 		*p++ = relay_b64u_chars[v >> 6 & 63];

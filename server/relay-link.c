@@ -77,7 +77,7 @@ struct relay_conn {
 	struct ws		*ws;
 	struct relay_reply	 reply;
 	char			*ws_key;
-	int			 dead;		/* abandoned: free when closed */
+	int			 dead;		/* abandoned: free on close */
 };
 
 struct relay_request {
