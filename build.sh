@@ -11,8 +11,10 @@ libevent-dev libvterm-dev libssl-dev libyaml-dev libcjson-dev \
 libncurses-dev check libcmocka-dev python3 tmux screen vim-nox less procps \
 libavahi-client-dev avahi-daemon avahi-utils dbus iproute2 curl \
 libwslay-dev libhttp-parser-dev libsqlite3-dev libqrencode-dev nodejs \
-chromium fonts-wqy-microhei"
-# chromium and a CJK font are for the phone app's browser tests (web/).
+python3-cryptography zbar-tools chromium fonts-wqy-microhei"
+# python3-cryptography and zbar-tools are for the phone server test (a
+# Noise peer in Python; reading back the QR code); chromium and a CJK font
+# for the phone app's browser tests (web/).
 # npm for the MCP client tests (regress/mcp/); a nodejs from elsewhere
 # (nodesource) brings its own npm and conflicts with Debian's package.
 command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"

@@ -28,6 +28,7 @@ static const char *proto_names[] = {
 	[MSG_TTY] = "tty",
 	[MSG_STDERR] = "stderr",
 	[MSG_DATA] = "data",
+	[MSG_INPUT] = "input",
 };
 
 const char *

@@ -29,6 +29,7 @@ enum msg_type {
 	MSG_TTY = 12,		/* c->s: {} with the terminal's fds (SCM_RIGHTS) */
 	MSG_STDERR = 13,	/* binary s->c: command error output as it comes */
 	MSG_DATA = 14,		/* binary both ways: file transfer chunks */
+	MSG_INPUT = 15,		/* binary c->s: raw terminal input bytes */
 	MSG_TYPE_MAX
 };
 

@@ -682,6 +682,13 @@ tls_tcp(const char *host, u_int port, char **cause)
 	return (fd);
 }
 
+/* The same connect without TLS (a relay on http://): nonblocking fd. */
+int
+tcp_dial(const char *host, u_int port, char **cause)
+{
+	return (tls_tcp(host, port, cause));
+}
+
 /* SSL_read or SSL_write with the deadline of a poll. */
 int
 tls_wait(struct ssl_st *ssl, int fd, int r)

@@ -75,6 +75,7 @@ extern int	 tls_timeout_ms;
 int		 tls_dial(const char *, u_int, struct ssl_ctx_st **,
 		    struct ssl_st **, int *, char **);
 int		 tls_wait(struct ssl_st *, int, int);
+int		 tcp_dial(const char *, u_int, char **);	/* no TLS */
 void		 tls_cause_ssl(char **, const char *, const char *);
 /* "sha256:AB:..." of the peer's certificate, or NULL. */
 char		*tls_peer_fingerprint(struct ssl_st *);

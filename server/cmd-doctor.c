@@ -276,18 +276,108 @@ doctor_network(struct doctor *d, struct doctor_result *r)
 		    listen : "127.0.0.1");
 }
 
+/* The relay link, as the server sees it; relay.url in config.yaml. */
 static void
 doctor_relay(struct doctor *d, struct doctor_result *r)
 {
+	struct relay_conf	 rc;
+	cJSON			*o;
+	const char		*state, *text, *err, *want;
+	char			*cause = NULL;
+	int			 have;
+
 	if (doctor_skip(d, r))
 		return;
-	if (d->config.relay_url == NULL)
-		doctor_set(r, DOCTOR_INFO, "not configured (relay.url is "
-		    "null)");
-	else
-		doctor_set(r, DOCTOR_INFO, "relay.url is %s, but the relay "
-		    "link comes with a later release: not connected",
-		    d->config.relay_url);
+	want = d->config.relay_url;
+	if ((have = relay_conf_load(&rc, &cause)) == -1) {
+		doctor_set(r, DOCTOR_FAIL, "%s", cause);
+		doctor_fix(r, "loopsy relay configure URL --force");
+		free(cause);
+		return;
+	}
+	if (have == 0) {
+		if (want != NULL) {
+			doctor_set(r, DOCTOR_WARN, "relay.url is %s in "
+			    "config.yaml, but this machine is not registered "
+			    "with it", want);
+			doctor_fix(r, "loopsy relay configure %s", want);
+		} else
+			doctor_set(r, DOCTOR_INFO, "not configured (loopsy "
+			    "relay configure URL lets phones reach this "
+			    "machine)");
+		return;
+	}
+	o = d->server != NULL ? cJSON_GetObjectItem(d->server, "relay") : NULL;
+	state = cJSON_GetStringValue(cJSON_GetObjectItem(o, "state"));
+	text = cJSON_GetStringValue(cJSON_GetObjectItem(o, "text"));
+	err = cJSON_GetStringValue(cJSON_GetObjectItem(o, "error"));
+	if (want != NULL && strcmp(want, rc.url) != 0) {
+		doctor_set(r, DOCTOR_WARN, "relay.url is %s in config.yaml, "
+		    "but this machine is registered with %s", want, rc.url);
+		doctor_fix(r, "loopsy relay configure %s --force, or set "
+		    "relay.url to %s", want, rc.url);
+	} else if (d->server == NULL) {
+		doctor_set(r, DOCTOR_INFO, "registered with %s as %s; the "
+		    "link runs in the server, which is not running", rc.url,
+		    rc.device_id);
+		doctor_fix(r, "loopsy start (or loopsy enable)");
+	} else if (state != NULL && strcmp(state, "connected") == 0)
+		doctor_set(r, DOCTOR_OK, "%s, as %s; phones: %d paired, %d "
+		    "connections open", text, rc.device_id,
+		    doctor_int(o, "phones"), doctor_int(o, "channels"));
+	else {
+		doctor_set(r, DOCTOR_WARN, "the relay link is %s", text !=
+		    NULL ? text : "unknown (an older server?)");
+		if (err != NULL && strstr(err, "(401") != NULL)
+			doctor_fix(r, "loopsy relay configure %s --force",
+			    rc.url);
+		else if (err != NULL && strstr(err, "certificate") != NULL)
+			doctor_fix(r, "check the relay's certificate; loopsy "
+			    "relay configure %s --fingerprint sha256:... pins "
+			    "one", rc.url);
+		else
+			doctor_fix(r, "check that %s is up and reachable from "
+			    "here (loopsy relay status follows the link)",
+			    rc.url);
+	}
+	relay_conf_clear(&rc);
+}
+
+static void
+doctor_relay_json(struct doctor *d __unused, struct doctor_result *r)
+{
+	char	*path = relay_conf_path();
+
+	if (access(path, F_OK) != 0) {
+		doctor_set(r, DOCTOR_INFO, "no relay.json (not registered "
+		    "with a relay)");
+		free(path);
+		return;
+	}
+	doctor_mode(r, path, S_IRUSR|S_IWUSR);
+}
+
+static void
+doctor_phone_key(struct doctor *d __unused, struct doctor_result *r)
+{
+	char	*path = phone_key_path(), *dir = loopsy_path("phones");
+
+	if (access(dir, F_OK) == 0 &&
+	    operate_check_mode(dir, S_IRWXU, &r->detail) != 0) {
+		r->status = DOCTOR_FAIL;
+		doctor_fix(r, "chmod 700 %s", dir);
+		free(path);
+		free(dir);
+		return;
+	}
+	free(dir);
+	if (access(path, F_OK) != 0) {
+		doctor_set(r, DOCTOR_INFO, "no phone key yet (loopsy mobile "
+		    "pair makes it)");
+		free(path);
+		return;
+	}
+	doctor_mode(r, path, S_IRUSR|S_IWUSR);
 }
 
 static void
@@ -476,6 +566,8 @@ static const struct {
 	{ "server", doctor_server },
 	{ "network", doctor_network },
 	{ "relay", doctor_relay },
+	{ "relay-json", doctor_relay_json },
+	{ "phone-key", doctor_phone_key },
 	{ "peers", doctor_peers },
 	{ "mdns", doctor_mdns },
 	{ "mcp", doctor_mcp },

@@ -3,7 +3,8 @@
  * its pid, version, socket and config file, how many sessions (running and
  * exited) and attached clients, whether it was started by loopsy start or on
  * demand, where peers will reach it (--lan, server.host) and whether mDNS
- * discovery is on (and what it found, in --json).  With no
+ * discovery is on (and what it found, in --json), and the relay link
+ * with the phones paired through it.  With no
  * server the client says "no server running on SOCKET" and exits 1.
  */
 #include <stdlib.h>
@@ -76,6 +77,7 @@ cmd_status_json(void)
 	o = cJSON_AddObjectToObject(j, "discovery");
 	cJSON_AddStringToObject(o, "state", discovery_state());
 	cJSON_AddItemToObject(o, "found", discovery_list());
+	cJSON_AddItemToObject(j, "relay", relay_link_json());
 	free(path);
 	return (j);
 }
@@ -95,7 +97,7 @@ cmd_status_uptime(struct cmd_ctx *ctx, long t)
 static enum cmd_retval
 cmd_status(struct cmd_ctx *ctx)
 {
-	cJSON		*j = cmd_status_json();
+	cJSON		*j = cmd_status_json(), *o;
 	const char	*host = cmd_status_bind();
 
 	if (args_has_long(ctx->args, "json")) {
@@ -124,6 +126,12 @@ cmd_status(struct cmd_ctx *ctx)
 	    " (server.host in config.yaml)" : " (this machine only; "
 	    "--lan or server.host opens it)");
 	cmd_print(ctx, "mDNS:     %s\n", discovery_state());
+	o = cJSON_GetObjectItem(j, "relay");
+	cmd_print(ctx, "relay:    %s\n", relay_link_state());
+	if (cJSON_IsTrue(cJSON_GetObjectItem(o, "configured")))
+		cmd_print(ctx, "phones:   %d paired, %d connections open\n",
+		    cJSON_GetObjectItem(o, "phones")->valueint,
+		    cJSON_GetObjectItem(o, "channels")->valueint);
 	cJSON_Delete(j);
 	return (CMD_OK);
 }

@@ -69,6 +69,18 @@ extern const struct cmd_def cmd_transfer_mkdir_def;
 extern const struct cmd_def cmd_transfer_put_def;
 extern const struct cmd_def cmd_transfer_status_def;
 extern const struct cmd_def cmd_wait_def;
+/* Relay and phones (issue 6) */
+extern const struct cmd_def cmd_launch_def;
+extern const struct cmd_def cmd_mobile_pair_def;
+extern const struct cmd_def cmd_mobile_pair_wait_def;
+extern const struct cmd_def cmd_phone_grant_def;
+extern const struct cmd_def cmd_phone_list_def;
+extern const struct cmd_def cmd_phone_revoke_def;
+extern const struct cmd_def cmd_phone_revoke_grant_def;
+extern const struct cmd_def cmd_relay_configure_def;
+extern const struct cmd_def cmd_relay_forget_def;
+extern const struct cmd_def cmd_relay_reload_def;
+extern const struct cmd_def cmd_relay_status_def;
 
 const struct cmd_def *cmd_table[] = {
 	&cmd_attach_session_def,
@@ -127,6 +139,17 @@ const struct cmd_def *cmd_table[] = {
 	&cmd_transfer_put_def,
 	&cmd_transfer_status_def,
 	&cmd_wait_def,
+	&cmd_launch_def,
+	&cmd_mobile_pair_def,
+	&cmd_mobile_pair_wait_def,
+	&cmd_phone_grant_def,
+	&cmd_phone_list_def,
+	&cmd_phone_revoke_def,
+	&cmd_phone_revoke_grant_def,
+	&cmd_relay_configure_def,
+	&cmd_relay_forget_def,
+	&cmd_relay_reload_def,
+	&cmd_relay_status_def,
 	NULL
 };
 
@@ -243,6 +266,7 @@ cmd_ctx_free(struct cmd_ctx *ctx)
 		cmd_wait_cancel(ctx);
 	cmd_exec_cancel(ctx);		/* an exec whose caller has gone */
 	pair_cancel(ctx);		/* a loopsy pair that has gone */
+	phone_pair_cancel(ctx);		/* mobile pair, a revoke: no answer */
 	cmd_audit(ctx);
 	free(ctx->actor);
 	free(ctx->audit_target);
@@ -376,7 +400,7 @@ cmd_run_argv(struct client *c, struct client *attached, uint32_t id, int argc,
 	}
 	if (def->local_only && who != NULL && (who->flags & CLIENT_REMOTE)) {
 		cmd_error(ctx, "forbidden", "%s: only on this machine, not "
-		    "over a peer link", def->name);
+		    "over a peer link or from a phone", def->name);
 		rv = CMD_ERROR;
 		goto out;
 	}

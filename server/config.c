@@ -43,6 +43,8 @@ static int	config_set_prefix(struct config *, yaml_node_t *, char **);
 static int	config_set_bindings(struct config *, yaml_node_t *, char **);
 static int	config_set_allowed_keys(struct config *, yaml_node_t *, char **);
 static int	config_set_allowlist(struct config *, yaml_node_t *, char **);
+static int	config_set_phone_commands(struct config *, yaml_node_t *,
+		    char **);
 
 #define OFF(f) offsetof(struct config, f)
 static const struct config_key config_keys[] = {
@@ -73,6 +75,7 @@ static const struct config_key config_keys[] = {
 	{ "keys", "bindings", CONFIG_BINDINGS, 0, config_set_bindings },
 	{ "status", "enabled", CONFIG_BOOL, OFF(status), NULL },
 	{ "discovery", "enabled", CONFIG_BOOL, OFF(discovery), NULL },
+	{ "phone", "commands", CONFIG_MAP, 0, config_set_phone_commands },
 };
 
 static const char	*config_file;	/* for error messages */
@@ -137,6 +140,11 @@ config_clear(struct config *c)
 	}
 	free(c->allowed_keys);
 	free(c->relay_url);
+	for (i = 0; i < c->nphone_commands; i++) {
+		free(c->phone_commands[i].name);
+		free(c->phone_commands[i].value);
+	}
+	free(c->phone_commands);
 	config_list_clear(&c->denylist);
 	config_list_clear(&c->allowlist);
 	config_list_clear(&c->allowed_paths);
@@ -169,7 +177,8 @@ config_default_text(const char *api_key)
 	    "shell: null, windowSize: latest }\n"
 	    "keys:      { prefix: C-b, bindings: {} }\n"
 	    "status:    { enabled: true }\n"
-	    "discovery: { enabled: true }\n", api_key);
+	    "discovery: { enabled: true }\n"
+	    "phone:     { commands: {} }\n", api_key);
 	return (s);
 }
 
@@ -363,6 +372,49 @@ config_set_allowed_keys(struct config *c, yaml_node_t *n, char **cause)
 		    xstrdup(config_scalar(k));
 		c->allowed_keys[c->nallowed_keys++].value =
 		    xstrdup(config_scalar(v));
+	}
+	return (0);
+}
+
+/* phone.commands: NAME -> command line, what a phone may launch by name. */
+static int
+config_set_phone_commands(struct config *c, yaml_node_t *n, char **cause)
+{
+	yaml_node_pair_t	*p;
+	yaml_node_t		*k, *v;
+	const char		*name, *s;
+	u_int			 i;
+
+	if (config_is_null(n))
+		return (0);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = yaml_document_get_node(config_doc, p->key);
+		v = yaml_document_get_node(config_doc, p->value);
+		name = k->type == YAML_SCALAR_NODE ? config_scalar(k) : "";
+		if (*name == '\0' || strlen(name) > 32 ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != strlen(name))
+			return (config_error(cause, k, "phone.commands: a name "
+			    "is 1 to 32 letters, digits, '-', '_' or '.'"));
+		if (cmd_launch_agent(name) != -1)
+			return (config_error(cause, k, "phone.commands: %s is "
+			    "a built-in agent name", name));
+		for (i = 0; i < c->nphone_commands; i++) {
+			if (strcmp(c->phone_commands[i].name, name) == 0)
+				return (config_error(cause, k, "phone.commands."
+				    "%s is given twice", name));
+		}
+		if (config_is_null(v) || *(s = config_scalar(v)) == '\0')
+			return (config_error(cause, v, "phone.commands.%s: the "
+			    "command line is empty", name));
+		if (strlen(s) > 4096)
+			return (config_error(cause, v, "phone.commands.%s: the "
+			    "command line is over 4096 bytes", name));
+		c->phone_commands = xreallocarray(c->phone_commands,
+		    c->nphone_commands + 1, sizeof *c->phone_commands);
+		c->phone_commands[c->nphone_commands].name = xstrdup(name);
+		c->phone_commands[c->nphone_commands++].value = xstrdup(s);
 	}
 	return (0);
 }

@@ -19,6 +19,7 @@
 
 #include "common/crypto.h"
 #include "common/proto.h"
+#include "common/tty-keys.h"
 #include "server.h"
 
 struct clients	 clients = TAILQ_HEAD_INITIALIZER(clients);
@@ -41,6 +42,10 @@ static struct event *client_flush_ev;
 /* The largest terminal a client may claim; sessions stop there too. */
 /* An error message is cut here so its reply always fits in a frame. */
 #define CLIENT_ERROR_MAX	(16 * 1024)
+/* MSG_INPUT: a lone ESC is the Escape key after this long (as a tty's). */
+#define CLIENT_INPUT_ESC_US	10000
+/* "history": N on attach asks for at most this many lines. */
+#define CLIENT_HISTORY_MAX	1000000
 
 static void	server_client_recv_cb(int, short, void *);
 static void	server_client_write_cb(struct bufferevent *, void *);
@@ -151,6 +156,9 @@ server_client_lost(struct client *c)
 	free(c->actor);
 	free(c->addr);
 	free(c->resume);
+	if (c->input_timer != NULL)
+		event_free(c->input_timer);
+	tty_keys_free(c->input);
 	server_tty_close(c);
 	while (c->nfds > 0)
 		close(c->fds[--c->nfds]);
@@ -349,6 +357,11 @@ server_client_command(struct client *c, const char *data)
 		    "resume")->valuestring);
 	}
 	c->scrollback = cJSON_IsTrue(cJSON_GetObjectItem(j, "scrollback"));
+	a = cJSON_GetObjectItem(j, "history");
+	c->history = 0;
+	if (cJSON_IsNumber(a) && a->valuedouble >= 1)
+		c->history = a->valuedouble > CLIENT_HISTORY_MAX ?
+		    CLIENT_HISTORY_MAX : (u_int)a->valuedouble;
 	if (c->flags & CLIENT_REMOTE) {
 		/* The caller's directory and session are on its machine. */
 		cwd = NULL;
@@ -377,7 +390,9 @@ out:
  * nothing.  A client that keeps its own scrollback (a web terminal says
  * "scrollback": true) gets the history lines it missed, before the full
  * redraw: the screen is cleared without scrolling, the lines written from
- * the top, then scrolled off the top into that scrollback.
+ * the top, then scrolled off the top into that scrollback.  One that is
+ * fresh (no token matches: a page reloaded) and says "history": N gets the
+ * last N lines the same way.
  */
 static int
 server_client_same_token(const char *a, const char *b)
@@ -400,7 +415,7 @@ server_client_resume_history(struct client *c)
 	int		 found = 0;
 	const char	*actor;
 
-	if (c->resume == NULL || s == NULL)
+	if (s == NULL || (c->resume == NULL && c->history == 0))
 		return;
 	actor = c->actor != NULL ? c->actor : "local";
 	TAILQ_FOREACH(old, &clients, entry) {
@@ -427,9 +442,14 @@ server_client_resume_history(struct client *c)
 	}
 	now = screen_history_pushed(s->screen);
 	size = screen_history_size(s->screen);
-	if (!found || now <= pos || !c->scrollback)
+	if (!c->scrollback)
 		return;
-	missed = now - pos > size ? size : (u_int)(now - pos);
+	if (found && now > pos)
+		missed = now - pos > size ? size : (u_int)(now - pos);
+	else if (!found && c->history != 0)
+		missed = c->history > size ? size : c->history;
+	else
+		return;
 	if (missed == 0)
 		return;
 	buf_init(&b);
@@ -441,8 +461,8 @@ server_client_resume_history(struct client *c)
 		buf_addstr(&b, "\n");
 	server_client_send(c, MSG_OUTPUT, b.data, b.len);
 	buf_free(&b);
-	log_debug("%s: client %u: %u history lines missed", __func__, c->id,
-	    missed);
+	log_debug("%s: client %u: %u history lines %s", __func__, c->id,
+	    missed, found ? "missed" : "asked for");
 }
 
 void
@@ -556,6 +576,57 @@ server_client_keys(struct client *c, const uint8_t *data, size_t len)
 		server_client_input_key(c, proto_get64(data + i));
 }
 
+/* What MSG_INPUT's bytes parse to goes where a passed terminal's would. */
+static void
+server_client_input_event(const struct tty_event *ev, void *arg)
+{
+	struct client	*c = arg;
+
+	if (c->flags & CLIENT_DEAD)
+		return;
+	switch (ev->type) {
+	case TTY_EV_KEY:
+		server_client_input_key(c, ev->key);
+		break;
+	case TTY_EV_PASTE:
+		server_client_input_paste(c, ev->data, ev->len);
+		break;
+	case TTY_EV_MOUSE:
+		server_client_input_mouse(c, ev->x, ev->y, ev->motion &&
+		    ev->button == 0 ? 0 : ev->button, ev->pressed, ev->mods);
+		break;
+	case TTY_EV_FOCUS:
+		server_client_input_focus(c, ev->pressed);
+		break;
+	}
+}
+
+static void
+server_client_input_timer_cb(int fd __unused, short events __unused,
+    void *arg)
+{
+	struct client	*c = arg;
+
+	tty_keys_flush(c->input, server_client_input_event, c);
+}
+
+/* Raw terminal input from a remote client (a web terminal's keystrokes). */
+static void
+server_client_input(struct client *c, const char *data, size_t len)
+{
+	struct timeval	 tv = { 0, CLIENT_INPUT_ESC_US };
+
+	if (c->input == NULL) {
+		c->input = tty_keys_new();
+		c->input_timer = evtimer_new(server_base,
+		    server_client_input_timer_cb, c);
+	}
+	evtimer_del(c->input_timer);
+	if (tty_keys_feed(c->input, data, len, server_client_input_event, c) &&
+	    !(c->flags & CLIENT_DEAD))
+		evtimer_add(c->input_timer, &tv);
+}
+
 /* The client passed its terminal: read and draw it ourselves. */
 static void
 server_client_tty(struct client *c)
@@ -636,6 +707,9 @@ server_client_dispatch(struct client *c, uint8_t type, char *data, size_t len)
 		break;
 	case MSG_PASTE:
 		server_client_input_paste(c, data, len);
+		break;
+	case MSG_INPUT:
+		server_client_input(c, data, len);
 		break;
 	case MSG_RESIZE:
 		server_client_resize(c, (uint8_t *)data, len);

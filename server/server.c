@@ -280,6 +280,7 @@ server_start(const char *path, int foreground __unused, int ready_fd, int first_
 	}
 	free(cpath);
 	listen_start();
+	relay_link_start();	/* if relay.json says so */
 	log_info("server started on %s, pid %ld", path, (long)getpid());
 	if (first_fd != -1) {
 		set_nonblock(first_fd);
@@ -321,6 +322,8 @@ server_shutdown(const char *why)
 	event_del(server_ev_accept);
 	close(server_fd);
 	listen_shutdown();
+	relay_link_stop();
+	phone_pair_clear();
 	unlink(server_socket_path);
 	TAILQ_FOREACH_SAFE(c, &clients, entry, c1) {
 		if (c->flags & CLIENT_ATTACHED)

@@ -82,6 +82,9 @@ struct config {
 	/* status, discovery */
 	int		 status;
 	int		 discovery;
+	/* phone: commands a phone may launch by name */
+	struct config_pair *phone_commands;
+	u_int		 nphone_commands;
 };
 extern struct config	 config;
 void	 config_defaults(struct config *);
@@ -313,7 +316,10 @@ struct client {
 	char		*addr;		/* remote: where from */
 	char		*resume;	/* its token for reattaching */
 	int		 scrollback;	/* keeps its own (web terminals) */
+	u_int		 history;	/* lines wanted on a fresh attach */
 	uint64_t	 hist_pos;	/* history lines it has seen */
+	struct tty_keys	*input;		/* MSG_INPUT's parser, once used */
+	struct event	*input_timer;	/* a lone ESC is Escape after it */
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(clients, client);
@@ -657,6 +663,114 @@ struct peer	*peers_find(struct peers *, const char *);
 int		 peers_valid_name(const char *, char **);
 char		*peers_accepts(const char *);	/* key -> peer name */
 int		 peers_lock(char **);	/* flock'd fd; close to unlock */
+
+/* relay-conf.c: the relay's URL, relay.json, its TLS check (SPEC.md 6). */
+struct relay_url {
+	int		 tls;		/* https */
+	char		*host;
+	u_int		 port;
+	char		*base;		/* path prefix, no trailing slash */
+	char		*text;		/* the URL, no trailing slash */
+};
+struct relay_conf {
+	char		*url;
+	char		*device_id;
+	char		*device_secret;
+	char		*fingerprint;	/* pinned, or NULL: the system's CAs */
+	struct strlist	 pending_revokes; /* phones the relay must forget */
+};
+/* An HTTP answer from the relay, read with http-parser. */
+struct relay_reply {
+	http_parser	 parser;
+	int		 status;
+	int		 headers_done;
+	int		 done;
+	size_t		 head_bytes;
+	char		*field;
+	char		*value;
+	char		*accept;	/* Sec-WebSocket-Accept */
+	char		*protocol;	/* Sec-WebSocket-Protocol */
+	int		 retry_after;
+	struct buf	 body;
+};
+struct ssl_st;
+char		*relay_b64u_encode(const uint8_t *, size_t);
+int		 relay_b64u_decode(const char *, uint8_t *, size_t, size_t *);
+int		 relay_b64u_decode_exact(const char *, uint8_t *, size_t);
+int		 relay_valid_id(const char *, char);
+int		 relay_valid_fingerprint(const char *);
+int		 relay_url_parse(const char *, struct relay_url *, char **);
+void		 relay_url_free(struct relay_url *);
+char		*relay_url_hostport(const struct relay_url *);
+char		*relay_conf_path(void);
+int		 relay_conf_load(struct relay_conf *, char **);
+int		 relay_conf_save(const struct relay_conf *, char **);
+void		 relay_conf_clear(struct relay_conf *);
+int		 relay_conf_lock(char **);
+int		 relay_conf_pending_revoke(const char *, int, char **);
+void		 relay_reply_init(struct relay_reply *);
+void		 relay_reply_free(struct relay_reply *);
+ssize_t		 relay_reply_feed(struct relay_reply *, const char *, size_t);
+void		 relay_reply_eof(struct relay_reply *);
+char		*relay_reply_error(struct relay_reply *, char **);
+int		 relay_tls_check(struct ssl_st *, const char *, const char *,
+		     char **, char **);
+
+/* relay-link.c: the one outbound WebSocket to the relay. */
+#define RELAY_SUBPROTOCOL	"loopsy-relay.1"
+typedef void	(*relay_reply_cb)(struct cJSON *, const char *, void *);
+void		 relay_link_start(void);	/* (re)read relay.json */
+void		 relay_link_stop(void);
+int		 relay_link_connected(void);
+int		 relay_link_configured(void);
+const char	*relay_link_url(void);		/* NULL: not configured */
+const char	*relay_link_state(void);	/* one line, for the user */
+struct cJSON	*relay_link_json(void);
+int		 relay_link_send_json(struct cJSON *);	/* frees it */
+int		 relay_link_send_channel(uint32_t, const void *, size_t);
+size_t		 relay_link_queued(void);
+void		 relay_link_close_channel(uint32_t, u_int, const char *);
+int		 relay_link_request(struct cJSON *, u_int, relay_reply_cb,
+		     void *, char **);
+void		 relay_link_cancel(void *);
+
+/* cmd-launch.c: the agents launch knows; -1 if name is none of them. */
+int		 cmd_launch_agent(const char *);
+
+/* phone.c: this server's static key and the phones paired with it. */
+#define PHONE_GRANT_AUTO	"auto-approve"
+struct phone {
+	char		*id;
+	char		*label;
+	uint8_t		 pub[32];
+	time_t		 paired;
+	struct strlist	 grants;
+};
+int		 phone_key_load(int, uint8_t [32], uint8_t [32], char **);
+char		*phone_key_path(void);
+int		 phone_load(const char *, struct phone *, char **);
+int		 phone_save(const struct phone *, char **);
+int		 phone_remove(const char *, char **);
+void		 phone_clear(struct phone *);
+int		 phone_list(struct phone **, u_int *, char **);
+int		 phone_has_grant(const char *, const char *);
+int		 phone_actor(const char *, char *, size_t);
+int		 phone_valid_grant(const char *);
+/* phone-channel.c: a phone's connection: Noise KK, then a client. */
+void		 phone_channel_open(uint32_t, const char *);
+void		 phone_channel_closed(uint32_t);
+void		 phone_channel_pause(uint32_t, int);
+void		 phone_channel_data(uint32_t, const uint8_t *, size_t);
+void		 phone_channel_drained(void);
+void		 phone_channel_drop_all(const char *);
+u_int		 phone_channel_revoke(const char *);
+u_int		 phone_channel_count(const char *);
+/* phone-pair.c: links waiting for a phone (loopsy mobile pair). */
+enum cmd_retval	 phone_pair_wait(struct cmd_ctx *, u_int);
+void		 phone_pair_cancel(struct cmd_ctx *);
+void		 phone_pair_redeem(struct cJSON *);
+u_int		 phone_pair_pending(void);
+void		 phone_pair_clear(void);
 
 /* discovery.c: mDNS through avahi-daemon (loaded with dlopen when started). */
 void		 discovery_start(u_short port, const char *fingerprint);
