@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 
 from harness import *  # noqa
+import harness
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RELAY = os.path.join(TOP, "loopsy-relay")
@@ -65,7 +66,7 @@ class Relay:
         self.p = subprocess.Popen(self.argv(), stdout=logf, stderr=logf,
                                   stdin=subprocess.DEVNULL)
         logf.close()
-        _children.append(self.p)
+        harness._children.append(self.p)
         wait_until(self.healthy, 10, what="the relay to answer /health")
 
     def healthy(self):
@@ -208,7 +209,7 @@ class PhoneAttach:
              session, "--cols", str(cols), "--rows", str(rows)],
             cwd=WEB, env=phone.env, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        _children.append(self.p)
+        harness._children.append(self.p)
         os.set_blocking(self.p.stdout.fileno(), False)
         self.buf = b""
         self.output = b""

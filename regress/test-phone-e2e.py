@@ -165,14 +165,14 @@ def test_revoke():
 
 def test_no_secrets_in_logs():
     st = phone.read_state()
-    audit = os.path.join(laptop.w.home, ".loopsy", "logs", "audit.jsonl")
-    log = os.path.join(laptop.w.home, ".loopsy", "logs", "server.log")
+    audit = os.path.join(laptop.w.home, "logs", "audit.jsonl")
+    log = os.path.join(laptop.w.home, "logs", "server.log")
     text = b""
     for f in (audit, log):
         if os.path.exists(f):
             with open(f, "rb") as fh:
                 text += fh.read()
-    with open(os.path.join(laptop.w.home, ".loopsy", "relay.json")) as f:
+    with open(os.path.join(laptop.w.home, "relay.json")) as f:
         rj = json.load(f)
     for name, s in (("the device secret", rj.get("device_secret", "-")),
                     ("the phone secret", st["phoneSecret"])):
