@@ -9,7 +9,8 @@
 // finishes, before any frame that follows its reply.
 
 import { b64uDecode } from './b64.js';
-import { MAX_PLAIN, NoiseKK, PROLOGUE, REKEY_EVERY, keyPairFromPrivate }
+import { BASEPOINT, MAX_PLAIN, NoiseKK, PROLOGUE, REKEY_EVERY,
+    generateKeyPair, generateKeyPairAhead, keyPairFromPrivate, precompute }
     from './noise.js';
 import { FrameReader, MSG, PROTO_VERSION, encodeFrame, helloPayload,
     parseJson } from './proto.js';
@@ -147,6 +148,28 @@ export class Link extends EventTarget {
 		this._nextId = 0;
 		this.hello = null;	/* the server's hello, once open */
 		this.channels = 0;	/* handshakes started, for tests */
+		/* The handshake's X25519 work, done ahead where WebCrypto can
+		 * (noise.js): the static key's, and an ephemeral for the next
+		 * handshake (each used once). */
+		this._e = null;
+		this._hsBusy = false;
+		this._early = [];
+		precompute([[this.phoneKey.priv, BASEPOINT],
+		    [this.phoneKey.priv, this.serverPub]]).catch(() => {});
+	}
+
+	/* An ephemeral key pair for the next handshake, made while idle. */
+	_nextEphemeral() {
+		if (this._e !== null || this._eBusy)
+			return;
+		this._eBusy = true;
+		generateKeyPairAhead().then((k) => {
+			this._eBusy = false;
+			if (this._e === null)
+				this._e = k;
+		}, () => {
+			this._eBusy = false;
+		});
 	}
 
 	get status() {
@@ -198,6 +221,7 @@ export class Link extends EventTarget {
 		this._running = true;
 		this._attempt = 0;
 		this._setStatus(this._everOpen ? 'reconnecting' : 'connecting');
+		this._nextEphemeral();
 		this._connect();
 	}
 
@@ -394,16 +418,8 @@ export class Link extends EventTarget {
 		const msg = toBytes(data);
 		if (msg === null || this._noise === null)
 			return;		/* nothing before the laptop is there */
-		if (!this._noise.ready) {
-			try {
-				this._noise.readHandshake(msg);
-			} catch {
-				this._fatal('The laptop\'s answer does not match ' +
-				    'the key this phone was paired with. Pair ' +
-				    'it again.');
-				return;
-			}
-			this._queue(encodeFrame(MSG.HELLO, helloPayload()));
+		if (!this._noise.ready || this._hsBusy) {
+			this._handshakeAnswer(msg);
 			return;
 		}
 		let frames;
@@ -452,9 +468,11 @@ export class Link extends EventTarget {
 		this._laptop = true;
 		const st = this._everOpen ? 'reconnecting' : 'connecting';
 		this._setStatus(st, st === this._status ? this._reason : '');
-		this._noise = new NoiseKK({ initiator: true, s: this.phoneKey,
-		    rs: this.serverPub, prologue: PROLOGUE,
-		    rekeyEvery: this.rekeyEvery });
+		const e = this._e ?? generateKeyPair();
+		this._e = null;
+		const noise = this._noise = new NoiseKK({ initiator: true,
+		    s: this.phoneKey, rs: this.serverPub, prologue: PROLOGUE,
+		    rekeyEvery: this.rekeyEvery, e });
 		this._reader = new FrameReader();
 		this.channels++;
 		this._clear('hello');
@@ -462,12 +480,51 @@ export class Link extends EventTarget {
 			this._timers.hello = null;
 			this._drop(4000, 'the laptop did not answer');
 		}, this.helloTimeout);
-		this._wsSend(this._noise.writeHandshake());
+		/* es ahead (ss is the static one, done at construction). */
+		precompute([[e.priv, this.serverPub, true]]).catch(() => {})
+		    .then(() => {
+			if (this._noise === noise)
+				this._wsSend(noise.writeHandshake());
+		});
+	}
+
+	/* The laptop's handshake answer: ee and se worked out ahead, then
+	 * read; what comes meanwhile waits its turn. */
+	_handshakeAnswer(msg) {
+		const noise = this._noise;
+		if (this._hsBusy) {
+			this._early.push(msg);
+			return;
+		}
+		this._hsBusy = true;
+		const re = msg.subarray(0, 32);
+		const ahead = noise.e !== null && re.length === 32 ?
+		    precompute([[noise.e.priv, re, true],
+		    [this.phoneKey.priv, re, true]]) : Promise.resolve();
+		ahead.catch(() => {}).then(() => {
+			this._hsBusy = false;
+			if (this._noise !== noise)
+				return;
+			try {
+				noise.readHandshake(msg);
+			} catch {
+				this._fatal('The laptop\'s answer does not match ' +
+				    'the key this phone was paired with. Pair ' +
+				    'it again.');
+				return;
+			}
+			this._queue(encodeFrame(MSG.HELLO, helloPayload()));
+			this._nextEphemeral();
+			for (const m of this._early.splice(0))
+				this._onMessage(m);
+		});
 	}
 
 	/* The channel (not the WebSocket) ends: fail what waits on it. */
 	_channelDown(err) {
 		this._noise = null;
+		this._hsBusy = false;
+		this._early = [];
 		this._reader = null;
 		this._open = false;
 		this._out = [];

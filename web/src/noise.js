@@ -8,13 +8,18 @@
 //   -> e, es, ss
 //   <- e, ee, se
 //
-// Only @noble for crypto, never crypto.subtle: a phone on http://LAN-IP has
-// no WebCrypto, but crypto.getRandomValues exists everywhere.
+// @noble does the crypto: a phone on http://LAN-IP has no WebCrypto, but
+// crypto.getRandomValues exists everywhere.  Where crypto.subtle has X25519
+// (a secure context: https or localhost; node), precompute() works the
+// Diffie-Hellman results out ahead with it, natively and off the critical
+// path, and the handshake takes them from a small memo: in JavaScript one
+// X25519 is about a millisecond here, and a handshake needs five.
 
 import { x25519 } from '@noble/curves/ed25519.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { hmac } from '@noble/hashes/hmac.js';
+import { toHex } from './b64.js';
 
 export const PROTOCOL_NAME = 'Noise_KK_25519_ChaChaPoly_SHA256';
 export const PROLOGUE = 'loopsy-phone-1';
@@ -70,18 +75,119 @@ function randomBytes(n) {
 	return c.getRandomValues(new Uint8Array(n));
 }
 
+/*
+ * X25519 results worked out ahead: private||public (hex) -> result.  Static
+ * ones (the public key of our static key, static-static) stay; ephemeral
+ * ones are used once and dropped.  Bounded, oldest out first.
+ */
+const memo = new Map();
+const MEMO_MAX = 32;
+export const BASEPOINT = Uint8Array.of(9, ...new Array(31).fill(0));
+
+/* The memo's key: a hash, so no private key lingers as a string. */
+function memoKey(priv, pub) {
+	return toHex(sha256(concat(priv, pub)));
+}
+
+function memoGet(priv, pub) {
+	const k = memoKey(priv, pub);
+	const v = memo.get(k);
+	if (v === undefined)
+		return null;
+	memo.delete(k);
+	if (!v.once)
+		memo.set(k, v);		/* most recently used last */
+	return Uint8Array.from(v.out);
+}
+
+function memoPut(priv, pub, out, once) {
+	memo.set(memoKey(priv, pub), { out: Uint8Array.from(out), once });
+	while (memo.size > MEMO_MAX)
+		memo.delete(memo.keys().next().value);
+}
+
+/* X25519 with WebCrypto, or null where it is missing or refuses. */
+const PKCS8_X25519 = Uint8Array.of(0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05,
+    0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20);
+let subtleOk = true;
+
+/* Imported WebCrypto keys, by a hash of their bytes: importing is most of
+ * the cost of a WebCrypto X25519. */
+const keys = new Map();
+
+async function subtleKey(bytes, priv) {
+	const k = toHex(sha256(bytes)) + (priv ? 'p' : 'P');
+	let key = keys.get(k);
+	if (key === undefined) {
+		const alg = { name: 'X25519' };
+		key = await (priv ? globalThis.crypto.subtle.importKey('pkcs8',
+		    concat(PKCS8_X25519, bytes), alg, false, ['deriveBits']) :
+		    globalThis.crypto.subtle.importKey('raw', bytes, alg, false,
+		    []));
+		keys.set(k, key);
+		while (keys.size > MEMO_MAX)
+			keys.delete(keys.keys().next().value);
+	}
+	return key;
+}
+
+async function subtleDH(priv, pub) {
+	const subtle = globalThis.crypto?.subtle;
+	if (!subtleOk || subtle === undefined)
+		return null;
+	try {
+		const [k, p] = await Promise.all([subtleKey(priv, true),
+		    subtleKey(pub, false)]);
+		return new Uint8Array(await subtle.deriveBits({ name: 'X25519',
+		    public: p }, k, 256));
+	} catch (err) {
+		if (err?.name === 'NotSupportedError')
+			subtleOk = false;	/* an older browser */
+		return null;
+	}
+}
+
+/*
+ * Work out X25519(priv, pub) for each [priv, pub, once] ahead, natively
+ * where WebCrypto can (all at once); what it cannot do is left to the
+ * handshake.
+ */
+export async function precompute(pairs) {
+	await Promise.all(pairs.map(async ([priv, pub, once]) => {
+		if (priv == null || pub == null)
+			return;
+		const a = key32(priv, 'private key'), b = key32(pub, 'public key');
+		if (memo.has(memoKey(a, b)))
+			return;
+		const out = await subtleDH(a, b);
+		if (out !== null)
+			memoPut(a, b, out, once === true);
+	}));
+}
+
 /* A fresh X25519 key pair. */
 export function generateKeyPair() {
 	return keyPairFromPrivate(randomBytes(KEY_LEN));
 }
 
+/* The same, its public key from WebCrypto where it can: for a handshake
+ * to come (see NoiseKK's e). */
+export async function generateKeyPairAhead() {
+	const priv = randomBytes(KEY_LEN);
+	await precompute([[priv, BASEPOINT, false]]);
+	return keyPairFromPrivate(priv);
+}
+
 /* The key pair of a private key (clamped by X25519 itself). */
 export function keyPairFromPrivate(priv) {
 	const p = Uint8Array.from(key32(priv, 'private key'));
-	return { priv: p, pub: x25519.getPublicKey(p) };
+	return { priv: p, pub: memoGet(p, BASEPOINT) ?? x25519.getPublicKey(p) };
 }
 
 function dh(priv, pub) {
+	const m = memoGet(priv, pub);
+	if (m !== null)
+		return m;
 	try {
 		return x25519.getSharedSecret(priv, pub);
 	} catch {
@@ -301,8 +407,8 @@ export class NoiseKK {
 		payload = bytes(payload, 'payload');
 		if (payload.length + 32 + TAG_LEN > MAX_MSG)
 			throw new Error('handshake payload too long');
-		this.e = this.fixedE !== null ?
-		    keyPairFromPrivate(this.fixedE.priv) : generateKeyPair();
+		this.e = this.fixedE !== null ? this.fixedE : generateKeyPair();
+		this.fixedE = null;
 		this.mixHash(this.e.pub);
 		if (this.initiator) {
 			this.mixKey(dh(this.e.priv, this.rs));	/* es */

@@ -8,6 +8,8 @@
 //   phone.mjs attach --state FILE --session NAME [--cols 80 --rows 24]
 //       [--history N] [--timeout S]
 //   phone.mjs echo-bench --state FILE --session NAME [--n 200] [--timeout S]
+//   phone.mjs restore-bench --state FILE --session NAME --marker TEXT
+//       [--n 10] [--history 10000] [--cols 80 --rows 24]
 //
 // attach speaks JSON lines: stdin {"input":"text"}, {"input_b64":"..."},
 // {"resize":[cols,rows]}, {"quit":true}; stdout {"status":S,"reason":R},
@@ -28,7 +30,8 @@ import { MSG, parseJson, resizePayload } from '../src/proto.js';
 const USAGE = `usage: phone.mjs pair --link LINK --code CODE --state FILE [--relay URL] [--label L]
        phone.mjs run --state FILE [--timeout S] -- ARGV...
        phone.mjs attach --state FILE --session NAME [--cols C] [--rows R] [--history N] [--timeout S]
-       phone.mjs echo-bench --state FILE --session NAME [--n N] [--timeout S]`;
+       phone.mjs echo-bench --state FILE --session NAME [--n N] [--timeout S]
+       phone.mjs restore-bench --state FILE --session NAME --marker TEXT [--n N] [--history N]`;
 
 const LINK_FAILED = 255;
 
@@ -240,8 +243,8 @@ function attachSession(link, opts, hooks) {
 	const size = { cols: int(opts, 'cols', 80, 1, 1000),
 	    rows: int(opts, 'rows', 24, 1, 1000) };
 	const history = int(opts, 'history', 0, 0, 100000);
-	const resume = b64uEncode(globalThis.crypto.getRandomValues(
-	    new Uint8Array(24)));
+	const resume = opts.resume ?? b64uEncode(
+	    globalThis.crypto.getRandomValues(new Uint8Array(24)));
 	let first = true;
 	link.addEventListener('frame', (ev) => {
 		const { type, payload } = ev.detail;
@@ -468,6 +471,91 @@ async function cmdEchoBench(opts) {
 	finish(0);
 }
 
+/*
+ * Time from connecting to a restored screen: a new Link each run (as after
+ * a page reload or a dropped network), attached to a session whose screen
+ * ends with MARKER.  "fresh" asks for HISTORY lines of scrollback (a page
+ * reload); "resume" reattaches with the token of the run before (the
+ * network came back: the server sends only what was missed, then the
+ * screen).  Timed from start() to the marker in the output, and from the
+ * channel's 'open' (handshake and hello done) to the marker.
+ */
+async function restoreOnce(state, opts, resume, history) {
+	const link = makeLink(state);
+	const decoder = new TextDecoder();
+	const marker = need(opts, 'marker');
+	let text = '', bytes = 0, tOpen = 0;
+	const o = { ...opts, resume, history: String(history) };
+	const done = new Promise((resolve, reject) => {
+		attachSession(link, o, {
+			output: (b) => {
+				bytes += b.length;
+				text += decoder.decode(b, { stream: true });
+				if (text.includes(marker))
+					resolve(performance.now());
+			},
+			detach: () => reject(new Error('the session ended')),
+			failed: (r) => reject(new Error(r.error?.message ??
+			    'attach failed')),
+			attached: () => {},
+		});
+	});
+	link.addEventListener('open', () => {
+		if (tOpen === 0)
+			tOpen = performance.now();
+	});
+	const t0 = performance.now();
+	link.start();
+	let t1;
+	try {
+		t1 = await Promise.race([done, new Promise((_, rej) =>
+		    setTimeout(() => rej(new Error('no restored screen in ' +
+		    '10 s')), 10000))]);
+	} finally {
+		link.stop();
+	}
+	const lines = text.split('\n').length;
+	return { total: t1 - t0, attach: t1 - tOpen, bytes, lines };
+}
+
+async function cmdRestoreBench(opts) {
+	const state = readState(need(opts, 'state'));
+	const n = int(opts, 'n', 10, 1, 1000);
+	const history = int(opts, 'history', 10000, 0, 100000);
+	const resume = b64uEncode(globalThis.crypto.getRandomValues(
+	    new Uint8Array(24)));
+	const runs = { fresh: [], resume: [] };
+	try {
+		/* Warm up: the first run pays for the relay's and node's JIT. */
+		await restoreOnce(state, opts, resume, history);
+		for (let i = 0; i < n; i++) {
+			runs.fresh.push(await restoreOnce(state, opts,
+			    b64uEncode(globalThis.crypto.getRandomValues(
+			    new Uint8Array(24))), history));
+			runs.resume.push(await restoreOnce(state, opts, resume,
+			    0));
+		}
+	} catch (err) {
+		fail(err.message);
+		return;
+	}
+	const round = (x) => Math.round(x * 1000) / 1000;
+	const summary = (v, k) => {
+		const s = v.map((r) => r[k]).sort((a, b) => a - b);
+		return { median: round(percentile(s, 50)),
+		    p95: round(percentile(s, 95)) };
+	};
+	const out = {};
+	for (const k of ['fresh', 'resume']) {
+		out[k] = { total_ms: summary(runs[k], 'total'),
+		    attach_ms: summary(runs[k], 'attach'),
+		    bytes: runs[k][0].bytes, lines: runs[k][0].lines,
+		    samples: runs[k].length };
+	}
+	emit(out);
+	finish(0);
+}
+
 async function main() {
 	const [sub, ...args] = process.argv.slice(2);
 	try {
@@ -484,6 +572,9 @@ async function main() {
 			break;
 		case 'echo-bench':
 			await cmdEchoBench(opts);
+			break;
+		case 'restore-bench':
+			await cmdRestoreBench(opts);
 			break;
 		default:
 			throw new UsageError(sub === undefined ?
