@@ -53,6 +53,7 @@ static void	server_client_event_cb(struct bufferevent *, short, void *);
 static void	server_client_flush_cb(int, short, void *);
 static void	server_client_draw(struct client *);
 static void	server_client_resume_history(struct client *);
+static void	server_client_history_lines(struct client *, u_int);
 static int	server_title_sequence(struct session *, char **);
 
 static struct client *
@@ -409,9 +410,8 @@ server_client_resume_history(struct client *c)
 {
 	struct session	*s = c->session;
 	struct client	*old;
-	struct buf	 b;
 	uint64_t	 pos = 0, now;
-	u_int		 i, size, missed, n;
+	u_int		 i, size, missed;
 	int		 found = 0;
 	const char	*actor;
 
@@ -444,25 +444,45 @@ server_client_resume_history(struct client *c)
 	size = screen_history_size(s->screen);
 	if (!c->scrollback)
 		return;
-	if (found && now > pos)
-		missed = now - pos > size ? size : (u_int)(now - pos);
-	else if (!found && c->history != 0)
+	/* A fresh terminal (a page reloaded keeps its token) asks for
+	 * history: it has none, whatever the token says it saw. */
+	if (c->history != 0)
 		missed = c->history > size ? size : c->history;
+	else if (found && now > pos)
+		missed = now - pos > size ? size : (u_int)(now - pos);
 	else
 		return;
-	if (missed == 0)
+	server_client_history_lines(c, missed);
+	log_debug("%s: client %u: %u history lines %s", __func__, c->id,
+	    missed, c->history != 0 ? "asked for" : "missed");
+}
+
+/*
+ * Put the newest n history lines into a web terminal's own scrollback: the
+ * screen is cleared without scrolling, the lines written from the top, then
+ * scrolled off the top; the next frame redraws the whole screen.
+ */
+static void
+server_client_history_lines(struct client *c, u_int n)
+{
+	struct screen	*sc = c->session->screen;
+	struct buf	 b;
+	u_int		 size = screen_history_size(sc), k;
+
+	if (n > size)
+		n = size;
+	if (n == 0)
 		return;
 	buf_init(&b);
 	buf_addstr(&b, "\033[0m\033[H\033[2J");
-	render_history(s->screen, size - missed, size, &b);
+	render_history(sc, size - n, size, &b);
 	buf_printf(&b, "\033[%u;1H", c->rows);
-	n = missed < c->rows ? missed : c->rows - 1;
-	while (n-- > 0)
+	k = n < c->rows ? n : c->rows - 1;
+	while (k-- > 0)
 		buf_addstr(&b, "\n");
 	server_client_send(c, MSG_OUTPUT, b.data, b.len);
 	buf_free(&b);
-	log_debug("%s: client %u: %u history lines %s", __func__, c->id,
-	    missed, found ? "missed" : "asked for");
+	render_invalidate(c->render);
 }
 
 void
@@ -1087,6 +1107,16 @@ server_client_draw(struct client *c)
 	if (server_client_pace(c))
 		return;		/* the frame timer draws it */
 	c->dirty = 0;
+	if (c->scrollback && c->mode == NULL &&
+	    screen_history_pushed(s->screen) > c->hist_pos) {
+		/* Lines scrolled off since the last frame go to a web
+		 * terminal's own scrollback first. */
+		server_client_history_lines(c, screen_history_pushed(s->screen) -
+		    c->hist_pos > screen_history_size(s->screen) ?
+		    screen_history_size(s->screen) :
+		    (u_int)(screen_history_pushed(s->screen) - c->hist_pos));
+		c->hist_pos = screen_history_pushed(s->screen);
+	}
 	buf_reset(&c->frame);
 	render_begin(c->render, c->cols, c->rows, &c->frame);
 	modes = *screen_modes(s->screen);
