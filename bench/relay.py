@@ -269,6 +269,7 @@ def main():
         finally:
             laptop.close()
             relay.close()
+            phone.close()
     if "capacity" in only:
         bench_capacity(args, res)
     text = report(res, meta)

@@ -199,6 +199,9 @@ class Phone:
     def attach(self, session, cols=80, rows=24):
         return PhoneAttach(self, session, cols, rows)
 
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
 
 class PhoneAttach:
     """phone.mjs attach: JSON lines both ways."""

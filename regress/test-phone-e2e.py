@@ -187,6 +187,7 @@ def main():
         run_test(t, t.__name__)
     laptop.close()
     relay.close()
+    phone.close()
     done()
 
 
