@@ -1096,6 +1096,56 @@ def t_channels(pid, priv):
     return c, a
 
 
+def t_laptop_errors(pid, priv):
+    """A failure on the laptop's side closes with 4006 and its cause (the
+    phone retries); 4005 and "pair it again" stay for a real key failure."""
+    pub = server_key_pub()
+
+    def closed_with(phone, key=None):
+        ch = PhoneChannel(R, phone, key or X25519PrivateKey.generate(), pub)
+        return None if ch.connect() else ch.closed
+
+    bad = "p" + b64u(os.urandom(16))
+    f = os.path.join(W.home, "phones", bad + ".json")
+    with open(f, "w") as fh:
+        fh.write("{not json")
+    c = closed_with(bad)
+    os.unlink(f)
+    ok(c is not None and c[1] == 4006 and c[2].startswith(
+        "the laptop cannot read this phone's file: phones/%s.json: not a "
+        "phone file" % bad) and W.home not in c[2] and
+       len(c[2].encode()) <= 123,
+       "a_corrupt_phone_file_closes_4006_with_the_cause", c)
+    pk = os.path.join(W.home, "phone.key")
+    with open(pk, "rb") as fh:
+        keep = fh.read()
+    try:
+        with open(pk, "wb") as fh:
+            fh.write(b"short")
+        c = closed_with(pid, priv)
+        ok(c is not None and c[1] == 4006 and c[2].startswith(
+            "the laptop cannot read its phone key: phone.key is not a "
+            "32-byte key") and "pair it again" not in c[2] and
+           len(c[2].encode()) <= 123,
+           "a_bad_phone_key_closes_4006_not_pair_again", c)
+        os.unlink(pk)
+        c = closed_with(pid, priv)
+        ok(c is not None and c[1] == 4006 and c[2].startswith(
+            "the laptop cannot read its phone key: phone.key: no key yet"),
+           "a_missing_phone_key_closes_4006", c)
+    finally:
+        with open(pk, "wb") as fh:
+            fh.write(keep)
+        os.chmod(pk, 0o600)
+    ch = PhoneChannel(R, pid, priv, pub)
+    ok(not HAVE_NOISE or (ch.connect() and ch.hello()),
+       "the_phone_connects_again_once_the_key_is_back", ch.closed)
+    c = closed_with("p" + b64u(os.urandom(16)))
+    ok(c is not None and c[1] == 4005 and c[2] ==
+       "this phone's key does not match; pair it again",
+       "an_unknown_phone_still_closes_4005_pair_again", c)
+
+
 def t_launch_local(pid):
     rc, out, err = W.lsy("launch", "claude", "--auto", "-s", "own")
     ok(rc == 0 and out.strip() == "own", "launch_auto_for_the_owner",
@@ -1376,6 +1426,7 @@ def main():
         except Exception:
             import traceback
             ok(False, "channels", traceback.format_exc())
+        run_test(lambda: t_laptop_errors(pid, priv), "laptop errors")
         run_test(lambda: t_launch_local(pid), "launch here")
         run_test(lambda: t_launch(pid, priv), "launch")
         run_test(lambda: t_list_revoke(pid, chans), "list and revoke")
