@@ -10,6 +10,7 @@
 # no secret reaches server.log or audit.jsonl.
 import asyncio
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
@@ -205,6 +206,8 @@ class FakeRelay:
         self.phones = []            # what "phones" answers
         self.ttl = None             # tokens expire this soon, if set
         self.upgrades = 0
+        self.register_gate = None   # a threading.Event registration waits on
+        self.register_waiting = 0
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever,
                                        daemon=True)
@@ -259,6 +262,12 @@ class FakeRelay:
         if "content-length" in hdrs:
             body = await reader.readexactly(int(hdrs["content-length"]))
         if method == "POST" and path == "/device/register":
+            gate = self.register_gate
+            if gate is not None:
+                with self.cond:
+                    self.register_waiting += 1
+                    self.cond.notify_all()
+                await self.loop.run_in_executor(None, gate.wait, 20)
             self._register(writer, hdrs, body)
         elif method == "GET" and path == "/device/ws":
             await self._device(reader, writer, hdrs)
@@ -1282,6 +1291,125 @@ def t_revoke_offline():
     ok(rc == 0, "mobile_pair_after_reconnect", err)
 
 
+def lock_relay_json(w):
+    """Hold relay.json's lock as loopsy relay configure does."""
+    f = open(os.path.join(w.home, "relay.json.lock"), "a+")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
+def lsy_quick(*args, timeout=3):
+    """A command that must be answered within timeout seconds."""
+    try:
+        return W.lsy(*args, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", "no answer within %d s" % timeout
+
+
+def pending():
+    return relay_json().get("pending_revokes", [])
+
+
+def t_relay_json_lock():
+    """The server never waits for relay.json's lock in its event loop:
+    its writes wait on a timer until the lock is free."""
+    pa, _ = new_phone("lock a")
+    R.stop()
+    wait_state("retrying")
+    lk = lock_relay_json(W)
+    try:
+        rc, out, err = lsy_quick("phone", "revoke", pa, timeout=5)
+        rc2, out2, err2 = lsy_quick("list-sessions")
+        ok(rc == 0 and "will be told when the link is back" in out and
+           rc2 == 0, "the_server_answers_while_relay_json_is_locked_revoke",
+           (rc, out, err, rc2, err2))
+        ok(pa not in pending(), "a_pending_revoke_waits_for_the_lock")
+    finally:
+        lk.close()
+    ok(poll_until(lambda: pa in pending(), 5),
+       "the_pending_revoke_lands_once_the_lock_is_free", relay_json())
+
+    # The relay back, told of the revoke but not answering; then it says
+    # revoked (for pa, and for pb, whose file going shows it was read).
+    R.answer_revoke = False
+    try:
+        R.start()
+        R.wait_device(40)
+        wait_state("connected")
+        R.wait_control(lambda m: m.get("t") == "revoke" and
+                       m.get("phone") == pa, 15)
+        pb, _ = new_phone("lock b")
+        lk = lock_relay_json(W)
+        try:
+            R.send({"t": "revoked", "phone": pa})
+            R.send({"t": "revoked", "phone": pb})
+            gone = poll_until(lambda: not os.path.exists(
+                os.path.join(W.home, "phones", pb + ".json")), 5)
+            rc, out, err = lsy_quick("list-sessions")
+            ok(gone and rc == 0 and pa in pending(),
+               "the_server_answers_while_relay_json_is_locked_relay_revoked",
+               (gone, rc, err, pending()))
+        finally:
+            lk.close()
+        ok(poll_until(lambda: pa not in pending(), 5),
+           "the_revoke_told_is_cleared_once_the_lock_is_free", relay_json())
+    finally:
+        R.answer_revoke = True
+
+
+def t_configure_lock():
+    """loopsy relay configure does not hold relay.json's lock while it
+    registers, and does not overwrite a relay.json changed meanwhile."""
+    r2 = FakeRelay()
+    w2 = World()
+    lockpath = os.path.join(w2.home, "relay.json.lock")
+
+    def configure(*extra):
+        return subprocess.Popen(w2.argv("relay", "configure", r2.url(),
+                                        *extra),
+                                env=w2.env, cwd=w2.home,
+                                stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def lock_free():
+        with open(lockpath, "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+    r2.register_gate = threading.Event()
+    p = configure()
+    with r2.cond:
+        waiting = r2.cond.wait_for(lambda: r2.register_waiting >= 1, 15)
+    free = waiting and lock_free()
+    r2.register_gate.set()
+    out, err = p.communicate(timeout=30)
+    ok(waiting and free and p.returncode == 0 and
+       relay_json_of(w2).get("device_id") in r2.devices,
+       "relay_configure_does_not_hold_the_lock_while_registering",
+       (waiting, free, p.returncode, out, err))
+
+    r2.register_gate = threading.Event()
+    p = configure("--force")
+    with r2.cond:
+        r2.cond.wait_for(lambda: r2.register_waiting >= 2, 15)
+    before = relay_json_of(w2)
+    other = dict(before, device_id="d" + b64u(os.urandom(16)))
+    with open(os.path.join(w2.home, "relay.json"), "w") as f:
+        json.dump(other, f)
+    os.chmod(os.path.join(w2.home, "relay.json"), 0o600)
+    r2.register_gate.set()
+    out, err = p.communicate(timeout=30)
+    ok(p.returncode == 1 and "changed while this talked to the relay" in
+       err and relay_json_of(w2) == other,
+       "relay_configure_does_not_overwrite_a_relay_json_changed_meanwhile",
+       (p.returncode, out, err))
+    w2.close()
+
+
 def t_relay_down_pair():
     R.stop()
     wait_state("retrying")
@@ -1431,6 +1559,8 @@ def main():
         run_test(lambda: t_launch(pid, priv), "launch")
         run_test(lambda: t_list_revoke(pid, chans), "list and revoke")
     run_test(t_revoke_offline, "revoke offline")
+    run_test(t_relay_json_lock, "relay.json locked")
+    run_test(t_configure_lock, "configure and the lock")
     run_test(t_relay_down_pair, "relay down")
     run_test(t_secrets, "secrets")
     run_test(t_forget, "forget")

@@ -2,9 +2,10 @@
  * server/relay-conf.c: what the relay link and its commands share: the
  * relay's URL, ~/.loopsy/relay.json (this machine's registration: device id
  * and secret, a pinned certificate, revokes not yet told; 0600, written
- * atomically under an flock), base64url, a small HTTP answer reader and the
- * check of the relay's TLS certificate (the system's CAs and the host name,
- * or a pinned fingerprint).  The link itself is relay-link.c.
+ * atomically under an flock the server never waits for), base64url, a
+ * small HTTP answer reader and the check of the relay's TLS certificate
+ * (the system's CAs and the host name, or a pinned fingerprint).  The link
+ * itself is relay-link.c.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -14,12 +15,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <event2/event.h>
 #include <http_parser.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -365,12 +368,21 @@ relay_conf_save(const struct relay_conf *rc, char **cause)
 	return (rv);
 }
 
-/* Serialise changes to relay.json (the CLI and the server both write it). */
-int
-relay_conf_lock(char **cause)
+/*
+ * Serialise changes to relay.json: the CLI (relay configure, forget) and the
+ * server (pending revokes) both write it.  Whoever holds the lock holds it
+ * only to read, change and write the file, never across network I/O.
+ */
+#define RELAY_CONF_LOCK_WAIT	10000	/* ms the CLI waits for the lock */
+#define RELAY_CONF_RETRY_MS	100	/* the server tries again after */
+
+/* The lock's fd; -1 with *cause; -2 (no cause) if wait is 0 and it is held. */
+static int
+relay_conf_lock_try(int wait, char **cause)
 {
-	char	*path, *why = NULL;
-	int	 fd;
+	char		*path, *why = NULL;
+	uint64_t	 end = now_ms() + RELAY_CONF_LOCK_WAIT;
+	int		 fd, failed = 0;
 
 	if (loopsy_mkdir(NULL, &why) != 0) {
 		xasprintf(cause, "%s", why);
@@ -378,59 +390,175 @@ relay_conf_lock(char **cause)
 		return (-1);
 	}
 	path = loopsy_path("relay.json.lock");
-	if ((fd = open(path, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1 ||
-	    flock(fd, LOCK_EX) != 0) {
+	if ((fd = open(path, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
-		if (fd != -1)
+		free(path);
+		return (-1);
+	}
+	while (flock(fd, LOCK_EX|LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			failed = 1;
+			break;
+		}
+		if (!wait) {
 			close(fd);
+			free(path);
+			return (-2);
+		}
+		if (now_ms() >= end) {
+			xasprintf(cause, "%s is held by another loopsy "
+			    "(relay configure?) for over %d seconds", path,
+			    RELAY_CONF_LOCK_WAIT / 1000);
+			failed = 1;
+			break;
+		}
+		poll(NULL, 0, 50);
+	}
+	if (failed) {
+		close(fd);
 		fd = -1;
 	}
 	free(path);
 	return (fd);
 }
 
-/* Add (add != 0) or remove a phone id in relay.json's pending revokes. */
+/* For the CLI: wait a while for the lock.  Its fd (close to unlock), or -1. */
 int
-relay_conf_pending_revoke(const char *id, int add, char **cause)
+relay_conf_lock(char **cause)
 {
-	struct relay_conf	 rc;
-	struct strlist		*l = &rc.pending_revokes;
-	u_int			 i;
-	int			 lock, rv = -1, found = 0;
+	return (relay_conf_lock_try(1, cause));
+}
 
-	if ((lock = relay_conf_lock(cause)) == -1)
-		return (-1);
-	switch (relay_conf_load(&rc, cause)) {
-	case -1:
-		goto out;
-	case 0:
-		rv = 0;		/* no relay: nobody to tell */
-		goto out;
-	}
+/*
+ * The server never waits for the lock in its event loop: pending-revoke
+ * changes queue here, in order, and are written when the lock is free
+ * (at once, or on a timer while the CLI holds it).
+ */
+struct relay_conf_change {
+	char				*id;
+	int				 add;
+	TAILQ_ENTRY(relay_conf_change)	 entry;
+};
+static TAILQ_HEAD(, relay_conf_change) relay_conf_changes =
+    TAILQ_HEAD_INITIALIZER(relay_conf_changes);
+static struct event	*relay_conf_timer;
+
+static void
+relay_conf_change_free(struct relay_conf_change *c)
+{
+	TAILQ_REMOVE(&relay_conf_changes, c, entry);
+	free(c->id);
+	free(c);
+}
+
+/* Apply one change to the list; 1 if it changed. */
+static int
+relay_conf_apply(struct strlist *l, const char *id, int add)
+{
+	u_int	 i;
+
 	for (i = 0; i < l->n; i++) {
 		if (strcmp(l->v[i], id) != 0)
 			continue;
-		found = 1;
-		if (!add) {
-			free(l->v[i]);
-			memmove(l->v + i, l->v + i + 1,
-			    (l->n - i - 1) * sizeof *l->v);
-			l->n--;
-			break;
+		if (add)
+			return (0);
+		free(l->v[i]);
+		memmove(l->v + i, l->v + i + 1, (l->n - i - 1) * sizeof *l->v);
+		l->n--;
+		return (1);
+	}
+	if (!add)
+		return (0);
+	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = xstrdup(id);
+	return (1);
+}
+
+static void	relay_conf_retry_cb(int, short, void *);
+
+/*
+ * Write the queued changes if the lock can be had now: 0 written (or
+ * nothing to write, or queued for later), -1 with *cause (they are
+ * dropped: a relay.json that cannot be read or written will not be better
+ * on the next try).
+ */
+static int
+relay_conf_flush(char **cause)
+{
+	struct relay_conf		 rc;
+	struct relay_conf_change	*c;
+	struct timeval			 tv = { 0, RELAY_CONF_RETRY_MS * 1000 };
+	int				 lock, rv = 0, changed = 0;
+
+	if (TAILQ_EMPTY(&relay_conf_changes))
+		return (0);
+	if ((lock = relay_conf_lock_try(server_base == NULL, cause)) == -2) {
+		if (relay_conf_timer == NULL)
+			relay_conf_timer = evtimer_new(server_base,
+			    relay_conf_retry_cb, NULL);
+		if (!evtimer_pending(relay_conf_timer, NULL)) {
+			log_debug("%s: relay.json is locked; trying again",
+			    __func__);
+			evtimer_add(relay_conf_timer, &tv);
 		}
+		return (0);
 	}
-	if (add && !found) {
-		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
-		l->v[l->n++] = xstrdup(id);
-	}
-	if (add == found)
-		rv = 0;		/* nothing changes */
-	else
-		rv = relay_conf_save(&rc, cause);
-	relay_conf_clear(&rc);
-out:
-	close(lock);
+	if (lock != -1) {
+		switch (relay_conf_load(&rc, cause)) {
+		case -1:
+			rv = -1;
+			break;
+		case 1:
+			TAILQ_FOREACH(c, &relay_conf_changes, entry) {
+				if (relay_conf_apply(&rc.pending_revokes,
+				    c->id, c->add))
+					changed = 1;
+			}
+			if (changed)
+				rv = relay_conf_save(&rc, cause);
+			relay_conf_clear(&rc);
+			break;
+		}		/* 0: no relay, nobody to tell */
+		close(lock);
+	} else
+		rv = -1;
+	while ((c = TAILQ_FIRST(&relay_conf_changes)) != NULL)
+		relay_conf_change_free(c);
 	return (rv);
+}
+
+static void
+relay_conf_retry_cb(int fd __unused, short events __unused,
+    void *arg __unused)
+{
+	char	*cause = NULL;
+
+	if (relay_conf_flush(&cause) != 0) {
+		log_warnx("relay: %s", cause);
+		free(cause);
+	}
+}
+
+/*
+ * Add (add != 0) or remove a phone id in relay.json's pending revokes: now
+ * if the lock is free, else a little later, in order.  0, or -1 with *cause.
+ */
+int
+relay_conf_pending_revoke(const char *id, int add, char **cause)
+{
+	struct relay_conf_change	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->id = xstrdup(id);
+	c->add = add;
+	TAILQ_INSERT_TAIL(&relay_conf_changes, c, entry);
+	if (relay_conf_timer != NULL && evtimer_pending(relay_conf_timer,
+	    NULL))
+		return (0);	/* behind the ones waiting */
+	return (relay_conf_flush(cause));
 }
 
 /* ------------------------------------------------------- HTTP answers */
