@@ -827,6 +827,57 @@ def t_pair():
     ok(rc == 1 and "the link expired" in err and res is not None and
        res.get("ok") is False, "an_expired_link_ends_the_wait_and_pairs_"
        "nothing", (rc, err, res))
+
+    # The relay's expiry is not trusted: never past the ttl asked and a
+    # minute; a token good for years is refused.
+    R.ttl = 3600
+    try:
+        rc, out, err = W.lsy("mobile", "pair", "--no-wait", "--json",
+                             "--ttl", "120")
+        j = json.loads(out) if rc == 0 else {}
+        remember(j)
+        left = j.get("expires", 0) - time.time()
+    finally:
+        R.ttl = None
+    ok(rc == 0 and 170 <= left <= 181,
+       "a_relay_expiry_beyond_the_ttl_asked_is_cut_to_it", (out, err, left))
+    R.ttl = 10 * 365 * 86400
+    try:
+        rc, out, err = W.lsy("mobile", "pair", "--no-wait", "--ttl", "120")
+    finally:
+        R.ttl = None
+    ok(rc == 1 and "pair token is not one" in err and "link" not in out,
+       "a_relay_token_good_for_years_is_refused", out + err)
+
+    # Ctrl-C before the relay answers: the request is forgotten, and a
+    # late answer finds nothing (the server goes on).
+    def issues():
+        with R.cond:
+            return [m for m in R.control if m.get("t") == "pair-issue"]
+    n0 = len(issues())
+    R.answer_issue = False
+    try:
+        p = subprocess.Popen(W.argv("mobile", "pair"), env=W.env,
+                             cwd=W.home, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        with R.cond:
+            R.cond.wait_for(lambda: len([m for m in R.control if
+                                         m.get("t") == "pair-issue"]) > n0,
+                            10)
+        asked = issues()[n0:]
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(10)
+    finally:
+        R.answer_issue = True
+    rc2 = lsy_quick("list-sessions")[0]
+    if asked:
+        R.send({"t": "pair-token", "id": asked[0]["id"], "token": "x.y",
+                "expires": 0})
+    rc3 = lsy_quick("list-sessions")[0]
+    ok(asked and rc == 130 and rc2 == 0 and rc3 == 0,
+       "ctrl_c_before_the_relay_answers_forgets_the_request",
+       (asked, rc, rc2, rc3))
     return pid, priv
 
 
