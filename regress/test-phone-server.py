@@ -208,6 +208,7 @@ class FakeRelay:
         self.upgrades = 0
         self.register_gate = None   # a threading.Event registration waits on
         self.register_waiting = 0
+        self.refuse_body = None     # raw bytes: registration and link refused
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever,
                                        daemon=True)
@@ -282,13 +283,16 @@ class FakeRelay:
         writer.close()
 
     def _reply(self, writer, status, obj, extra=""):
-        b = json.dumps(obj).encode()
+        b = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
         writer.write(("HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
                       "Content-Length: %d\r\nConnection: close\r\n%s\r\n" %
                       (status, len(b), extra)).encode() + b)
 
     def _register(self, writer, hdrs, body):
         self.registrations += 1
+        if self.refuse_body is not None:
+            self._reply(writer, 400, self.refuse_body)
+            return
         if (self.registration_secret is not None and
                 hdrs.get("x-registration-secret") !=
                 self.registration_secret):
@@ -302,6 +306,11 @@ class FakeRelay:
         self._reply(writer, 201, {"device_id": did, "device_secret": sec})
 
     async def _device(self, reader, writer, hdrs):
+        if self.refuse_body is not None:
+            self._reply(writer, 503, self.refuse_body)
+            await writer.drain()
+            writer.close()
+            return
         auth = hdrs.get("authorization", "")
         m = re.fullmatch(r"Bearer (d[A-Za-z0-9_-]{22})\.(.+)", auth)
         if (m is None or self.devices.get(m.group(1)) != m.group(2) or
@@ -1461,6 +1470,77 @@ def t_configure_lock():
     w2.close()
 
 
+# What a terminal must never get from a relay or a phone.
+UNSAFE = ("\x1b", "\x07", "\x7f", "\r", "\x9b", "\x85", "\ufffd", "\u202e")
+EVIL = (b'{"error":{"code":"bad\\u001b[2J","message":"no\\u001b]0;pwned'
+        b'\\u0007 \\u001b[31mway\\u009b1m\\r\\n\\u007f bad \xff\xc0\xaf '
+        b'bytes \\u202eevil"}}')
+
+
+def unsafe_in(text):
+    return [c for c in UNSAFE if c in text]
+
+
+def t_relay_text():
+    """A relay's error messages reach the terminal cleaned: valid UTF-8,
+    no control characters."""
+    r3 = FakeRelay()
+    w3 = World()
+    r3.refuse_body = EVIL
+    rc, out, err = w3.lsy("relay", "configure", r3.url())
+    ok(rc == 1 and "the relay answered 400: no]0;pwned [31mway1m bad ??? "
+       "bytes evil" in err and not unsafe_in(err),
+       "relay_configure_cleans_the_relays_error_message", err)
+    r3.refuse_body = None
+    rc, out, err = w3.lsy("relay", "configure", r3.url())
+    r3.refuse_body = EVIL
+    w3.lsy("start")
+    out = poll_until(lambda: (lambda o: o if "pwned" in o else None)(
+        w3.lsy("relay", "status")[1]), 20) or ""
+    ok("the relay refused the link: 503: no]0;pwned [31mway1m bad ??? "
+       "bytes evil" in out and not unsafe_in(out),
+       "relay_status_cleans_the_relays_error_message", out)
+    w3.close()
+
+
+def t_labels():
+    """A phone's label is cleaned of C0, C1 and invalid UTF-8 before it
+    is stored or printed."""
+    pr = Pairing()
+    link = parse_link(pr.info["link"])
+    priv = X25519PrivateKey.generate()
+    pub = raw_pub(priv)
+    pid = "p" + b64u(os.urandom(16))
+    res = R.redeem(link["token"], pid, pub, "Ev\u009b2Jil\x1b[1m\u0085 "
+                   "\u202ePhone \u00e9",
+                   proof_for(link["S"], link["token"], pub, pr.info["code"]))
+    line = pr.wait_line(r"^paired: ")
+    pr.finish()
+    f = os.path.join(W.home, "phones", pid + ".json")
+    pj = json.load(open(f)) if os.path.exists(f) else {}
+    ok(res is not None and res.get("ok") and
+       line == "paired: %s (Ev2Jil[1m Phone \u00e9)" % pid and
+       pj.get("label") == "Ev2Jil[1m Phone \u00e9",
+       "a_label_with_c1_and_c0_controls_is_stored_and_shown_clean",
+       (res, line, pj))
+    # A file from before (or edited by hand): cleaned when read.
+    with open(f, "rb") as fh:
+        raw = fh.read()
+    raw = re.sub(rb'"label":\s*"[^"]*"', b'"label": "Old\xc2\x9b31m\xff\xfe'
+                 b'\xc0\x80phone\xe2\x80\xae"', raw)
+    with open(f, "wb") as fh:
+        fh.write(raw)
+    rc, out, err = W.lsy("phone", "list")
+    ok(rc == 0 and re.search(r"^%s +Old31m\?\?\?\?phone " % pid, out, re.M)
+       and not unsafe_in(out), "phone_list_cleans_a_label_from_an_old_file",
+       out)
+    rc, out, err = W.lsy("phone", "list", "--json")
+    j = {p["id"]: p for p in json.loads(out)} if rc == 0 else {}
+    ok(j.get(pid, {}).get("label") == "Old31m????phone",
+       "phone_list_json_cleans_a_label_from_an_old_file", j.get(pid))
+    W.lsy("phone", "revoke", pid)
+
+
 def t_relay_down_pair():
     R.stop()
     wait_state("retrying")
@@ -1605,6 +1685,7 @@ def main():
         except Exception:
             import traceback
             ok(False, "channels", traceback.format_exc())
+        run_test(t_labels, "labels")
         run_test(lambda: t_laptop_errors(pid, priv), "laptop errors")
         run_test(lambda: t_launch_local(pid), "launch here")
         run_test(lambda: t_launch(pid, priv), "launch")
@@ -1612,6 +1693,7 @@ def main():
     run_test(t_revoke_offline, "revoke offline")
     run_test(t_relay_json_lock, "relay.json locked")
     run_test(t_configure_lock, "configure and the lock")
+    run_test(t_relay_text, "the relay's text")
     run_test(t_relay_down_pair, "relay down")
     run_test(t_secrets, "secrets")
     run_test(t_forget, "forget")

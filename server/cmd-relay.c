@@ -89,12 +89,16 @@ cmd_relay_status(struct cmd_ctx *ctx)
 {
 	cJSON		*j = relay_link_json();
 	const char	*s;
+	char		*state;
 
 	if (args_has_long(ctx->args, "json")) {
 		cmd_print_json(ctx, j);
 		return (CMD_OK);
 	}
-	cmd_print(ctx, "relay:    %s\n", relay_link_state());
+	/* It may hold what the relay said (an error, a close reason). */
+	state = relay_safe_text(relay_link_state(), RELAY_TEXT_MAX);
+	cmd_print(ctx, "relay:    %s\n", state);
+	free(state);
 	if ((s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "device"))) !=
 	    NULL)
 		cmd_print(ctx, "device:   %s\n", s);
@@ -388,7 +392,7 @@ cmd_relay_tell_server(struct cmd_ctx *ctx, int want_up)
 {
 	char		*reload[] = { "relay-reload" };
 	char		*status[] = { "relay-status", "--json" };
-	char		*cause = NULL;
+	char		*cause = NULL, *safe;
 	const char	*state = NULL, *text = NULL;
 	struct buf	 out;
 	uint64_t	 end = now_ms() + CMD_RELAY_CONNECT_WAIT;
@@ -427,9 +431,12 @@ cmd_relay_tell_server(struct cmd_ctx *ctx, int want_up)
 			break;
 		poll(NULL, 0, 50);
 	}
-	if (want_up)
-		cmd_print(ctx, "relay link: %s\n", text != NULL ? text :
-		    (cause != NULL ? cause : "unknown"));
+	if (want_up) {
+		safe = relay_safe_text(text != NULL ? text : (cause != NULL ?
+		    cause : "unknown"), RELAY_TEXT_MAX);
+		cmd_print(ctx, "relay link: %s\n", safe);
+		free(safe);
+	}
 	else
 		cmd_print(ctx, "the server dropped its relay link\n");
 	free(cause);

@@ -174,8 +174,10 @@ phone_pair_issued(cJSON *reply, const char *error, void *arg)
 	token = cJSON_GetStringValue(cJSON_GetObjectItem(reply, "token"));
 	if (error != NULL || t == NULL || strcmp(t, "pair-token") != 0 ||
 	    token == NULL) {
-		cmd_error(ctx, "relay", "the relay gave no pair link: %s",
-		    error != NULL ? error : "a wrong answer");
+		s = relay_safe_text(error != NULL ? error : "a wrong answer",
+		    RELAY_TEXT_MAX);
+		cmd_error(ctx, "relay", "the relay gave no pair link: %s", s);
+		free(s);
 		cmd_finish(ctx, CMD_ERROR);
 		return;
 	}
@@ -339,25 +341,13 @@ phone_pair_result(cJSON *msg, const char *reason)
 	relay_link_send_json(j);
 }
 
-/* Printable text of at most PHONE_PAIR_LABEL_MAX bytes, whole characters. */
+/* The phone's name for itself, safe to print (relay_safe_text). */
 static char *
 phone_pair_label(const char *s)
 {
-	char	*out = xmalloc(PHONE_PAIR_LABEL_MAX + 1);
-	size_t	 n = 0;
+	char	*out = relay_safe_text(s, PHONE_PAIR_LABEL_MAX);
 
-	for (; s != NULL && *s != '\0' && n < PHONE_PAIR_LABEL_MAX; s++) {
-		if ((u_char)*s < 0x20 || *s == 0x7f)
-			continue;
-		out[n++] = *s;
-	}
-	/* Do not end in the middle of a UTF-8 sequence. */
-	while (n > 0 && ((u_char)out[n - 1] & 0xc0) == 0x80)
-		n--;
-	if (n > 0 && ((u_char)out[n - 1] & 0xc0) == 0xc0)
-		n--;
-	out[n] = '\0';
-	if (n == 0) {
+	if (*out == '\0') {
 		free(out);
 		out = xstrdup("phone");
 	}

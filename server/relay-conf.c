@@ -2,10 +2,11 @@
  * server/relay-conf.c: what the relay link and its commands share: the
  * relay's URL, ~/.loopsy/relay.json (this machine's registration: device id
  * and secret, a pinned certificate, revokes not yet told; 0600, written
- * atomically under an flock the server never waits for), base64url, a
- * small HTTP answer reader and the check of the relay's TLS certificate
- * (the system's CAs and the host name, or a pinned fingerprint).  The link
- * itself is relay-link.c.
+ * atomically under an flock the server never waits for), base64url, the
+ * cleaning of text a relay or a phone sends before it reaches a terminal
+ * or a file, a small HTTP answer reader and the check of the relay's TLS
+ * certificate (the system's CAs and the host name, or a pinned
+ * fingerprint).  The link itself is relay-link.c.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -124,6 +125,95 @@ relay_valid_id(const char *s, char kind)
 	if (s == NULL || s[0] != kind || strlen(s) != 23)
 		return (0);
 	return (relay_b64u_decode_exact(s + 1, raw, sizeof raw) == 0);
+}
+
+/* ----------------------------------------------------------------- text */
+
+/*
+ * The code point of the UTF-8 sequence at s (n bytes left): its length, or
+ * 0 if it is not valid UTF-8 (overlong, a surrogate, past U+10FFFF, cut).
+ */
+static size_t
+relay_utf8_next(const u_char *s, size_t n, uint32_t *cp)
+{
+	size_t		 len, i;
+	uint32_t	 c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return (1);
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		c = s[0] & 0x1f;
+		min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		c = s[0] & 0x0f;
+		min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		c = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return (0);
+	if (len > n)
+		return (0);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+	*cp = c;
+	return (len);
+}
+
+/* Characters a terminal acts on, or that reorder what it shows. */
+static int
+relay_text_control(uint32_t c)
+{
+	return (c < 0x20 || (c >= 0x7f && c <= 0x9f) ||	/* C0, DEL, C1 */
+	    c == 0x200e || c == 0x200f ||			/* LRM, RLM */
+	    (c >= 0x202a && c <= 0x202e) ||			/* embeddings */
+	    (c >= 0x2066 && c <= 0x2069));			/* isolates */
+}
+
+/*
+ * Text from a relay or a phone, safe to print to a terminal or store:
+ * valid UTF-8 only (each byte of an invalid sequence becomes '?'),
+ * control characters (C0, DEL, C1, bidirectional overrides) removed, at
+ * most max bytes of whole characters.  NULL gives "".
+ */
+char *
+relay_safe_text(const char *in, size_t max)
+{
+	const u_char	*s = (const u_char *)(in != NULL ? in : "");
+	size_t		 n = strlen((const char *)s), len, used = 0;
+	uint32_t	 c;
+	char		*out = xmalloc(max + 1);
+
+	while (n > 0) {
+		if ((len = relay_utf8_next(s, n, &c)) == 0) {
+			if (used + 1 > max)
+				break;
+			out[used++] = '?';
+			s++;
+			n--;
+			continue;
+		}
+		if (!relay_text_control(c)) {
+			if (used + len > max)
+				break;
+			memcpy(out + used, s, len);
+			used += len;
+		}
+		s += len;
+		n -= len;
+	}
+	out[used] = '\0';
+	return (out);
 }
 
 /* ------------------------------------------------------------------ URL */
@@ -711,7 +801,7 @@ relay_reply_eof(struct relay_reply *r)
 	}
 }
 
-/* The relay's {"error":{"code","message"}}, or NULL. */
+/* The relay's {"error":{"code","message"}}, cleaned, or NULL. */
 char *
 relay_reply_error(struct relay_reply *r, char **code)
 {
@@ -729,9 +819,9 @@ relay_reply_error(struct relay_reply *r, char **code)
 	m = cJSON_GetStringValue(cJSON_GetObjectItem(e, "message"));
 	c = cJSON_GetStringValue(cJSON_GetObjectItem(e, "code"));
 	if (m != NULL)
-		s = xstrdup(m);
+		s = relay_safe_text(m, RELAY_TEXT_MAX);
 	if (code != NULL && c != NULL)
-		*code = xstrdup(c);
+		*code = relay_safe_text(c, RELAY_TEXT_MAX);
 	cJSON_Delete(j);
 	return (s);
 }
