@@ -10,6 +10,7 @@
 # no secret reaches server.log or audit.jsonl.
 import asyncio
 import base64
+import fcntl
 import hashlib
 import hmac
 import json
@@ -205,6 +206,9 @@ class FakeRelay:
         self.phones = []            # what "phones" answers
         self.ttl = None             # tokens expire this soon, if set
         self.upgrades = 0
+        self.register_gate = None   # a threading.Event registration waits on
+        self.register_waiting = 0
+        self.refuse_body = None     # raw bytes: registration and link refused
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever,
                                        daemon=True)
@@ -259,6 +263,12 @@ class FakeRelay:
         if "content-length" in hdrs:
             body = await reader.readexactly(int(hdrs["content-length"]))
         if method == "POST" and path == "/device/register":
+            gate = self.register_gate
+            if gate is not None:
+                with self.cond:
+                    self.register_waiting += 1
+                    self.cond.notify_all()
+                await self.loop.run_in_executor(None, gate.wait, 20)
             self._register(writer, hdrs, body)
         elif method == "GET" and path == "/device/ws":
             await self._device(reader, writer, hdrs)
@@ -273,13 +283,16 @@ class FakeRelay:
         writer.close()
 
     def _reply(self, writer, status, obj, extra=""):
-        b = json.dumps(obj).encode()
+        b = obj if isinstance(obj, bytes) else json.dumps(obj).encode()
         writer.write(("HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
                       "Content-Length: %d\r\nConnection: close\r\n%s\r\n" %
                       (status, len(b), extra)).encode() + b)
 
     def _register(self, writer, hdrs, body):
         self.registrations += 1
+        if self.refuse_body is not None:
+            self._reply(writer, 400, self.refuse_body)
+            return
         if (self.registration_secret is not None and
                 hdrs.get("x-registration-secret") !=
                 self.registration_secret):
@@ -293,6 +306,11 @@ class FakeRelay:
         self._reply(writer, 201, {"device_id": did, "device_secret": sec})
 
     async def _device(self, reader, writer, hdrs):
+        if self.refuse_body is not None:
+            self._reply(writer, 503, self.refuse_body)
+            await writer.drain()
+            writer.close()
+            return
         auth = hdrs.get("authorization", "")
         m = re.fullmatch(r"Bearer (d[A-Za-z0-9_-]{22})\.(.+)", auth)
         if (m is None or self.devices.get(m.group(1)) != m.group(2) or
@@ -818,6 +836,57 @@ def t_pair():
     ok(rc == 1 and "the link expired" in err and res is not None and
        res.get("ok") is False, "an_expired_link_ends_the_wait_and_pairs_"
        "nothing", (rc, err, res))
+
+    # The relay's expiry is not trusted: never past the ttl asked and a
+    # minute; a token good for years is refused.
+    R.ttl = 3600
+    try:
+        rc, out, err = W.lsy("mobile", "pair", "--no-wait", "--json",
+                             "--ttl", "120")
+        j = json.loads(out) if rc == 0 else {}
+        remember(j)
+        left = j.get("expires", 0) - time.time()
+    finally:
+        R.ttl = None
+    ok(rc == 0 and 170 <= left <= 181,
+       "a_relay_expiry_beyond_the_ttl_asked_is_cut_to_it", (out, err, left))
+    R.ttl = 10 * 365 * 86400
+    try:
+        rc, out, err = W.lsy("mobile", "pair", "--no-wait", "--ttl", "120")
+    finally:
+        R.ttl = None
+    ok(rc == 1 and "pair token is not one" in err and "link" not in out,
+       "a_relay_token_good_for_years_is_refused", out + err)
+
+    # Ctrl-C before the relay answers: the request is forgotten, and a
+    # late answer finds nothing (the server goes on).
+    def issues():
+        with R.cond:
+            return [m for m in R.control if m.get("t") == "pair-issue"]
+    n0 = len(issues())
+    R.answer_issue = False
+    try:
+        p = subprocess.Popen(W.argv("mobile", "pair"), env=W.env,
+                             cwd=W.home, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+        with R.cond:
+            R.cond.wait_for(lambda: len([m for m in R.control if
+                                         m.get("t") == "pair-issue"]) > n0,
+                            10)
+        asked = issues()[n0:]
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(10)
+    finally:
+        R.answer_issue = True
+    rc2 = lsy_quick("list-sessions")[0]
+    if asked:
+        R.send({"t": "pair-token", "id": asked[0]["id"], "token": "x.y",
+                "expires": 0})
+    rc3 = lsy_quick("list-sessions")[0]
+    ok(asked and rc == 130 and rc2 == 0 and rc3 == 0,
+       "ctrl_c_before_the_relay_answers_forgets_the_request",
+       (asked, rc, rc2, rc3))
     return pid, priv
 
 
@@ -1096,6 +1165,56 @@ def t_channels(pid, priv):
     return c, a
 
 
+def t_laptop_errors(pid, priv):
+    """A failure on the laptop's side closes with 4006 and its cause (the
+    phone retries); 4005 and "pair it again" stay for a real key failure."""
+    pub = server_key_pub()
+
+    def closed_with(phone, key=None):
+        ch = PhoneChannel(R, phone, key or X25519PrivateKey.generate(), pub)
+        return None if ch.connect() else ch.closed
+
+    bad = "p" + b64u(os.urandom(16))
+    f = os.path.join(W.home, "phones", bad + ".json")
+    with open(f, "w") as fh:
+        fh.write("{not json")
+    c = closed_with(bad)
+    os.unlink(f)
+    ok(c is not None and c[1] == 4006 and c[2].startswith(
+        "the laptop cannot read this phone's file: phones/%s.json: not a "
+        "phone file" % bad) and W.home not in c[2] and
+       len(c[2].encode()) <= 123,
+       "a_corrupt_phone_file_closes_4006_with_the_cause", c)
+    pk = os.path.join(W.home, "phone.key")
+    with open(pk, "rb") as fh:
+        keep = fh.read()
+    try:
+        with open(pk, "wb") as fh:
+            fh.write(b"short")
+        c = closed_with(pid, priv)
+        ok(c is not None and c[1] == 4006 and c[2].startswith(
+            "the laptop cannot read its phone key: phone.key is not a "
+            "32-byte key") and "pair it again" not in c[2] and
+           len(c[2].encode()) <= 123,
+           "a_bad_phone_key_closes_4006_not_pair_again", c)
+        os.unlink(pk)
+        c = closed_with(pid, priv)
+        ok(c is not None and c[1] == 4006 and c[2].startswith(
+            "the laptop cannot read its phone key: phone.key: no key yet"),
+           "a_missing_phone_key_closes_4006", c)
+    finally:
+        with open(pk, "wb") as fh:
+            fh.write(keep)
+        os.chmod(pk, 0o600)
+    ch = PhoneChannel(R, pid, priv, pub)
+    ok(not HAVE_NOISE or (ch.connect() and ch.hello()),
+       "the_phone_connects_again_once_the_key_is_back", ch.closed)
+    c = closed_with("p" + b64u(os.urandom(16)))
+    ok(c is not None and c[1] == 4005 and c[2] ==
+       "this phone's key does not match; pair it again",
+       "an_unknown_phone_still_closes_4005_pair_again", c)
+
+
 def t_launch_local(pid):
     rc, out, err = W.lsy("launch", "claude", "--auto", "-s", "own")
     ok(rc == 0 and out.strip() == "own", "launch_auto_for_the_owner",
@@ -1230,6 +1349,196 @@ def t_revoke_offline():
        "pending_revoke_sent_on_reconnect")
     rc, out, err = W.lsy("mobile", "pair", "--no-wait")
     ok(rc == 0, "mobile_pair_after_reconnect", err)
+
+
+def lock_relay_json(w):
+    """Hold relay.json's lock as loopsy relay configure does."""
+    f = open(os.path.join(w.home, "relay.json.lock"), "a+")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
+def lsy_quick(*args, timeout=3):
+    """A command that must be answered within timeout seconds."""
+    try:
+        return W.lsy(*args, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", "no answer within %d s" % timeout
+
+
+def pending():
+    return relay_json().get("pending_revokes", [])
+
+
+def t_relay_json_lock():
+    """The server never waits for relay.json's lock in its event loop:
+    its writes wait on a timer until the lock is free."""
+    pa, _ = new_phone("lock a")
+    R.stop()
+    wait_state("retrying")
+    lk = lock_relay_json(W)
+    try:
+        rc, out, err = lsy_quick("phone", "revoke", pa, timeout=5)
+        rc2, out2, err2 = lsy_quick("list-sessions")
+        ok(rc == 0 and "will be told when the link is back" in out and
+           rc2 == 0, "the_server_answers_while_relay_json_is_locked_revoke",
+           (rc, out, err, rc2, err2))
+        ok(pa not in pending(), "a_pending_revoke_waits_for_the_lock")
+    finally:
+        lk.close()
+    ok(poll_until(lambda: pa in pending(), 5),
+       "the_pending_revoke_lands_once_the_lock_is_free", relay_json())
+
+    # The relay back, told of the revoke but not answering; then it says
+    # revoked (for pa, and for pb, whose file going shows it was read).
+    R.answer_revoke = False
+    try:
+        R.start()
+        R.wait_device(40)
+        wait_state("connected")
+        R.wait_control(lambda m: m.get("t") == "revoke" and
+                       m.get("phone") == pa, 15)
+        pb, _ = new_phone("lock b")
+        lk = lock_relay_json(W)
+        try:
+            R.send({"t": "revoked", "phone": pa})
+            R.send({"t": "revoked", "phone": pb})
+            gone = poll_until(lambda: not os.path.exists(
+                os.path.join(W.home, "phones", pb + ".json")), 5)
+            rc, out, err = lsy_quick("list-sessions")
+            ok(gone and rc == 0 and pa in pending(),
+               "the_server_answers_while_relay_json_is_locked_relay_revoked",
+               (gone, rc, err, pending()))
+        finally:
+            lk.close()
+        ok(poll_until(lambda: pa not in pending(), 5),
+           "the_revoke_told_is_cleared_once_the_lock_is_free", relay_json())
+    finally:
+        R.answer_revoke = True
+
+
+def t_configure_lock():
+    """loopsy relay configure does not hold relay.json's lock while it
+    registers, and does not overwrite a relay.json changed meanwhile."""
+    r2 = FakeRelay()
+    w2 = World()
+    lockpath = os.path.join(w2.home, "relay.json.lock")
+
+    def configure(*extra):
+        return subprocess.Popen(w2.argv("relay", "configure", r2.url(),
+                                        *extra),
+                                env=w2.env, cwd=w2.home,
+                                stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def lock_free():
+        with open(lockpath, "a+") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+    r2.register_gate = threading.Event()
+    p = configure()
+    with r2.cond:
+        waiting = r2.cond.wait_for(lambda: r2.register_waiting >= 1, 15)
+    free = waiting and lock_free()
+    r2.register_gate.set()
+    out, err = p.communicate(timeout=30)
+    ok(waiting and free and p.returncode == 0 and
+       relay_json_of(w2).get("device_id") in r2.devices,
+       "relay_configure_does_not_hold_the_lock_while_registering",
+       (waiting, free, p.returncode, out, err))
+
+    r2.register_gate = threading.Event()
+    p = configure("--force")
+    with r2.cond:
+        r2.cond.wait_for(lambda: r2.register_waiting >= 2, 15)
+    before = relay_json_of(w2)
+    other = dict(before, device_id="d" + b64u(os.urandom(16)))
+    with open(os.path.join(w2.home, "relay.json"), "w") as f:
+        json.dump(other, f)
+    os.chmod(os.path.join(w2.home, "relay.json"), 0o600)
+    r2.register_gate.set()
+    out, err = p.communicate(timeout=30)
+    ok(p.returncode == 1 and "changed while this talked to the relay" in
+       err and relay_json_of(w2) == other,
+       "relay_configure_does_not_overwrite_a_relay_json_changed_meanwhile",
+       (p.returncode, out, err))
+    w2.close()
+
+
+# What a terminal must never get from a relay or a phone.
+UNSAFE = ("\x1b", "\x07", "\x7f", "\r", "\x9b", "\x85", "\ufffd", "\u202e")
+EVIL = (b'{"error":{"code":"bad\\u001b[2J","message":"no\\u001b]0;pwned'
+        b'\\u0007 \\u001b[31mway\\u009b1m\\r\\n\\u007f bad \xff\xc0\xaf '
+        b'bytes \\u202eevil"}}')
+
+
+def unsafe_in(text):
+    return [c for c in UNSAFE if c in text]
+
+
+def t_relay_text():
+    """A relay's error messages reach the terminal cleaned: valid UTF-8,
+    no control characters."""
+    r3 = FakeRelay()
+    w3 = World()
+    r3.refuse_body = EVIL
+    rc, out, err = w3.lsy("relay", "configure", r3.url())
+    ok(rc == 1 and "the relay answered 400: no]0;pwned [31mway1m bad ??? "
+       "bytes evil" in err and not unsafe_in(err),
+       "relay_configure_cleans_the_relays_error_message", err)
+    r3.refuse_body = None
+    rc, out, err = w3.lsy("relay", "configure", r3.url())
+    r3.refuse_body = EVIL
+    w3.lsy("start")
+    out = poll_until(lambda: (lambda o: o if "pwned" in o else None)(
+        w3.lsy("relay", "status")[1]), 20) or ""
+    ok("the relay refused the link: 503: no]0;pwned [31mway1m bad ??? "
+       "bytes evil" in out and not unsafe_in(out),
+       "relay_status_cleans_the_relays_error_message", out)
+    w3.close()
+
+
+def t_labels():
+    """A phone's label is cleaned of C0, C1 and invalid UTF-8 before it
+    is stored or printed."""
+    pr = Pairing()
+    link = parse_link(pr.info["link"])
+    priv = X25519PrivateKey.generate()
+    pub = raw_pub(priv)
+    pid = "p" + b64u(os.urandom(16))
+    res = R.redeem(link["token"], pid, pub, "Ev\u009b2Jil\x1b[1m\u0085 "
+                   "\u202ePhone \u00e9",
+                   proof_for(link["S"], link["token"], pub, pr.info["code"]))
+    line = pr.wait_line(r"^paired: ")
+    pr.finish()
+    f = os.path.join(W.home, "phones", pid + ".json")
+    pj = json.load(open(f)) if os.path.exists(f) else {}
+    ok(res is not None and res.get("ok") and
+       line == "paired: %s (Ev2Jil[1m Phone \u00e9)" % pid and
+       pj.get("label") == "Ev2Jil[1m Phone \u00e9",
+       "a_label_with_c1_and_c0_controls_is_stored_and_shown_clean",
+       (res, line, pj))
+    # A file from before (or edited by hand): cleaned when read.
+    with open(f, "rb") as fh:
+        raw = fh.read()
+    raw = re.sub(rb'"label":\s*"[^"]*"', b'"label": "Old\xc2\x9b31m\xff\xfe'
+                 b'\xc0\x80phone\xe2\x80\xae"', raw)
+    with open(f, "wb") as fh:
+        fh.write(raw)
+    rc, out, err = W.lsy("phone", "list")
+    ok(rc == 0 and re.search(r"^%s +Old31m\?\?\?\?phone " % pid, out, re.M)
+       and not unsafe_in(out), "phone_list_cleans_a_label_from_an_old_file",
+       out)
+    rc, out, err = W.lsy("phone", "list", "--json")
+    j = {p["id"]: p for p in json.loads(out)} if rc == 0 else {}
+    ok(j.get(pid, {}).get("label") == "Old31m????phone",
+       "phone_list_json_cleans_a_label_from_an_old_file", j.get(pid))
+    W.lsy("phone", "revoke", pid)
 
 
 def t_relay_down_pair():
@@ -1376,10 +1685,15 @@ def main():
         except Exception:
             import traceback
             ok(False, "channels", traceback.format_exc())
+        run_test(t_labels, "labels")
+        run_test(lambda: t_laptop_errors(pid, priv), "laptop errors")
         run_test(lambda: t_launch_local(pid), "launch here")
         run_test(lambda: t_launch(pid, priv), "launch")
         run_test(lambda: t_list_revoke(pid, chans), "list and revoke")
     run_test(t_revoke_offline, "revoke offline")
+    run_test(t_relay_json_lock, "relay.json locked")
+    run_test(t_configure_lock, "configure and the lock")
+    run_test(t_relay_text, "the relay's text")
     run_test(t_relay_down_pair, "relay down")
     run_test(t_secrets, "secrets")
     run_test(t_forget, "forget")

@@ -333,6 +333,7 @@ cmd_mobile_pair(struct cmd_ctx *ctx)
 	struct evbuffer		*out;
 	cJSON			*j = NULL, *first = NULL, *e;
 	char			*argv[3], tbuf[16], *cause = NULL, when[16];
+	char			*label, *id;
 	const char		*s;
 	int			 rc, json = args_has_long(ctx->args, "json");
 	int			 tty = isatty(STDOUT_FILENO) && !json;
@@ -405,17 +406,20 @@ cmd_mobile_pair(struct cmd_ctx *ctx)
 		}
 		if ((s = cJSON_GetStringValue(cJSON_GetObjectItem(j,
 		    "paired"))) != NULL) {
+			/* The server cleaned it; this is the terminal. */
+			label = relay_safe_text(cJSON_GetStringValue(
+			    cJSON_GetObjectItem(j, "label")), RELAY_TEXT_MAX);
+			id = relay_safe_text(s, RELAY_TEXT_MAX);
 			if (json && first != NULL) {
 				e = cJSON_AddObjectToObject(first, "phone");
-				cJSON_AddStringToObject(e, "id", s);
-				cJSON_AddStringToObject(e, "label",
-				    cJSON_GetStringValue(cJSON_GetObjectItem(j,
-				    "label")));
+				cJSON_AddStringToObject(e, "id", id);
+				cJSON_AddStringToObject(e, "label", label);
 				cmd_mobile_show(ctx, first, 1, 0);
 			} else
 				printf("%s: %s (%s)\n", tty ? "Paired" :
-				    "paired", s, cJSON_GetStringValue(
-				    cJSON_GetObjectItem(j, "label")));
+				    "paired", id, label);
+			free(label);
+			free(id);
 			fflush(stdout);
 		} else
 			cmd_mobile_event(j, json, tty);

@@ -192,7 +192,7 @@ cmd_phone_revoked(cJSON *reply, const char *error, void *arg)
 			    "t"));
 	const char	*code = cJSON_GetStringValue(cJSON_GetObjectItem(reply,
 			    "code"));
-	char		*cause = NULL;
+	char		*cause = NULL, *why;
 
 	if (error == NULL || (t != NULL && strcmp(t, "error") == 0 &&
 	    code != NULL && strcmp(code, "not_found") == 0)) {
@@ -202,9 +202,11 @@ cmd_phone_revoked(cJSON *reply, const char *error, void *arg)
 	} else {
 		if (relay_conf_pending_revoke(id, 1, &cause) != 0)
 			cmd_print(ctx, "warning: %s\n", cause);
+		why = relay_safe_text(error, RELAY_TEXT_MAX);
 		cmd_print(ctx, "the relay could not be told now (%s): it will "
 		    "be when the link is back; the phone is cut off here "
-		    "anyway\n", error);
+		    "anyway\n", why);
+		free(why);
 	}
 	free(cause);
 	cmd_finish(ctx, CMD_OK);

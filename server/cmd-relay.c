@@ -89,12 +89,16 @@ cmd_relay_status(struct cmd_ctx *ctx)
 {
 	cJSON		*j = relay_link_json();
 	const char	*s;
+	char		*state;
 
 	if (args_has_long(ctx->args, "json")) {
 		cmd_print_json(ctx, j);
 		return (CMD_OK);
 	}
-	cmd_print(ctx, "relay:    %s\n", relay_link_state());
+	/* It may hold what the relay said (an error, a close reason). */
+	state = relay_safe_text(relay_link_state(), RELAY_TEXT_MAX);
+	cmd_print(ctx, "relay:    %s\n", state);
+	free(state);
 	if ((s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "device"))) !=
 	    NULL)
 		cmd_print(ctx, "device:   %s\n", s);
@@ -388,7 +392,7 @@ cmd_relay_tell_server(struct cmd_ctx *ctx, int want_up)
 {
 	char		*reload[] = { "relay-reload" };
 	char		*status[] = { "relay-status", "--json" };
-	char		*cause = NULL;
+	char		*cause = NULL, *safe;
 	const char	*state = NULL, *text = NULL;
 	struct buf	 out;
 	uint64_t	 end = now_ms() + CMD_RELAY_CONNECT_WAIT;
@@ -427,14 +431,61 @@ cmd_relay_tell_server(struct cmd_ctx *ctx, int want_up)
 			break;
 		poll(NULL, 0, 50);
 	}
-	if (want_up)
-		cmd_print(ctx, "relay link: %s\n", text != NULL ? text :
-		    (cause != NULL ? cause : "unknown"));
+	if (want_up) {
+		safe = relay_safe_text(text != NULL ? text : (cause != NULL ?
+		    cause : "unknown"), RELAY_TEXT_MAX);
+		cmd_print(ctx, "relay link: %s\n", safe);
+		free(safe);
+	}
 	else
 		cmd_print(ctx, "the server dropped its relay link\n");
 	free(cause);
 	cJSON_Delete(j);
 	buf_free(&out);
+}
+
+/*
+ * Write relay.json under its lock, if it is still as it was read before
+ * talking to the relay (the lock is never held across the network: the
+ * server writes the file too, and must not wait behind a slow relay).
+ * before and have are what was read; rc is the new registration, or NULL
+ * for a new pin on the one there (its pending revokes kept).
+ */
+static int
+cmd_relay_store(const struct relay_conf *before, int have,
+    const struct relay_conf *rc, const char *pin, char **cause)
+{
+	struct relay_conf	 now;
+	char			*path;
+	int			 lock, now_have, rv = -1;
+
+	if ((lock = relay_conf_lock(cause)) == -1)
+		return (-1);
+	if ((now_have = relay_conf_load(&now, cause)) == -1) {
+		if (have != -1)
+			goto out;
+		free(*cause);	/* still the bad file --force replaces */
+		*cause = NULL;
+	}
+	if (now_have != have || (have == 1 &&
+	    (strcmp(now.url, before->url) != 0 ||
+	    strcmp(now.device_id, before->device_id) != 0))) {
+		path = relay_conf_path();
+		xasprintf(cause, "%s changed while this talked to the relay "
+		    "(another loopsy relay configure?); run it again", path);
+		free(path);
+		goto out;
+	}
+	if (rc == NULL) {
+		free(now.fingerprint);
+		now.fingerprint = xstrdup(pin);
+		rv = relay_conf_save(&now, cause);
+	} else
+		rv = relay_conf_save(rc, cause);
+out:
+	relay_conf_clear(&now);
+	close(lock);
+	return (rv);
 }
 
 /* Same relay, already registered, a new pin: check it and store it. */
@@ -451,9 +502,7 @@ cmd_relay_repin(struct cmd_ctx *ctx, struct relay_conf *rc,
 		return (CMD_ERROR);
 	}
 	cmd_relay_close(&c);
-	free(rc->fingerprint);
-	rc->fingerprint = xstrdup(pin);
-	if (relay_conf_save(rc, &cause) != 0) {
+	if (cmd_relay_store(rc, 1, NULL, pin, &cause) != 0) {
 		cmd_error(ctx, "relay", "%s", cause);
 		free(cause);
 		return (CMD_ERROR);
@@ -486,7 +535,7 @@ cmd_relay_configure(struct cmd_ctx *ctx)
 	struct config		 cf;
 	const char		*pin, *sfile, *url;
 	char			*cause = NULL, *secret = NULL, *path;
-	int			 lock = -1, have;
+	int			 have;
 	enum cmd_retval		 rv = CMD_ERROR;
 
 	memset(&rc, 0, sizeof rc);
@@ -532,10 +581,8 @@ cmd_relay_configure(struct cmd_ctx *ctx)
 		fprintf(stderr, "warning: %s is plain http: the relay's "
 		    "messages can be read and changed on the way (terminal "
 		    "bytes stay end-to-end encrypted)\n", u.text);
-	if ((lock = relay_conf_lock(&cause)) == -1) {
-		cmd_error(ctx, "relay", "%s", cause);
-		goto out;
-	}
+	/* Read without the lock (the file is replaced whole); it is taken
+	 * only to write, after the network (cmd_relay_store). */
 	if ((have = relay_conf_load(&old, &cause)) == -1) {
 		if (!args_has_long(ctx->args, "force")) {
 			cmd_error(ctx, "relay", "%s (--force replaces it)",
@@ -573,8 +620,9 @@ cmd_relay_configure(struct cmd_ctx *ctx)
 	}
 	rc.url = xstrdup(u.text);
 	rc.fingerprint = pin != NULL ? xstrdup(pin) : NULL;
-	if (relay_conf_save(&rc, &cause) != 0) {
-		cmd_error(ctx, "relay", "%s", cause);
+	if (cmd_relay_store(&old, have, &rc, NULL, &cause) != 0) {
+		cmd_error(ctx, "relay", "registered with %s as device %s, but "
+		    "not stored: %s", u.text, rc.device_id, cause);
 		goto out;
 	}
 	free(ctx->audit_target);
@@ -588,13 +636,9 @@ cmd_relay_configure(struct cmd_ctx *ctx)
 		    "registration: pair them again (loopsy mobile pair); "
 		    "loopsy phone revoke ID forgets one here\n",
 		    cmd_relay_phones());
-	close(lock);
-	lock = -1;
 	cmd_relay_tell_server(ctx, 1);
 	rv = CMD_OK;
 out:
-	if (lock != -1)
-		close(lock);
 	free(cause);
 	if (secret != NULL)
 		crypto_cleanse(secret, strlen(secret));

@@ -6,8 +6,11 @@
  * ordinary remote client (actor phone:ID), so a phone runs the commands and
  * the attach code every other client runs.  The client's bytes are sealed
  * in Noise transport messages of at most NOISE_MAX_PLAIN bytes; the
- * phone's are opened and written to the socketpair.  Any failure ends the
- * channel with close code 4005 and a reason.
+ * phone's are opened and written to the socketpair.  A failure of the
+ * phone's keys or messages (unknown phone, a handshake or a message that
+ * does not decrypt) ends the channel with close code 4005, which the phone
+ * takes as final; a failure on this side (its files, its key, its
+ * resources) with 4006 and the cause, after which the phone tries again.
  *
  * Backpressure: when the relay says pause, or the link has more than
  * WS_HIGH_WATER queued, the socketpair is not read, so the client's own
@@ -32,6 +35,9 @@
 
 #define PHONE_CHANNEL_MAX	64
 #define PHONE_KEY_MISMATCH	"this phone's key does not match; pair it again"
+#define PHONE_CLOSE_KEY		4005	/* the phone's key or messages */
+#define PHONE_CLOSE_LAPTOP	4006	/* this side failed: the phone retries */
+#define PHONE_REASON_MAX	123	/* what a close frame carries */
 
 struct phone_channel {
 	uint32_t		 ch;
@@ -79,6 +85,47 @@ phone_channel_end(struct phone_channel *pc, u_int code, const char *reason)
 	phone_channel_free(pc);
 }
 
+/*
+ * A failure on this side, for the phone: what, the cause without this
+ * machine's state directory (the relay forwards the reason), cut to what a
+ * close frame holds at a character boundary.
+ */
+static char *
+phone_channel_laptop_reason(const char *what, const char *cause)
+{
+	char	*home = loopsy_home(), *r, *at;
+	size_t	 hlen = strlen(home), n;
+
+	xasprintf(&r, "%s: %s", what, cause);
+	while (hlen > 1 && (at = strstr(r, home)) != NULL) {
+		n = hlen;
+		if (at[n] == '/')
+			n++;
+		memmove(at, at + n, strlen(at + n) + 1);
+	}
+	free(home);
+	if ((n = strlen(r)) > PHONE_REASON_MAX) {
+		n = PHONE_REASON_MAX;
+		while (n > 0 && ((u_char)r[n] & 0xc0) == 0x80)
+			n--;
+		r[n] = '\0';
+	}
+	return (r);
+}
+
+/* Close channel ch for a failure on this side, logging the whole cause. */
+static void
+phone_channel_laptop_error(uint32_t ch, const char *phone, const char *what,
+    const char *cause)
+{
+	char	*reason;
+
+	log_warnx("phone %s: %s: %s", phone, what, cause);
+	reason = phone_channel_laptop_reason(what, cause);
+	relay_link_close_channel(ch, PHONE_CLOSE_LAPTOP, reason);
+	free(reason);
+}
+
 u_int
 phone_channel_count(const char *phone)
 {
@@ -110,18 +157,23 @@ phone_channel_open(uint32_t ch, const char *phone)
 		relay_link_close_channel(ch, 4009, "too many connections");
 		return;
 	}
-	if ((rv = phone_load(phone, &p, &cause)) != 0) {
-		log_warnx("phone %s: %s", phone, rv == 1 ? "not paired here" :
-		    cause);
+	if ((rv = phone_load(phone, &p, &cause)) == 1) {
+		log_warnx("phone %s: not paired here", phone);
+		relay_link_close_channel(ch, PHONE_CLOSE_KEY,
+		    PHONE_KEY_MISMATCH);
+		return;
+	}
+	if (rv != 0) {
+		phone_channel_laptop_error(ch, phone,
+		    "the laptop cannot read this phone's file", cause);
 		free(cause);
-		relay_link_close_channel(ch, 4005, PHONE_KEY_MISMATCH);
 		return;
 	}
 	if (phone_key_load(0, kp.priv, kp.pub, &cause) != 0) {
-		log_warnx("phone %s: %s", phone, cause);
+		phone_channel_laptop_error(ch, phone,
+		    "the laptop cannot read its phone key", cause);
 		free(cause);
 		phone_clear(&p);
-		relay_link_close_channel(ch, 4005, PHONE_KEY_MISMATCH);
 		return;
 	}
 	pc = xcalloc(1, sizeof *pc);
@@ -166,9 +218,10 @@ phone_channel_read_cb(struct bufferevent *bev, void *arg)
 			len = NOISE_MAX_PLAIN;
 		if (noise_encrypt(pc->noise, evbuffer_pullup(in, len), len,
 		    phone_channel_buf, &cause) != 0) {
-			log_warnx("phone %s: %s", pc->phone, cause);
+			phone_channel_laptop_error(pc->ch, pc->phone,
+			    "the laptop could not encrypt", cause);
 			free(cause);
-			phone_channel_end(pc, 4005, "encryption failed");
+			phone_channel_free(pc);
 			return;
 		}
 		evbuffer_drain(in, len);
@@ -203,20 +256,28 @@ phone_channel_handshake(struct phone_channel *pc, const uint8_t *data,
 	char	*cause = NULL, *actor;
 	int	 pair[2];
 
+	/* Reading message 1 is where the phone's keys are checked. */
 	if (len > NOISE_MAX_MSG || noise_read_handshake(pc->noise, data, len,
-	    payload, &n, &cause) != 0 || noise_write_handshake(pc->noise,
-	    NULL, 0, phone_channel_buf, &n, &cause) != 0 ||
-	    !noise_ready(pc->noise)) {
+	    payload, &n, &cause) != 0) {
 		log_warnx("phone %s: handshake failed: %s", pc->phone,
 		    cause != NULL ? cause : "message too long");
 		free(cause);
-		phone_channel_end(pc, 4005, PHONE_KEY_MISMATCH);
+		phone_channel_end(pc, PHONE_CLOSE_KEY, PHONE_KEY_MISMATCH);
+		return;
+	}
+	if (noise_write_handshake(pc->noise, NULL, 0, phone_channel_buf, &n,
+	    &cause) != 0 || !noise_ready(pc->noise)) {
+		phone_channel_laptop_error(pc->ch, pc->phone,
+		    "the laptop could not answer the handshake", cause !=
+		    NULL ? cause : "not ready");
+		free(cause);
+		phone_channel_free(pc);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0, pair) != 0) {
-		log_warnx("phone %s: socketpair: %s", pc->phone,
-		    strerror(errno));
-		phone_channel_end(pc, 1011, "the server is out of resources");
+		phone_channel_laptop_error(pc->ch, pc->phone,
+		    "the laptop is out of resources", strerror(errno));
+		phone_channel_free(pc);
 		return;
 	}
 	if (relay_link_send_channel(pc->ch, phone_channel_buf, n) != 0) {
@@ -261,7 +322,7 @@ phone_channel_data(uint32_t ch, const uint8_t *data, size_t len)
 		    NULL ? cause : "bad length");
 		log_warnx("phone %s: %s; channel %u closed", pc->phone,
 		    reason, ch);
-		phone_channel_end(pc, 4005, reason);
+		phone_channel_end(pc, PHONE_CLOSE_KEY, reason);
 		free(reason);
 		free(cause);
 		return;

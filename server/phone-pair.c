@@ -28,6 +28,10 @@
 #define PHONE_PAIR_LABEL_MAX	64
 #define PHONE_PAIR_ISSUE_WAIT	10	/* s for the relay's token */
 #define PHONE_PAIR_CONTEXT	"loopsy-pair-1"
+/* A link waits at most the ttl asked for and this slack (clock skew)... */
+#define PHONE_PAIR_SLACK	60
+/* ...and a token that claims to last beyond this past it is no token. */
+#define PHONE_PAIR_ABSURD	86400
 
 struct phone_pair {
 	uint8_t			 nonce[16];
@@ -43,6 +47,15 @@ struct phone_pair {
 static TAILQ_HEAD(, phone_pair) phone_pairs =
     TAILQ_HEAD_INITIALIZER(phone_pairs);
 static u_int	phone_npairs;
+
+/* A pair-issue the relay has not answered yet: what was asked. */
+struct phone_pair_ask {
+	struct cmd_ctx			*ctx;
+	time_t				 latest;  /* asked + ttl + slack */
+	TAILQ_ENTRY(phone_pair_ask)	 entry;
+};
+static TAILQ_HEAD(, phone_pair_ask) phone_pair_asks =
+    TAILQ_HEAD_INITIALIZER(phone_pair_asks);
 
 u_int
 phone_pair_pending(void)
@@ -145,35 +158,45 @@ phone_pair_parse_token(const char *token, uint8_t nonce[16], time_t *exp)
 static void
 phone_pair_issued(cJSON *reply, const char *error, void *arg)
 {
-	struct cmd_ctx		*ctx = arg;
+	struct phone_pair_ask	*ask = arg;
+	struct cmd_ctx		*ctx = ask->ctx;
 	struct phone_pair	*pp;
 	struct timeval		 tv;
 	const char		*token, *t;
 	uint8_t			 priv[32], pub[32];
 	char			*cause = NULL, *k, *s, *link;
-	time_t			 exp, now = time(NULL);
+	time_t			 exp, now = time(NULL), latest = ask->latest;
 	cJSON			*j;
 
+	TAILQ_REMOVE(&phone_pair_asks, ask, entry);
+	free(ask);
 	t = cJSON_GetStringValue(cJSON_GetObjectItem(reply, "t"));
 	token = cJSON_GetStringValue(cJSON_GetObjectItem(reply, "token"));
 	if (error != NULL || t == NULL || strcmp(t, "pair-token") != 0 ||
 	    token == NULL) {
-		cmd_error(ctx, "relay", "the relay gave no pair link: %s",
-		    error != NULL ? error : "a wrong answer");
+		s = relay_safe_text(error != NULL ? error : "a wrong answer",
+		    RELAY_TEXT_MAX);
+		cmd_error(ctx, "relay", "the relay gave no pair link: %s", s);
+		free(s);
 		cmd_finish(ctx, CMD_ERROR);
 		return;
 	}
 	pp = xcalloc(1, sizeof *pp);
 	if (phone_pair_parse_token(token, pp->nonce, &exp) != 0 ||
-	    exp <= now || strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    exp <= now || exp > latest + PHONE_PAIR_ABSURD ||
+	    strspn(token, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "abcdefghijklmnopqrstuvwxyz0123456789-_.") != strlen(token)) {
 		free(pp);
 		cmd_error(ctx, "relay", "the relay's pair token is not one "
-		    "(or has expired already: is this machine's clock "
-		    "right?)");
+		    "(or its expiry is already past or far beyond the %lld "
+		    "seconds asked: is this machine's clock right?)",
+		    (long long)(latest - PHONE_PAIR_SLACK - now));
 		cmd_finish(ctx, CMD_ERROR);
 		return;
 	}
+	/* The relay's word is not enough: never longer than was asked. */
+	if (exp > latest)
+		exp = latest;
 	if (phone_key_load(1, priv, pub, &cause) != 0) {
 		free(pp);
 		cmd_error(ctx, "phone-key", "%s", cause);
@@ -217,9 +240,10 @@ phone_pair_issued(cJSON *reply, const char *error, void *arg)
 enum cmd_retval
 phone_pair_wait(struct cmd_ctx *ctx, u_int ttl)
 {
-	uint8_t	 priv[32], pub[32];
-	char	*cause = NULL;
-	cJSON	*j;
+	struct phone_pair_ask	*ask;
+	uint8_t			 priv[32], pub[32];
+	char			*cause = NULL;
+	cJSON			*j;
 
 	if (!relay_link_configured()) {
 		if (relay_link_url() == NULL && strncmp(relay_link_state(),
@@ -251,12 +275,17 @@ phone_pair_wait(struct cmd_ctx *ctx, u_int ttl)
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "t", "pair-issue");
 	cJSON_AddNumberToObject(j, "ttl", ttl);
+	ask = xcalloc(1, sizeof *ask);
+	ask->ctx = ctx;
+	ask->latest = time(NULL) + ttl + PHONE_PAIR_SLACK;
 	if (relay_link_request(j, PHONE_PAIR_ISSUE_WAIT, phone_pair_issued,
-	    ctx, &cause) != 0) {
+	    ask, &cause) != 0) {
+		free(ask);
 		cmd_error(ctx, "relay-down", "%s", cause);
 		free(cause);
 		return (CMD_ERROR);
 	}
+	TAILQ_INSERT_TAIL(&phone_pair_asks, ask, entry);
 	return (CMD_WAIT);
 }
 
@@ -265,8 +294,16 @@ void
 phone_pair_cancel(struct cmd_ctx *ctx)
 {
 	struct phone_pair	*pp;
+	struct phone_pair_ask	*ask, *ask1;
 
-	relay_link_cancel(ctx);
+	relay_link_cancel(ctx);		/* a revoke, a list */
+	TAILQ_FOREACH_SAFE(ask, &phone_pair_asks, entry, ask1) {
+		if (ask->ctx != ctx)
+			continue;
+		relay_link_cancel(ask);
+		TAILQ_REMOVE(&phone_pair_asks, ask, entry);
+		free(ask);
+	}
 	TAILQ_FOREACH(pp, &phone_pairs, entry) {
 		if (pp->ctx == ctx)
 			pp->ctx = NULL;
@@ -277,7 +314,13 @@ void
 phone_pair_clear(void)
 {
 	struct phone_pair	*pp;
+	struct phone_pair_ask	*ask;
 
+	while ((ask = TAILQ_FIRST(&phone_pair_asks)) != NULL) {
+		relay_link_cancel(ask);
+		TAILQ_REMOVE(&phone_pair_asks, ask, entry);
+		free(ask);
+	}
 	while ((pp = TAILQ_FIRST(&phone_pairs)) != NULL) {
 		pp->ctx = NULL;
 		phone_pair_free(pp);
@@ -298,25 +341,13 @@ phone_pair_result(cJSON *msg, const char *reason)
 	relay_link_send_json(j);
 }
 
-/* Printable text of at most PHONE_PAIR_LABEL_MAX bytes, whole characters. */
+/* The phone's name for itself, safe to print (relay_safe_text). */
 static char *
 phone_pair_label(const char *s)
 {
-	char	*out = xmalloc(PHONE_PAIR_LABEL_MAX + 1);
-	size_t	 n = 0;
+	char	*out = relay_safe_text(s, PHONE_PAIR_LABEL_MAX);
 
-	for (; s != NULL && *s != '\0' && n < PHONE_PAIR_LABEL_MAX; s++) {
-		if ((u_char)*s < 0x20 || *s == 0x7f)
-			continue;
-		out[n++] = *s;
-	}
-	/* Do not end in the middle of a UTF-8 sequence. */
-	while (n > 0 && ((u_char)out[n - 1] & 0xc0) == 0x80)
-		n--;
-	if (n > 0 && ((u_char)out[n - 1] & 0xc0) == 0xc0)
-		n--;
-	out[n] = '\0';
-	if (n == 0) {
+	if (*out == '\0') {
 		free(out);
 		out = xstrdup("phone");
 	}

@@ -23,6 +23,7 @@
 
 #define PHONE_FILE_MAX	(64 * 1024)
 #define PHONE_MAX	1000		/* phones listed, at most */
+#define PHONE_LABEL_MAX	64		/* as phone-pair.c stores it */
 
 char *
 phone_key_path(void)
@@ -147,8 +148,9 @@ phone_load(const char *id, struct phone *p, char **cause)
 		goto out;
 	}
 	p->id = xstrdup(id);
-	s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "label"));
-	p->label = xstrdup(s != NULL ? s : "");
+	/* Cleaned again: files paired before the filter knew C1 controls. */
+	p->label = relay_safe_text(cJSON_GetStringValue(cJSON_GetObjectItem(j,
+	    "label")), PHONE_LABEL_MAX);
 	if (cJSON_IsNumber(cJSON_GetObjectItem(j, "paired")))
 		p->paired = cJSON_GetObjectItem(j, "paired")->valuedouble;
 	a = cJSON_GetObjectItem(j, "grants");

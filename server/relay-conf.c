@@ -2,9 +2,11 @@
  * server/relay-conf.c: what the relay link and its commands share: the
  * relay's URL, ~/.loopsy/relay.json (this machine's registration: device id
  * and secret, a pinned certificate, revokes not yet told; 0600, written
- * atomically under an flock), base64url, a small HTTP answer reader and the
- * check of the relay's TLS certificate (the system's CAs and the host name,
- * or a pinned fingerprint).  The link itself is relay-link.c.
+ * atomically under an flock the server never waits for), base64url, the
+ * cleaning of text a relay or a phone sends before it reaches a terminal
+ * or a file, a small HTTP answer reader and the check of the relay's TLS
+ * certificate (the system's CAs and the host name, or a pinned
+ * fingerprint).  The link itself is relay-link.c.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -14,12 +16,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <event2/event.h>
 #include <http_parser.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -121,6 +125,95 @@ relay_valid_id(const char *s, char kind)
 	if (s == NULL || s[0] != kind || strlen(s) != 23)
 		return (0);
 	return (relay_b64u_decode_exact(s + 1, raw, sizeof raw) == 0);
+}
+
+/* ----------------------------------------------------------------- text */
+
+/*
+ * The code point of the UTF-8 sequence at s (n bytes left): its length, or
+ * 0 if it is not valid UTF-8 (overlong, a surrogate, past U+10FFFF, cut).
+ */
+static size_t
+relay_utf8_next(const u_char *s, size_t n, uint32_t *cp)
+{
+	size_t		 len, i;
+	uint32_t	 c, min;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return (1);
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		len = 2;
+		c = s[0] & 0x1f;
+		min = 0x80;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		len = 3;
+		c = s[0] & 0x0f;
+		min = 0x800;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		len = 4;
+		c = s[0] & 0x07;
+		min = 0x10000;
+	} else
+		return (0);
+	if (len > n)
+		return (0);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		c = c << 6 | (s[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return (0);
+	*cp = c;
+	return (len);
+}
+
+/* Characters a terminal acts on, or that reorder what it shows. */
+static int
+relay_text_control(uint32_t c)
+{
+	return (c < 0x20 || (c >= 0x7f && c <= 0x9f) ||	/* C0, DEL, C1 */
+	    c == 0x200e || c == 0x200f ||			/* LRM, RLM */
+	    (c >= 0x202a && c <= 0x202e) ||			/* embeddings */
+	    (c >= 0x2066 && c <= 0x2069));			/* isolates */
+}
+
+/*
+ * Text from a relay or a phone, safe to print to a terminal or store:
+ * valid UTF-8 only (each byte of an invalid sequence becomes '?'),
+ * control characters (C0, DEL, C1, bidirectional overrides) removed, at
+ * most max bytes of whole characters.  NULL gives "".
+ */
+char *
+relay_safe_text(const char *in, size_t max)
+{
+	const u_char	*s = (const u_char *)(in != NULL ? in : "");
+	size_t		 n = strlen((const char *)s), len, used = 0;
+	uint32_t	 c;
+	char		*out = xmalloc(max + 1);
+
+	while (n > 0) {
+		if ((len = relay_utf8_next(s, n, &c)) == 0) {
+			if (used + 1 > max)
+				break;
+			out[used++] = '?';
+			s++;
+			n--;
+			continue;
+		}
+		if (!relay_text_control(c)) {
+			if (used + len > max)
+				break;
+			memcpy(out + used, s, len);
+			used += len;
+		}
+		s += len;
+		n -= len;
+	}
+	out[used] = '\0';
+	return (out);
 }
 
 /* ------------------------------------------------------------------ URL */
@@ -365,12 +458,21 @@ relay_conf_save(const struct relay_conf *rc, char **cause)
 	return (rv);
 }
 
-/* Serialise changes to relay.json (the CLI and the server both write it). */
-int
-relay_conf_lock(char **cause)
+/*
+ * Serialise changes to relay.json: the CLI (relay configure, forget) and the
+ * server (pending revokes) both write it.  Whoever holds the lock holds it
+ * only to read, change and write the file, never across network I/O.
+ */
+#define RELAY_CONF_LOCK_WAIT	10000	/* ms the CLI waits for the lock */
+#define RELAY_CONF_RETRY_MS	100	/* the server tries again after */
+
+/* The lock's fd; -1 with *cause; -2 (no cause) if wait is 0 and it is held. */
+static int
+relay_conf_lock_try(int wait, char **cause)
 {
-	char	*path, *why = NULL;
-	int	 fd;
+	char		*path, *why = NULL;
+	uint64_t	 end = now_ms() + RELAY_CONF_LOCK_WAIT;
+	int		 fd, failed = 0;
 
 	if (loopsy_mkdir(NULL, &why) != 0) {
 		xasprintf(cause, "%s", why);
@@ -378,59 +480,175 @@ relay_conf_lock(char **cause)
 		return (-1);
 	}
 	path = loopsy_path("relay.json.lock");
-	if ((fd = open(path, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1 ||
-	    flock(fd, LOCK_EX) != 0) {
+	if ((fd = open(path, O_RDWR|O_CREAT|O_CLOEXEC, 0600)) == -1) {
 		xasprintf(cause, "%s: %s", path, strerror(errno));
-		if (fd != -1)
+		free(path);
+		return (-1);
+	}
+	while (flock(fd, LOCK_EX|LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			failed = 1;
+			break;
+		}
+		if (!wait) {
 			close(fd);
+			free(path);
+			return (-2);
+		}
+		if (now_ms() >= end) {
+			xasprintf(cause, "%s is held by another loopsy "
+			    "(relay configure?) for over %d seconds", path,
+			    RELAY_CONF_LOCK_WAIT / 1000);
+			failed = 1;
+			break;
+		}
+		poll(NULL, 0, 50);
+	}
+	if (failed) {
+		close(fd);
 		fd = -1;
 	}
 	free(path);
 	return (fd);
 }
 
-/* Add (add != 0) or remove a phone id in relay.json's pending revokes. */
+/* For the CLI: wait a while for the lock.  Its fd (close to unlock), or -1. */
 int
-relay_conf_pending_revoke(const char *id, int add, char **cause)
+relay_conf_lock(char **cause)
 {
-	struct relay_conf	 rc;
-	struct strlist		*l = &rc.pending_revokes;
-	u_int			 i;
-	int			 lock, rv = -1, found = 0;
+	return (relay_conf_lock_try(1, cause));
+}
 
-	if ((lock = relay_conf_lock(cause)) == -1)
-		return (-1);
-	switch (relay_conf_load(&rc, cause)) {
-	case -1:
-		goto out;
-	case 0:
-		rv = 0;		/* no relay: nobody to tell */
-		goto out;
-	}
+/*
+ * The server never waits for the lock in its event loop: pending-revoke
+ * changes queue here, in order, and are written when the lock is free
+ * (at once, or on a timer while the CLI holds it).
+ */
+struct relay_conf_change {
+	char				*id;
+	int				 add;
+	TAILQ_ENTRY(relay_conf_change)	 entry;
+};
+static TAILQ_HEAD(, relay_conf_change) relay_conf_changes =
+    TAILQ_HEAD_INITIALIZER(relay_conf_changes);
+static struct event	*relay_conf_timer;
+
+static void
+relay_conf_change_free(struct relay_conf_change *c)
+{
+	TAILQ_REMOVE(&relay_conf_changes, c, entry);
+	free(c->id);
+	free(c);
+}
+
+/* Apply one change to the list; 1 if it changed. */
+static int
+relay_conf_apply(struct strlist *l, const char *id, int add)
+{
+	u_int	 i;
+
 	for (i = 0; i < l->n; i++) {
 		if (strcmp(l->v[i], id) != 0)
 			continue;
-		found = 1;
-		if (!add) {
-			free(l->v[i]);
-			memmove(l->v + i, l->v + i + 1,
-			    (l->n - i - 1) * sizeof *l->v);
-			l->n--;
-			break;
+		if (add)
+			return (0);
+		free(l->v[i]);
+		memmove(l->v + i, l->v + i + 1, (l->n - i - 1) * sizeof *l->v);
+		l->n--;
+		return (1);
+	}
+	if (!add)
+		return (0);
+	l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+	l->v[l->n++] = xstrdup(id);
+	return (1);
+}
+
+static void	relay_conf_retry_cb(int, short, void *);
+
+/*
+ * Write the queued changes if the lock can be had now: 0 written (or
+ * nothing to write, or queued for later), -1 with *cause (they are
+ * dropped: a relay.json that cannot be read or written will not be better
+ * on the next try).
+ */
+static int
+relay_conf_flush(char **cause)
+{
+	struct relay_conf		 rc;
+	struct relay_conf_change	*c;
+	struct timeval			 tv = { 0, RELAY_CONF_RETRY_MS * 1000 };
+	int				 lock, rv = 0, changed = 0;
+
+	if (TAILQ_EMPTY(&relay_conf_changes))
+		return (0);
+	if ((lock = relay_conf_lock_try(server_base == NULL, cause)) == -2) {
+		if (relay_conf_timer == NULL)
+			relay_conf_timer = evtimer_new(server_base,
+			    relay_conf_retry_cb, NULL);
+		if (!evtimer_pending(relay_conf_timer, NULL)) {
+			log_debug("%s: relay.json is locked; trying again",
+			    __func__);
+			evtimer_add(relay_conf_timer, &tv);
 		}
+		return (0);
 	}
-	if (add && !found) {
-		l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
-		l->v[l->n++] = xstrdup(id);
-	}
-	if (add == found)
-		rv = 0;		/* nothing changes */
-	else
-		rv = relay_conf_save(&rc, cause);
-	relay_conf_clear(&rc);
-out:
-	close(lock);
+	if (lock != -1) {
+		switch (relay_conf_load(&rc, cause)) {
+		case -1:
+			rv = -1;
+			break;
+		case 1:
+			TAILQ_FOREACH(c, &relay_conf_changes, entry) {
+				if (relay_conf_apply(&rc.pending_revokes,
+				    c->id, c->add))
+					changed = 1;
+			}
+			if (changed)
+				rv = relay_conf_save(&rc, cause);
+			relay_conf_clear(&rc);
+			break;
+		}		/* 0: no relay, nobody to tell */
+		close(lock);
+	} else
+		rv = -1;
+	while ((c = TAILQ_FIRST(&relay_conf_changes)) != NULL)
+		relay_conf_change_free(c);
 	return (rv);
+}
+
+static void
+relay_conf_retry_cb(int fd __unused, short events __unused,
+    void *arg __unused)
+{
+	char	*cause = NULL;
+
+	if (relay_conf_flush(&cause) != 0) {
+		log_warnx("relay: %s", cause);
+		free(cause);
+	}
+}
+
+/*
+ * Add (add != 0) or remove a phone id in relay.json's pending revokes: now
+ * if the lock is free, else a little later, in order.  0, or -1 with *cause.
+ */
+int
+relay_conf_pending_revoke(const char *id, int add, char **cause)
+{
+	struct relay_conf_change	*c;
+
+	c = xcalloc(1, sizeof *c);
+	c->id = xstrdup(id);
+	c->add = add;
+	TAILQ_INSERT_TAIL(&relay_conf_changes, c, entry);
+	if (relay_conf_timer != NULL && evtimer_pending(relay_conf_timer,
+	    NULL))
+		return (0);	/* behind the ones waiting */
+	return (relay_conf_flush(cause));
 }
 
 /* ------------------------------------------------------- HTTP answers */
@@ -583,7 +801,7 @@ relay_reply_eof(struct relay_reply *r)
 	}
 }
 
-/* The relay's {"error":{"code","message"}}, or NULL. */
+/* The relay's {"error":{"code","message"}}, cleaned, or NULL. */
 char *
 relay_reply_error(struct relay_reply *r, char **code)
 {
@@ -601,9 +819,9 @@ relay_reply_error(struct relay_reply *r, char **code)
 	m = cJSON_GetStringValue(cJSON_GetObjectItem(e, "message"));
 	c = cJSON_GetStringValue(cJSON_GetObjectItem(e, "code"));
 	if (m != NULL)
-		s = xstrdup(m);
+		s = relay_safe_text(m, RELAY_TEXT_MAX);
 	if (code != NULL && c != NULL)
-		*code = xstrdup(c);
+		*code = relay_safe_text(c, RELAY_TEXT_MAX);
 	cJSON_Delete(j);
 	return (s);
 }

@@ -699,6 +699,8 @@ int		 relay_b64u_decode(const char *, uint8_t *, size_t, size_t *);
 int		 relay_b64u_decode_exact(const char *, uint8_t *, size_t);
 int		 relay_valid_id(const char *, char);
 int		 relay_valid_fingerprint(const char *);
+#define RELAY_TEXT_MAX	512	/* bytes of a relay's message shown */
+char		*relay_safe_text(const char *, size_t);
 int		 relay_url_parse(const char *, struct relay_url *, char **);
 void		 relay_url_free(struct relay_url *);
 char		*relay_url_hostport(const struct relay_url *);

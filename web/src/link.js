@@ -25,9 +25,12 @@ const FINAL = {
 	    'again.',
 };
 
-const OPEN = 1;
+/* The laptop failed on its side (its files, its key): try again later. */
+const LAPTOP_ERROR = 4006;
+
+const OPEN = 1;		/* WebSocket.OPEN, the same everywhere */
 /* One quiet retry after a 4005 on a phone whose keys worked, per window. */
-const KEY_RETRY_WINDOW = 60000;		/* WebSocket.OPEN, the same everywhere */
+const KEY_RETRY_WINDOW = 60000;
 
 function closeReason(code, reason) {
 	switch (code) {
@@ -38,6 +41,9 @@ function closeReason(code, reason) {
 	case 4005:
 		return 'The laptop closed the connection' +
 		    (reason ? ' (' + reason + ')' : '');
+	case LAPTOP_ERROR:
+		return 'The laptop hit an error' +
+		    (reason ? ': ' + reason : '') + '; trying again';
 	case 1000:
 	case 1001:
 		return 'The relay closed the connection' +
@@ -362,8 +368,8 @@ export class Link extends EventTarget {
 			    '.' : FINAL[code]);
 			return;
 		}
-		this._setStatus(this._everOpen ? 'reconnecting' : 'connecting',
-		    closeReason(code, reason));
+		this._setStatus(this._everOpen || code === LAPTOP_ERROR ?
+		    'reconnecting' : 'connecting', closeReason(code, reason));
 		const base = Math.min(this.maxBackoff,
 		    this.minBackoff * 2 ** Math.min(this._attempt, 30));
 		this._attempt++;
@@ -466,7 +472,9 @@ export class Link extends EventTarget {
 			    reason: 'the laptop reconnected' }));
 		}
 		this._laptop = true;
-		const st = this._everOpen ? 'reconnecting' : 'connecting';
+		/* Still reconnecting (after a laptop error): keep its reason. */
+		const st = this._everOpen || this._status === 'reconnecting' ?
+		    'reconnecting' : 'connecting';
 		this._setStatus(st, st === this._status ? this._reason : '');
 		const e = this._e ?? generateKeyPair();
 		this._e = null;

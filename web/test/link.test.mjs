@@ -277,6 +277,42 @@ test('unknown phone (4004) and key mismatch (4005) are final', async (t) => {
 	assert.match((await c3).reason, /Pair it again/);
 });
 
+test('a laptop error (4006) is retried with its reason, never final',
+    async (t) => {
+	const { relay, link } = await setup(t, { laptopOnline: false });
+	const statuses = record(link);
+	const reasons = [];
+	link.addEventListener('status', (ev) => reasons.push(ev.detail.reason));
+	link.start();
+	await waitEvent(link, 'status', (d) => d.status === 'offline');
+	/* Before any channel worked: reconnecting, with the laptop's cause. */
+	const why = 'the laptop cannot read its phone key: cannot open ' +
+	    'phone.key: Permission denied';
+	let st = waitEvent(link, 'status', (d) => d.status !== 'offline');
+	relay.closePhones(4006, why);
+	assert.deepEqual(await st, { status: 'reconnecting',
+	    reason: 'The laptop hit an error: ' + why + '; trying again' });
+	assert.notEqual(link._timers.retry, null, 'a retry is scheduled');
+	/* The retry comes (with backoff) and works once the laptop does. */
+	relay.laptopOnline = true;
+	await waitEvent(link, 'open');
+	assert.equal(relay.connections, 2);
+	/* After a good channel, again and again: never final, unlike 4005. */
+	for (let i = 0; i < 3; i++) {
+		const reopened = waitEvent(link, 'open');
+		st = waitEvent(link, 'status', (d) => d.status !== 'connected');
+		relay.closePhones(4006, 'the laptop could not answer the ' +
+		    'handshake: no random bytes');
+		assert.deepEqual(await st, { status: 'reconnecting',
+		    reason: 'The laptop hit an error: the laptop could not ' +
+		    'answer the handshake: no random bytes; trying again' });
+		await reopened;
+	}
+	assert.equal(relay.connections, 5);
+	assert.ok(!statuses.includes('closed'), statuses.join(' '));
+	assert.ok(!reasons.some((r) => /Pair it again/.test(r)));
+});
+
 test('4005 after a good channel: one quiet retry, then final', async (t) => {
 	const { relay, link } = await setup(t);
 	link.start();
