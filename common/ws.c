@@ -45,6 +45,13 @@
 #define WS_PING_EVERY	15	/* seconds between pings */
 #define WS_DEAD_AFTER	45000	/* ms without a byte from the other side */
 #define WS_DRAIN_WAIT	3	/* seconds for the last bytes to go out */
+/*
+ * Read again once what waits to go out is below this.  What waits counts
+ * each queued message as WS_MSG_COST bytes more than its payload: an empty
+ * pong costs wslay an allocation all the same.
+ */
+#define WS_LOW_WATER	(WS_HIGH_WATER / 2)
+#define WS_MSG_COST	64
 int	tls_timeout_ms = 10000;	/* to connect, and each step after */
 
 struct ws {
@@ -59,7 +66,8 @@ struct ws {
 	uint16_t		 close_code;
 	char			*close_reason;
 	int			 close_queued;
-	int			 paused;
+	int			 paused;	/* ws_pause(): the owner's */
+	int			 throttled;	/* ours: too much to send */
 	struct event		*close_timer;
 	struct event		*ping_timer;
 	uint64_t		 last_rx;	/* ms, anything from the other side */
@@ -70,6 +78,47 @@ static void	ws_read_cb(struct bufferevent *, void *);
 static void	ws_write_cb(struct bufferevent *, void *);
 static void	ws_event_cb(struct bufferevent *, short, void *);
 
+/*
+ * What waits to go out, as memory: wslay's queue (each message costing a
+ * little more than its payload) and the bufferevent's output.  Answers
+ * (pongs, errors, wslay's own pong to every ping) are made from what is
+ * read, so a peer that sends and never reads would grow this without end;
+ * above WS_HIGH_WATER reading stops (the throttle) until it is below
+ * WS_LOW_WATER again.  The throttle is separate from ws_pause(): reading
+ * goes on only when neither holds it.
+ */
+static size_t
+ws_backlog(struct ws *ws)
+{
+	return (ws_queued(ws) +
+	    wslay_event_get_queued_msg_count(ws->ctx) * WS_MSG_COST);
+}
+
+/* Read or not, as the owner's pause and the throttle say. */
+static void
+ws_reading(struct ws *ws)
+{
+	if (ws->paused || ws->throttled) {
+		bufferevent_disable(ws->bev, EV_READ);
+		return;
+	}
+	bufferevent_enable(ws->bev, EV_READ);
+	/* Bytes read before the stop are waiting. */
+	if (evbuffer_get_length(bufferevent_get_input(ws->bev)) != 0)
+		bufferevent_trigger(ws->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Throttle if too much waits; 1 if throttled. */
+static int
+ws_throttle(struct ws *ws)
+{
+	if (!ws->throttled && ws_backlog(ws) > WS_HIGH_WATER) {
+		ws->throttled = 1;
+		bufferevent_disable(ws->bev, EV_READ);
+	}
+	return (ws->throttled);
+}
+
 static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *data, size_t len,
     int flags __unused, void *arg)
@@ -77,6 +126,11 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *data, size_t len,
 	struct ws	*ws = arg;
 	size_t		 n;
 
+	/* Nothing more in while too much waits to go out. */
+	if (ws_throttle(ws)) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return (-1);
+	}
 	n = evbuffer_remove(bufferevent_get_input(ws->bev), data, len);
 	if (n == 0 || n == (size_t)-1) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
@@ -339,6 +393,9 @@ ws_read_cb(struct bufferevent *bev __unused, void *arg)
 	struct ws	*ws = arg;
 
 	ws->busy++;
+	/* A deferred read may come after a pause or the throttle. */
+	if (ws->dead || ws->paused || ws_throttle(ws))
+		goto out;
 	if (wslay_event_recv(ws->ctx) != 0)
 		ws_end(ws, "protocol error or message too big");
 	else if (!ws->dead) {
@@ -346,7 +403,10 @@ ws_read_cb(struct bufferevent *bev __unused, void *arg)
 		if (!ws->dead && !wslay_event_want_read(ws->ctx) &&
 		    !wslay_event_want_write(ws->ctx))
 			ws_end(ws, ws->why != NULL ? ws->why : "closed");
+		else if (!ws->dead)
+			ws_throttle(ws);
 	}
+out:
 	ws->busy--;
 	ws_done(ws);
 }
@@ -358,6 +418,18 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 
 	ws->busy++;
 	ws_flush(ws);
+	if (!ws->dead && ws->throttled) {
+		/*
+		 * Output left (this runs when it is below a quarter of
+		 * WS_HIGH_WATER): the other side reads, so it is alive though
+		 * we do not read what it says meanwhile.
+		 */
+		ws->last_rx = now_ms();
+		if (ws_backlog(ws) <= WS_LOW_WATER) {
+			ws->throttled = 0;
+			ws_reading(ws);
+		}
+	}
 	if (!ws->dead && ws->cb->drained != NULL &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) < WS_HIGH_WATER)
 		ws->cb->drained(ws, ws->arg);
@@ -417,14 +489,7 @@ ws_pause(struct ws *ws, int pause)
 	if (pause == ws->paused)
 		return;
 	ws->paused = pause;
-	if (pause)
-		bufferevent_disable(ws->bev, EV_READ);
-	else {
-		bufferevent_enable(ws->bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_input(ws->bev)) != 0)
-			bufferevent_trigger(ws->bev, EV_READ,
-			    BEV_TRIG_DEFER_CALLBACKS);
-	}
+	ws_reading(ws);
 }
 
 void

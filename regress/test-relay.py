@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -156,6 +157,24 @@ def bearer(cred):
     return {"Authorization": "Bearer " + cred}
 
 
+def ws_frame(payload, opcode=2):
+    """One masked client frame."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    mask, n = os.urandom(4), len(payload)
+    # FIN, the opcode; masked, the length in 7, 7+16 or 7+64 bits
+    if n < 126:
+        h = bytes([0x80 | opcode, 0x80 | n])
+    else:
+        wide = 2 if n < 65536 else 8
+        h = bytes([0x80 | opcode, 0xfe if wide == 2 else 0xff]) + \
+            n.to_bytes(wide, "big")
+    m = (mask * (n // 4 + 1))[:n]
+    body = (int.from_bytes(payload, "big") ^
+            int.from_bytes(m, "big")).to_bytes(n, "big") if n else b""
+    return h + mask + body
+
+
 class WS:
     """A WebSocket client on a raw socket: frames in and out by hand, so a
     test can stop reading, send oversized frames or watch close codes."""
@@ -187,20 +206,7 @@ class WS:
             self.body, self.buf = self.buf + read_all(self.s), b""
 
     def send(self, payload, opcode=2):
-        if isinstance(payload, str):
-            payload = payload.encode()
-        mask, n = os.urandom(4), len(payload)
-        # FIN, the opcode; masked, the length in 7, 7+16 or 7+64 bits
-        if n < 126:
-            h = bytes([0x80 | opcode, 0x80 | n])
-        else:
-            wide = 2 if n < 65536 else 8
-            h = bytes([0x80 | opcode, 0xfe if wide == 2 else 0xff]) + \
-                n.to_bytes(wide, "big")
-        m = (mask * (n // 4 + 1))[:n]
-        body = (int.from_bytes(payload, "big") ^
-                int.from_bytes(m, "big")).to_bytes(n, "big") if n else b""
-        self.s.sendall(h + mask + body)
+        self.s.sendall(ws_frame(payload, opcode))
 
     def send_json(self, obj):
         self.send(json.dumps(obj), opcode=1)
@@ -378,6 +384,73 @@ def ch_of(j):
 
 def err_code(j):
     return (j or {}).get("error", {}).get("code")
+
+
+class Flood:
+    """A WebSocket that sends the same frames over and over and reads
+    nothing, on a non-blocking socket, so the test sees when the relay
+    stops taking them."""
+
+    def __init__(self, ws, frames):
+        self.s = ws.s
+        self.s.setblocking(False)
+        one = b"".join(frames)
+        self.chunk = one * (65536 // len(one) + 1)
+        self.pending = b""
+        self.sent = 0
+
+    def push(self, limit, stall=2.0, timeout=30):
+        """Send until `limit` bytes are gone or nothing went for `stall`
+        seconds (True: the relay stopped reading)."""
+        last = deadline = time.monotonic()
+        deadline += timeout
+        while self.sent < limit and time.monotonic() < deadline:
+            if not self.pending:
+                self.pending = self.chunk
+            _, w, _ = select.select([], [self.s], [], 0.1)
+            try:
+                n = self.s.send(self.pending) if w else 0
+            except BlockingIOError:
+                n = 0
+            if n:
+                self.pending = self.pending[n:]
+                self.sent += n
+                last = time.monotonic()
+            elif time.monotonic() - last > stall:
+                return True
+        return False
+
+    def drain(self, then, marker=None, timeout=30):
+        """Read and throw away everything while the rest of the flood and
+        then `then` go out; True once `marker` is read (or, without one,
+        once everything went)."""
+        out = self.pending + then
+        self.pending = b""
+        tail = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if marker is None and not out:
+                return True
+            r, w, _ = select.select([self.s], [self.s] if out else [], [],
+                                    0.1)
+            if r:
+                try:
+                    d = self.s.recv(1 << 20)
+                except BlockingIOError:
+                    d = None
+                if d == b"":
+                    return False
+                if d:
+                    tail += d
+                    if marker is not None and marker in tail:
+                        return True
+                    tail = tail[-64:]
+            if w and out:
+                try:
+                    out = out[self.s.send(out):]
+                except BlockingIOError:
+                    pass
+        return False
 
 
 # ---------------------------------------------------------------- setup
@@ -831,6 +904,60 @@ def t_backpressure():
     dev.close()
 
 
+def t_flood():
+    """Answers nobody reads: a device and a phone that send pings (empty
+    and full) and messages that get an answer, and never read."""
+    r = Relay(name="flood")
+    try:
+        cred = register(r)
+        dev = device_ws(r, cred, src="127.0.2.1")
+        pa, _ = pair_phone(r, dev, cred)
+        other = register(r)
+        odev = device_ws(r, other, src="127.0.2.2")
+        op, _ = pair_phone(r, odev, other)
+        ophone = phone_ws(r, op, src="127.0.2.3")
+        och = odev.wait_json(lambda j: j.get("t") == "open")["ch"]
+        phone = phone_ws(r, pa, src="127.0.2.4")
+        ch = dev.wait_json(lambda j: j.get("t") == "open")["ch"]
+        base = r.status("VmRSS")
+        limit = 96 << 20
+        fd = Flood(dev, [ws_frame(b"", 9), ws_frame(os.urandom(125), 9),
+                         ws_frame('{"t":"x"}', 1)])
+        fp = Flood(phone, [ws_frame(b"", 9), ws_frame(os.urandom(125), 9),
+                           ws_frame('{"t":"ping"}', 1)])
+        stalled_d = fd.push(limit)
+        stalled_p = fp.push(limit)
+        rss = r.status("VmRSS")
+        diag("flood: device sent %d MiB, phone %d MiB; relay VmRSS %d -> "
+             "%d kB" % (fd.sent >> 20, fp.sent >> 20, base, rss))
+        ok(stalled_d and stalled_p,
+           "the_relay_stops_reading_a_peer_that_sends_and_never_reads",
+           "device %d bytes, phone %d bytes" % (fd.sent, fp.sent))
+        ok(rss - base < 24 * 1024,
+           "the_relay_memory_stays_bounded_under_answers_nobody_reads",
+           "%d -> %d kB" % (base, rss))
+        st, _, _, _ = http(r, "GET", "/health", src="127.0.2.5")
+        ophone.send(b"still here")
+        got = odev.binary()
+        odev.send(struct.pack(">I", och) + b"and back")
+        ok(st == 200 and got == struct.pack(">I", och) + b"still here" and
+           ophone.binary() == b"and back",
+           "the_relay_goes_on_serving_others_meanwhile", repr((st, got)))
+        back = fd.drain(ws_frame('{"t":"phones","id":4242}', 1),
+                        b'"id":4242')
+        ok(back, "once_the_device_reads_the_relay_reads_it_again")
+        back = fp.drain(ws_frame(b"after the flood", 9), b"after the flood")
+        ok(back, "once_the_phone_reads_the_relay_reads_it_again")
+        hwm = r.status("VmHWM")
+        ok(hwm - base < 32 * 1024, "the_relay_memory_peak_stayed_bounded",
+           "%d -> peak %d kB" % (base, hwm))
+        diag("flood: relay VmHWM %d kB" % hwm)
+        for w in (dev, phone, odev, ophone):
+            w.close()
+    finally:
+        r.stop()
+
+
 def t_max_frame():
     cred = register(R)
     dev = device_ws(R, cred)
@@ -1077,6 +1204,7 @@ run_test(t_redeem_bodies, "redeem_bodies")
 creds = []
 run_test(lambda: creds.append(t_phones_and_routing()), "routing")
 run_test(t_backpressure, "backpressure")
+run_test(t_flood, "flood")
 run_test(t_max_frame, "max_frame")
 run_test(t_caps, "caps")
 run_test(t_origin, "origin")
