@@ -846,6 +846,59 @@ def t_phones_and_routing():
     return cred, pb
 
 
+def t_replace():
+    """A device connection replacing another: the phone gets a new channel
+    and is told online:true again, so it starts a fresh handshake."""
+    cred = register(R)
+    dev_a = device_ws(R, cred)
+    pa, ida = pair_phone(R, dev_a, cred)
+    phone = phone_ws(R, pa)
+    oa = dev_a.wait_json(lambda j: j.get("t") == "open")
+    ok(phone.first == {"t": "device", "online": True} and oa and
+       oa["phone"] == ida, "before_the_replacement_the_phone_has_a_channel",
+       repr((phone.first, oa)))
+    phone.send(b"old session")
+    ok(dev_a.binary() == struct.pack(">I", oa["ch"]) + b"old session",
+       "the_first_device_gets_the_phones_bytes")
+    dev_b = device_ws(R, cred)
+    j = phone.wait_json(lambda j: j.get("t") == "device", 5, "device")
+    ob = dev_b.wait_json(lambda j: j.get("t") == "open", 5, "open")
+    ok(j == {"t": "device", "online": True},
+       "a_replacing_device_connection_tells_the_phone_online_again",
+       repr(j))
+    ok(ob and ob["phone"] == ida,
+       "the_replacing_device_gets_open_for_the_phone", repr(ob))
+    late = []
+    while True:
+        f = dev_a.recv(1)
+        if f is None or f[0] == 8:
+            break
+        late.append(f)
+    ok(dev_a.close_code == 4001 and not [f for f in late if f[0] == 2],
+       "the_replaced_device_gets_no_more_bytes_and_4001",
+       repr((dev_a.close_code, late)))
+    phone.send(b"handshake 1")
+    got = dev_b.binary()
+    ok(got == struct.pack(">I", ob["ch"]) + b"handshake 1",
+       "the_new_channel_gets_the_phones_next_message_first", repr(got))
+    dev_b.close()
+    j = phone.wait_json(lambda j: j.get("t") == "device")
+    phone.send(b"between devices")
+    dev_c = device_ws(R, cred)
+    j2 = phone.wait_json(lambda j: j.get("t") == "device")
+    oc = dev_c.wait_json(lambda j: j.get("t") == "open")
+    phone.send(b"fresh")
+    got = dev_c.binary()
+    ok(j == {"t": "device", "online": False} and
+       j2 == {"t": "device", "online": True} and oc and
+       got == struct.pack(">I", oc["ch"]) + b"fresh",
+       "bytes_sent_while_no_device_channel_is_open_are_dropped",
+       repr((j, j2, got)))
+    phone.close()
+    dev_a.close()
+    dev_c.close()
+
+
 def t_backpressure():
     cred = register(R)
     dev = device_ws(R, cred)
@@ -1203,6 +1256,7 @@ run_test(t_redeem, "redeem")
 run_test(t_redeem_bodies, "redeem_bodies")
 creds = []
 run_test(lambda: creds.append(t_phones_and_routing()), "routing")
+run_test(t_replace, "replace")
 run_test(t_backpressure, "backpressure")
 run_test(t_flood, "flood")
 run_test(t_max_frame, "max_frame")

@@ -224,8 +224,9 @@ splice_phone_msg(struct ws *ws, int binary, const uint8_t *data,
 		cJSON_Delete(j);
 		return;
 	}
+	/* No channel open: the bytes belong to no handshake; dropped. */
 	if (dc == NULL || (to = dc->ws) == NULL || p->ch == 0) {
-		log_debug("phone %s: %zu bytes while its device is offline",
+		log_debug("phone %s: %zu bytes while it has no channel",
 		    p->phone, len);
 		return;
 	}
@@ -641,11 +642,15 @@ splice_device(struct bufferevent *bev, const char *device, const char *addr)
 	j = splice_msg("hello");
 	cJSON_AddStringToObject(j, "device", device);
 	splice_send_json(dc->ws, j);
+	/*
+	 * Each phone gets a new channel, and is told so even if the old
+	 * connection was only replaced: its Noise session was with the old
+	 * channel, and online:true makes it start a fresh handshake.
+	 */
 	TAILQ_FOREACH(p, &d->phones, entry) {
 		if (p->ws == NULL)
 			continue;
-		if (old == NULL)
-			splice_tell_online(p, 1);
+		splice_tell_online(p, 1);
 		splice_open(p);
 	}
 }
