@@ -1063,6 +1063,46 @@ def t_caps():
         r.stop()
 
 
+def t_pending_cap():
+    """Connections that never send their request: 16 per address (the
+    oldest goes), so one address cannot take every slot."""
+    src = fresh_src()
+    socks = []
+    for i in range(40):
+        s = R.connect(src)
+        if i % 2:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    t0 = time.monotonic()
+
+    def closed():
+        gone = []
+        for i, s in enumerate(socks):
+            r, _, _ = select.select([s], [], [], 0)
+            if r:
+                try:
+                    d = s.recv(100)
+                except OSError:
+                    d = b""
+                if d == b"":
+                    gone.append(i)
+        return gone
+    gone = poll_until(lambda: len(closed()) >= 24, 6) and closed()
+    ok(gone == list(range(24)) and time.monotonic() - t0 < 8,
+       "past_16_connections_without_a_request_the_oldest_are_closed",
+       "closed %r after %.1fs" % (gone or closed(),
+                                  time.monotonic() - t0))
+    st, _, _, _ = http(R, "GET", "/health", src=fresh_src())
+    ok(st == 200, "another_address_is_served_meanwhile", repr(st))
+    st, _, _, _ = http(R, "GET", "/health", src=src)
+    ok(st == 200, "the_same_address_is_served_too_when_it_sends_a_request",
+       repr(st))
+    ok("over 16 connections without a request" in R.log(),
+       "the_cap_is_logged")
+    for s in socks:
+        s.close()
+
+
 def t_origin():
     cred = register(R)
     host = "127.0.0.1:%d" % R.port
@@ -1261,6 +1301,7 @@ run_test(t_backpressure, "backpressure")
 run_test(t_flood, "flood")
 run_test(t_max_frame, "max_frame")
 run_test(t_caps, "caps")
+run_test(t_pending_cap, "pending_cap")
 run_test(t_origin, "origin")
 run_test(t_app, "app")
 run_test(t_bad_http, "bad_http")

@@ -1,6 +1,7 @@
 /*
  * relay/addr.c: what the relay counts per client address: its open
- * connections (for --max-per-ip) and its rate limits, each a bucket that
+ * connections (for --max-per-ip), its connections that have not sent their
+ * request head yet (for --max-pending-per-ip) and its rate limits, each a bucket that
  * holds a minute's allowance and refills evenly (registrations, redeems,
  * bad credentials).  Entries live in a hash table and go when they hold
  * nothing worth keeping (addr_sweep).
@@ -17,6 +18,7 @@
 struct addr_ent {
 	char		*addr;
 	u_int		 conns;
+	u_int		 pending;
 	double		 tokens[LIMIT_COUNT];
 	uint64_t	 last[LIMIT_COUNT];	/* ms, when tokens was right */
 	struct addr_ent	*next;
@@ -95,6 +97,22 @@ addr_conns(const char *addr)
 	return (e != NULL ? e->conns : 0);
 }
 
+/* A connection from addr that has no request head yet; how many now. */
+u_int
+addr_pending_add(const char *addr)
+{
+	return (++addr_find(addr, 1)->pending);
+}
+
+void
+addr_pending_del(const char *addr)
+{
+	struct addr_ent	*e = addr_find(addr, 0);
+
+	if (e != NULL && e->pending > 0)
+		e->pending--;
+}
+
 /* Refill a bucket for the time gone by. */
 static void
 addr_refill(struct addr_ent *e, enum addr_limit which)
@@ -164,7 +182,7 @@ addr_sweep(void)
 				if (e->tokens[i] < addr_rate(i))
 					full = 0;
 			}
-			if (e->conns != 0 || !full) {
+			if (e->conns != 0 || e->pending != 0 || !full) {
 				ep = &e->next;
 				continue;
 			}

@@ -50,6 +50,7 @@ struct relay_opts {
 	u_int		 max_frame;
 	u_int		 max_phones;		/* connections per device */
 	u_int		 max_per_ip;
+	u_int		 max_pending;		/* per address, no head yet */
 	char		*web;
 	int		 trust_proxy;
 	int		 tap_fd;		/* -1 */
@@ -124,6 +125,8 @@ enum addr_limit {
 void		 addr_conn_add(const char *);
 void		 addr_conn_del(const char *);
 u_int		 addr_conns(const char *);
+u_int		 addr_pending_add(const char *);
+void		 addr_pending_del(const char *);
 int		 addr_take(const char *, enum addr_limit, u_int *);
 int		 addr_empty(const char *, enum addr_limit, u_int *);
 void		 addr_sweep(void);
@@ -133,7 +136,9 @@ void		 addr_free_all(void);
 struct rconn {
 	struct bufferevent	*bev;
 	char			*addr;		/* client (after --trust-proxy) */
+	char			*peer;		/* the TCP peer (IPv6: its /64) */
 	int			 counted;	/* in addr_conns */
+	int			 pending;	/* in addr_pending: no head yet */
 	int			 tls;
 	http_parser		 parser;
 	struct http_head	 head;
