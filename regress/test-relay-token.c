@@ -1,8 +1,8 @@
 /*
  * regress/test-relay-token.c: relay/token.c and relay/store.c.  Pair tokens
  * verify only as signed, whole and unexpired; a nonce is good once; wrong
- * codes are counted and the fifth burns the link; expired nonces are
- * purged; credentials parse only in their exact form; and the database
+ * codes are counted and the fifth burns the link; a device keeps only its
+ * newest 16 unused links; expired nonces are purged; credentials parse only in their exact form; and the database
  * file holds the hashes of secrets, never a secret.
  */
 #include <sys/types.h>
@@ -247,6 +247,50 @@ device_burn_refuses_the_nonce(void **state)
 }
 
 static void
+a_device_keeps_its_newest_unused_nonces_only(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 n[20][TOKEN_NONCE_LEN], nonce[TOKEN_NONCE_LEN];
+	char		*t, *device;
+	time_t		 now = 1700000000;
+	u_int		 i;
+
+	memset(n, 0, sizeof n);
+	for (i = 0; i < 20; i++) {
+		n[i][0] = i + 1;
+		assert_int_equal(store_nonce_add(f->st, n[i], "dDEV",
+		    now + 600), 0);
+	}
+	/* Spent or expired ones and other devices' do not count. */
+	assert_int_equal(store_nonce_use(f->st, n[19]), 1);
+	assert_int_equal(store_nonce_burn(f->st, n[18]), 1);
+	n[0][1] = 0xee;
+	assert_int_equal(store_nonce_add(f->st, n[0], "dOTHER", now + 600),
+	    0);
+	n[0][1] = 0;
+	assert_int_equal(store_nonce_add(f->st, nonce1, "dDEV", now - 1), 0);
+
+	assert_int_equal(store_nonce_cap(f->st, "dDEV", now, 16), 2);
+	assert_int_equal(store_nonce_cap(f->st, "dDEV", now, 16), 0);
+	for (i = 0; i < 18; i++) {
+		t = token_sign(key1, n[i], now + 600);
+		assert_int_equal(token_check(f->st, key1, t, now, nonce,
+		    &device), i < 2 ? TOKEN_DROPPED : TOKEN_OK);
+		if (i < 2)
+			assert_int_equal(store_nonce_use(f->st, n[i]), 0);
+		free(device);
+		free(t);
+	}
+	n[0][1] = 0xee;
+	t = token_sign(key1, n[0], now + 600);
+	assert_int_equal(token_check(f->st, key1, t, now, nonce, &device),
+	    TOKEN_OK);
+	assert_string_equal(device, "dOTHER");
+	free(device);
+	free(t);
+}
+
+static void
 purge_forgets_only_expired_nonces(void **state)
 {
 	struct fixture	*f = *state;
@@ -381,6 +425,9 @@ main(void)
 		    fifth_wrong_code_burns_the_link, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    device_burn_refuses_the_nonce, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    a_device_keeps_its_newest_unused_nonces_only, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    purge_forgets_only_expired_nonces, setup, teardown),
 		cmocka_unit_test(credentials_parse_only_in_their_exact_form),

@@ -622,6 +622,56 @@ def t_pair_issue():
     ws.close()
 
 
+def t_pair_limits():
+    """At most 16 unused pair links per device (older ones are dropped) and
+    30 issued a minute, over HTTP and over the device's WebSocket."""
+    cred = register(R)
+    dev = device_ws(R, cred)
+    tokens = [issue(R, cred) for _ in range(17)]
+    st, j = read_reply(redeem_async(R, tokens[0]))
+    ok(st == 401 and err_code(j) == "expired" and
+       "replaced by newer ones" in j["error"]["message"],
+       "the_17th_waiting_pair_link_drops_the_oldest", repr(j))
+    st, j, msg = redeem(R, dev, tokens[1], {"ok": True})
+    ok(st == 200 and msg is not None, "the_newest_16_links_stay_good",
+       repr(j))
+    codes = [http(R, "POST", "/pair/issue", body={},
+                  headers=bearer(cred))[0] for _ in range(13)]
+    st, h, _, j = http(R, "POST", "/pair/issue", body={},
+                       headers=bearer(cred))
+    ok(codes == [200] * 13 and st == 429 and err_code(j) ==
+       "rate_limited" and int(h.get("retry-after", "0")) > 0 and
+       "pair links" in j["error"]["message"],
+       "pair_issue_allows_30_a_minute_per_device_then_429",
+       "%r %s %r" % (codes, st, j))
+    other = register(R)
+    st, _, _, _ = http(R, "POST", "/pair/issue", body={},
+                       headers=bearer(other))
+    ok(st == 200, "another_device_may_still_issue", repr(st))
+    dev.close()
+
+    cred = register(R)
+    dev = device_ws(R, cred)
+    got = []
+    for i in range(31):
+        dev.send_json({"t": "pair-issue", "id": 100 + i})
+        got.append(dev.wait_json(lambda j: j.get("id") == 100 + i, 5,
+                                 "answer %d" % i))
+    kinds = [(g or {}).get("t") for g in got]
+    ok(kinds == ["pair-token"] * 30 + ["error"] and
+       got[30]["code"] == "rate_limited" and
+       "try again in" in got[30]["message"],
+       "pair_issue_over_the_ws_allows_30_a_minute_then_rate_limited",
+       repr(got[30]))
+    st, j = read_reply(redeem_async(R, got[13]["token"]))
+    ok(st == 401 and err_code(j) == "expired",
+       "over_the_ws_too_only_the_newest_16_stay_good", repr(j))
+    st, j, msg = redeem(R, dev, got[14]["token"], {"ok": True})
+    ok(st == 200 and msg is not None, "the_16th_newest_ws_link_is_good",
+       repr(j))
+    dev.close()
+
+
 def t_redeem():
     cred = register(R)
     dev = device_ws(R, cred)
@@ -1292,6 +1342,7 @@ run_test(t_register, "register")
 run_test(t_registration_secret, "registration_secret")
 run_test(t_device_ws, "device_ws")
 run_test(t_pair_issue, "pair_issue")
+run_test(t_pair_limits, "pair_limits")
 run_test(t_redeem, "redeem")
 run_test(t_redeem_bodies, "redeem_bodies")
 creds = []

@@ -3,7 +3,7 @@
  * connections (for --max-per-ip), its connections that have not sent their
  * request head yet (for --max-pending-per-ip) and its rate limits, each a bucket that
  * holds a minute's allowance and refills evenly (registrations, redeems,
- * bad credentials).  Entries live in a hash table and go when they hold
+ * bad credentials; and pair links, counted per device id instead).  Entries live in a hash table and go when they hold
  * nothing worth keeping (addr_sweep).
  */
 #include <sys/types.h>
@@ -36,6 +36,8 @@ addr_rate(enum addr_limit which)
 		return (10);
 	case LIMIT_BADAUTH:
 		return (10);
+	case LIMIT_ISSUE:
+		return (PAIR_ISSUE_RATE);
 	default:
 		return (0);
 	}

@@ -185,6 +185,7 @@ api_pair_issue(struct rconn *c, const char *rest __unused)
 	cJSON	*body = NULL, *ttl, *j;
 	long	 seconds = 1800;
 	time_t	 expires;
+	u_int	 retry;
 
 	if (api_device_auth(c, id, NULL) != 0)
 		return;
@@ -201,8 +202,19 @@ api_pair_issue(struct rconn *c, const char *rest __unused)
 			seconds = ttl->valuedouble == (long)ttl->valuedouble ?
 			    (long)ttl->valuedouble : -1;
 	}
-	if (pair_issue(id, seconds, &token, &expires, &cause) != 0) {
+	switch (pair_issue(id, seconds, &token, &expires, &cause, &retry)) {
+	case PAIR_ISSUED:
+		break;
+	case PAIR_BAD_TTL:
 		conn_error(c, 400, "bad_request", "%s", cause);
+		free(cause);
+		goto out;
+	case PAIR_LIMITED:
+		free(cause);
+		conn_limited(c, retry, "too many pair links from this device");
+		goto out;
+	default:
+		conn_error(c, 500, "internal", "%s", cause);
 		free(cause);
 		goto out;
 	}

@@ -39,27 +39,47 @@ struct redeem {
 static TAILQ_HEAD(, redeem) redeems = TAILQ_HEAD_INITIALIZER(redeems);
 static u_int		    redeem_next = 1;
 
-int
+/*
+ * A pair token for a device, at most PAIR_ISSUE_RATE a minute; of its
+ * links, the newest PAIR_WAITING_MAX unused ones stay good and older ones
+ * are dropped (a laptop that restarted forgot its own; nobody is locked
+ * out while they expire).  The cause is for the device's error.
+ */
+enum pair_issue_error
 pair_issue(const char *device, long ttl, char **token, time_t *expires,
-    char **cause)
+    char **cause, u_int *retry)
 {
 	uint8_t	 nonce[TOKEN_NONCE_LEN];
+	time_t	 now = time(NULL);
+	int	 n;
 
 	if (ttl < PAIR_TTL_MIN || ttl > PAIR_TTL_MAX) {
 		xasprintf(cause, "ttl must be a whole number of seconds from "
 		    "%d to %d", PAIR_TTL_MIN, PAIR_TTL_MAX);
-		return (-1);
+		return (PAIR_BAD_TTL);
+	}
+	if (addr_take(device, LIMIT_ISSUE, retry) != 0) {
+		log_warnx("device %s: over %d pair links a minute", device,
+		    PAIR_ISSUE_RATE);
+		xasprintf(cause, "too many pair links from this device (at "
+		    "most %d a minute); try again in %u seconds",
+		    PAIR_ISSUE_RATE, *retry);
+		return (PAIR_LIMITED);
 	}
 	if (RAND_bytes(nonce, sizeof nonce) != 1)
 		fatalx("%s: no random bytes", __func__);
-	*expires = time(NULL) + ttl;
+	*expires = now + ttl;
 	if (store_nonce_add(relay_store, nonce, device, *expires) != 0) {
 		*cause = xstrdup("cannot store the pair nonce");
-		return (-1);
+		return (PAIR_FAILED);
 	}
+	if ((n = store_nonce_cap(relay_store, device, now,
+	    PAIR_WAITING_MAX)) > 0)
+		log_info("device %s: %d older pair links dropped (%d wait at "
+		    "most)", device, n, PAIR_WAITING_MAX);
 	*token = token_sign(relay_key, nonce, *expires);
 	log_info("device %s: pair token issued for %lds", device, ttl);
-	return (0);
+	return (PAIR_ISSUED);
 }
 
 static void
@@ -136,6 +156,11 @@ pair_token_refused(struct rconn *c, enum token_state ts)
 	case TOKEN_BURNED:
 		conn_error(c, 410, "link_burned", "too many wrong codes: this "
 		    "pair link no longer works; make a new one");
+		break;
+	case TOKEN_DROPPED:
+		conn_error(c, 401, "expired", "this pair link was replaced by "
+		    "newer ones (at most %d wait at once); make a new one with "
+		    "loopsy mobile pair", PAIR_WAITING_MAX);
 		break;
 	default:
 		conn_error(c, 401, "bad_token", "this is not a pair link of "

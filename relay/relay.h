@@ -78,7 +78,8 @@ enum token_state {
 	TOKEN_BAD,
 	TOKEN_EXPIRED,
 	TOKEN_USED,
-	TOKEN_BURNED
+	TOKEN_BURNED,
+	TOKEN_DROPPED		/* newer links of its device pushed it out */
 };
 enum token_state token_check(struct store *, const uint8_t *, const char *,
 		     time_t, uint8_t *, char **);
@@ -113,6 +114,7 @@ int		 store_nonce_get(struct store *, const uint8_t *, char **,
 int		 store_nonce_use(struct store *, const uint8_t *);
 int		 store_nonce_wrong(struct store *, const uint8_t *);
 int		 store_nonce_burn(struct store *, const uint8_t *);
+int		 store_nonce_cap(struct store *, const char *, time_t, u_int);
 int		 store_purge(struct store *, time_t);
 
 /* addr.c: per client address: open connections and rate limits. */
@@ -120,6 +122,7 @@ enum addr_limit {
 	LIMIT_REGISTER,
 	LIMIT_REDEEM,
 	LIMIT_BADAUTH,
+	LIMIT_ISSUE,		/* keyed by the device id */
 	LIMIT_COUNT
 };
 void		 addr_conn_add(const char *);
@@ -181,7 +184,16 @@ void		 api_upgrade(struct rconn *);
 struct cJSON	*api_phones_json(const char *);
 
 /* pair.c: issuing pair tokens and redeeming them through the device. */
-int		 pair_issue(const char *, long, char **, time_t *, char **);
+#define PAIR_WAITING_MAX	16	/* unused links per device */
+#define PAIR_ISSUE_RATE		30	/* links a minute per device */
+enum pair_issue_error {
+	PAIR_ISSUED,
+	PAIR_BAD_TTL,		/* 400 bad_request */
+	PAIR_LIMITED,		/* 429 rate_limited, retry seconds */
+	PAIR_FAILED		/* 500 internal */
+};
+enum pair_issue_error pair_issue(const char *, long, char **, time_t *,
+		     char **, u_int *);
 void		 pair_redeem(struct rconn *);
 void		 pair_result(const char *, struct cJSON *);
 void		 pair_device_gone(const char *);

@@ -419,6 +419,7 @@ splice_ctl_issue(struct devconn *dc, cJSON *m, cJSON *id)
 	long	 seconds = 1800;
 	char	*token, *cause;
 	time_t	 expires;
+	u_int	 retry;
 
 	if (ttl != NULL && !cJSON_IsNumber(ttl)) {
 		splice_refuse(dc, id, "bad_request", "ttl must be a number");
@@ -427,8 +428,20 @@ splice_ctl_issue(struct devconn *dc, cJSON *m, cJSON *id)
 	if (ttl != NULL)
 		seconds = ttl->valuedouble == (long)ttl->valuedouble ?
 		    (long)ttl->valuedouble : -1;
-	if (pair_issue(dc->dev->id, seconds, &token, &expires, &cause) != 0) {
+	switch (pair_issue(dc->dev->id, seconds, &token, &expires, &cause,
+	    &retry)) {
+	case PAIR_ISSUED:
+		break;
+	case PAIR_BAD_TTL:
 		splice_refuse(dc, id, "bad_request", cause);
+		free(cause);
+		return;
+	case PAIR_LIMITED:
+		splice_refuse(dc, id, "rate_limited", cause);
+		free(cause);
+		return;
+	default:
+		splice_refuse(dc, id, "internal", cause);
 		free(cause);
 		return;
 	}

@@ -344,6 +344,28 @@ store_nonce_burn(struct store *st, const uint8_t *nonce)
 	return (store_done(st, s));
 }
 
+/*
+ * A device keeps at most max unused, unexpired nonces: older ones than the
+ * newest max are marked dropped (used = 2: no longer good, and a redeem is
+ * told why).  How many were dropped, or -1.
+ */
+int
+store_nonce_cap(struct store *st, const char *device, time_t now, u_int max)
+{
+	sqlite3_stmt	*s;
+
+	s = store_prepare(st, "UPDATE nonces SET used = 2 WHERE rowid IN ("
+	    "SELECT rowid FROM nonces WHERE device = ? AND used = 0 AND "
+	    "wrong < ? AND expires > ? ORDER BY rowid DESC LIMIT -1 OFFSET ?)");
+	if (s == NULL)
+		return (-1);
+	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, TOKEN_WRONG_MAX);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int(s, 4, max);
+	return (store_done(st, s));
+}
+
 /* Forget nonces that expired before now; how many went. */
 int
 store_purge(struct store *st, time_t now)

@@ -174,6 +174,8 @@ token_check(struct store *st, const uint8_t *key, const char *token,
 	if (used || wrong >= TOKEN_WRONG_MAX) {
 		free(*device);
 		*device = NULL;
+		if (used == 2)
+			return (TOKEN_DROPPED);
 		return (used ? TOKEN_USED : TOKEN_BURNED);
 	}
 	return (TOKEN_OK);
