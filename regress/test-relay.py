@@ -747,6 +747,59 @@ def t_redeem():
        "redeem_allows_10_a_minute_per_address", "%r %s" % (codes, st))
 
 
+def t_lost_pairing():
+    """The device said ok, so it stored the phone: the relay stores it too,
+    even when the phone's request is gone or was answered 503."""
+    cred = register(R)
+    dev = device_ws(R, cred)
+
+    def listed(pid):
+        st, _, _, j = http(R, "GET", "/device/phones", headers=bearer(cred))
+        return st == 200 and pid in [p["id"] for p in j["phones"]]
+
+    s = redeem_async(R, issue(R, cred))
+    msg = dev.wait_json(lambda j: j.get("t") == "pair-redeem", 5,
+                        "pair-redeem")
+    mark = len(R.log())
+    s.close()
+    wait_until(lambda: "the phone went before its laptop answered" in
+               R.log()[mark:], 5, what="the relay seeing the phone go")
+    dev.send_json({"t": "pair-result", "id": msg["id"], "ok": True})
+    wait_until(lambda: "paired phone %s, but" % msg["phone"] in R.log(), 5,
+               what="the late pairing logged")
+    ok(listed(msg["phone"]),
+       "a_phone_whose_request_went_before_the_ok_is_stored_all_the_same")
+    st, _, _, _ = http(R, "DELETE", "/device/phones/" + msg["phone"],
+                       headers=bearer(cred))
+    ok(st == 204 and not listed(msg["phone"]),
+       "and_the_laptop_can_revoke_it", repr(st))
+
+    s = redeem_async(R, issue(R, cred))
+    msg = dev.wait_json(lambda j: j.get("t") == "pair-redeem", 5,
+                        "pair-redeem")
+    t0 = time.monotonic()
+    st, j = read_reply(s)
+    ok(st == 503 and err_code(j) == "device_offline" and
+       9 <= time.monotonic() - t0 < 13,
+       "a_device_that_does_not_answer_in_10s_is_503", repr(j))
+    dev.send_json({"t": "pair-result", "id": msg["id"], "ok": True})
+    ok(poll_until(lambda: listed(msg["phone"]), 5),
+       "an_ok_after_the_503_still_stores_the_phone")
+
+    s = redeem_async(R, issue(R, cred))
+    msg = dev.wait_json(lambda j: j.get("t") == "pair-redeem", 5,
+                        "pair-redeem")
+    dev2 = device_ws(R, cred)
+    st, j = read_reply(s)
+    ok(st == 503 and dev.wait_close() == 4001,
+       "a_redeem_whose_device_connection_is_replaced_is_503", repr(j))
+    dev2.send_json({"t": "pair-result", "id": msg["id"], "ok": True})
+    ok(poll_until(lambda: listed(msg["phone"]), 5),
+       "an_ok_the_next_connection_brings_still_stores_the_phone")
+    dev.close()
+    dev2.close()
+
+
 def t_redeem_bodies():
     checks = [
         (b"{\"token\": ", "malformed JSON body"),
@@ -1344,6 +1397,7 @@ run_test(t_device_ws, "device_ws")
 run_test(t_pair_issue, "pair_issue")
 run_test(t_pair_limits, "pair_limits")
 run_test(t_redeem, "redeem")
+run_test(t_lost_pairing, "lost_pairing")
 run_test(t_redeem_bodies, "redeem_bodies")
 creds = []
 run_test(lambda: creds.append(t_phones_and_routing()), "routing")

@@ -5,6 +5,12 @@
  * WebSocket, waits (10 s) for its pair-result, and then stores the phone or
  * counts the wrong code (five burn the link).  The nonce records are the
  * store's; the token format is token.c's.
+ *
+ * Once the device says ok it has stored the phone, so the relay stores it
+ * too even if the phone's request is gone (it went, or was answered 503
+ * because the device was slow or went away): the laptop's phone list and
+ * revoke then agree with the relay's.  A redeem is kept PAIR_LATE seconds
+ * after its 503 for that.
  */
 #include <sys/types.h>
 
@@ -13,6 +19,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/rand.h>
 
@@ -22,6 +29,7 @@
 #define PAIR_TTL_MIN		60
 #define PAIR_TTL_MAX		86400
 #define PAIR_WAIT		10	/* seconds for the device's answer */
+#define PAIR_LATE		60	/* seconds more for a late answer */
 #define PAIR_LABEL_MAX		100
 #define PAIR_TOKEN_MAX		200
 
@@ -33,6 +41,7 @@ struct redeem {
 	char			*phone;
 	char			*label;
 	struct rconn		*c;	/* NULL once the phone has gone */
+	int			 late;	/* answered 503 already */
 	struct event		*timer;
 	TAILQ_ENTRY(redeem)	 entry;
 };
@@ -95,15 +104,35 @@ redeem_free(struct redeem *r)
 	free(r);
 }
 
+/*
+ * Tell the phone 503 (why) but keep the redeem a while: the device may
+ * still answer, and if it said ok it has stored the phone.
+ */
+static void
+redeem_give_up(struct redeem *r, const char *why)
+{
+	struct timeval	 tv = { PAIR_LATE, 0 };
+
+	if (r->c != NULL) {
+		conn_error(r->c, 503, "device_offline", "%s", why);
+		r->c->wait = NULL;
+		r->c = NULL;
+	}
+	r->late = 1;
+	evtimer_add(r->timer, &tv);
+}
+
 static void
 redeem_timeout_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct redeem	*r = arg;
 
-	if (r->c != NULL)
-		conn_error(r->c, 503, "device_offline", "the laptop did not "
-		    "answer; is loopsy running there?");
-	redeem_free(r);
+	if (r->late) {
+		redeem_free(r);
+		return;
+	}
+	redeem_give_up(r, "the laptop did not answer; is loopsy running "
+	    "there?");
 }
 
 /* A string field of at most max bytes, or NULL after a 400. */
@@ -209,6 +238,8 @@ pair_forward(struct rconn *c, const char *device, const uint8_t *nonce,
 	r->timer = evtimer_new(relay_base, redeem_timeout_cb, r);
 	evtimer_add(r->timer, &tv);
 	TAILQ_INSERT_TAIL(&redeems, r, entry);
+	/* Read on (bytes are thrown away) to see the phone go. */
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 void
@@ -264,13 +295,20 @@ pair_accept(struct redeem *r)
 			    "was used already");
 		return;
 	}
-	if (r->c == NULL)
-		return;		/* the link is spent; nobody to tell */
+	/* The device has stored the phone: so does the relay, always. */
 	secret = cred_new_secret(hash);
 	if (store_phone_add(relay_store, r->phone, r->device, hash, r->label,
-	    time(NULL)) != 0)
-		conn_error(r->c, 500, "internal", "cannot store the phone");
-	else {
+	    time(NULL)) != 0) {
+		log_warnx("device %s: cannot store phone %s", r->device,
+		    r->phone);
+		if (r->c != NULL)
+			conn_error(r->c, 500, "internal",
+			    "cannot store the phone");
+	} else if (r->c == NULL) {
+		log_warnx("device %s: paired phone %s, but the phone's request "
+		    "had gone: it has no credentials (the laptop lists it; "
+		    "revoke it there)", r->device, r->phone);
+	} else {
 		log_info("device %s: paired phone %s", r->device, r->phone);
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "device_id", r->device);
@@ -340,19 +378,19 @@ pair_result(const char *device, cJSON *m)
 	redeem_free(r);
 }
 
-/* The device went offline: its redeems will get no answer. */
+/*
+ * The device's connection went (or was replaced): its phones waiting are
+ * told 503; the redeems stay a while for an answer its next connection may
+ * still bring.
+ */
 void
 pair_device_gone(const char *device)
 {
-	struct redeem	*r, *r1;
+	struct redeem	*r;
 
-	TAILQ_FOREACH_SAFE(r, &redeems, entry, r1) {
-		if (strcmp(r->device, device) != 0)
-			continue;
-		if (r->c != NULL)
-			conn_error(r->c, 503, "device_offline", "the laptop "
-			    "went offline");
-		redeem_free(r);
+	TAILQ_FOREACH(r, &redeems, entry) {
+		if (strcmp(r->device, device) == 0 && !r->late)
+			redeem_give_up(r, "the laptop went offline");
 	}
 }
 
@@ -362,6 +400,7 @@ pair_conn_gone(struct rconn *c)
 {
 	struct redeem	*r = c->wait;
 
+	log_info("%s: the phone went before its laptop answered", c->addr);
 	r->c = NULL;
 	c->wait = NULL;
 }
