@@ -167,11 +167,27 @@ ws_genmask_cb(wslay_event_context_ptr ctx __unused, uint8_t *buf, size_t len,
 	return (0);
 }
 
+/* The other side's close reason, printable ASCII only: it goes in logs and
+ * in messages a terminal prints. */
+static char *
+ws_close_text(const uint8_t *p, size_t len)
+{
+	char	*s;
+	size_t	 i;
+
+	s = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		s[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	s[len] = '\0';
+	return (s);
+}
+
 static void
 ws_msg_cb(wslay_event_context_ptr ctx __unused,
     const struct wslay_event_on_msg_recv_arg *m, void *arg)
 {
 	struct ws	*ws = arg;
+	char		*reason;
 
 	if (ws->dead)
 		return;
@@ -183,11 +199,13 @@ ws_msg_cb(wslay_event_context_ptr ctx __unused,
 			    m->msg, m->msg_length, ws->arg);
 		break;
 	case WSLAY_CONNECTION_CLOSE:
-		if (ws->why == NULL)
-			xasprintf(&ws->why, "closed by the other side (%u%s%.*s)",
-			    m->status_code, m->msg_length != 0 ? ": " : "",
-			    (int)(m->msg_length > 2 ? m->msg_length - 2 : 0),
-			    m->msg_length > 2 ? (const char *)m->msg + 2 : "");
+		if (ws->why != NULL)
+			break;
+		reason = ws_close_text(m->msg + (m->msg_length > 2 ? 2 : 0),
+		    m->msg_length > 2 ? m->msg_length - 2 : 0);
+		xasprintf(&ws->why, "closed by the other side (%u%s%s)",
+		    m->status_code, *reason != '\0' ? ": " : "", reason);
+		free(reason);
 		break;
 	}
 }

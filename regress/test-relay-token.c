@@ -2,8 +2,9 @@
  * regress/test-relay-token.c: relay/token.c and relay/store.c.  Pair tokens
  * verify only as signed, whole and unexpired; a nonce is good once; wrong
  * codes are counted and the fifth burns the link; a device keeps only its
- * newest 16 unused links; expired nonces are purged; credentials parse only in their exact form; and the database
- * file holds the hashes of secrets, never a secret.
+ * newest 16 unused links; expired nonces are purged; credentials parse only
+ * in their exact form; text from outside keeps printable UTF-8 only; and
+ * the database file holds the hashes of secrets, never a secret.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -315,6 +316,39 @@ purge_forgets_only_expired_nonces(void **state)
 }
 
 static void
+text_clean_keeps_printable_utf8_only(void **state __unused)
+{
+	static const struct {
+		const char	*in;
+		size_t		 max;
+		const char	*out;
+	} t[] = {
+		{ "plain phone", 100, "plain phone" },
+		{ "a\x1b[31mb\x07" "c\td\r\ne\x7f", 100, "a[31mbcde" },
+		{ "C1 \xc2\x9b""2J \xc2\x85 end", 100, "C1 2J  end" },
+		{ "raw \x9b\xff\xfe bytes", 100, "raw  bytes" },
+		{ "overlong \xc0\xaf \xe0\x80\xaf", 100, "overlong  " },
+		{ "surrogate \xed\xa0\x80!", 100, "surrogate !" },
+		{ "past \xf4\x90\x80\x80 U+10FFFF", 100, "past  U+10FFFF" },
+		{ "cut \xe2\x82", 100, "cut " },
+		{ "bidi \xe2\x80\xae""evil\xe2\x81\xa6", 100, "bidi evil" },
+		{ "caf\xc3\xa9 \xf0\x9f\x93\xb1", 100,
+		    "caf\xc3\xa9 \xf0\x9f\x93\xb1" },
+		{ "ab\xc3\xa9", 3, "ab" },
+		{ "ab\xc3\xa9", 4, "ab\xc3\xa9" },
+		{ "\x01\x02", 100, "" },
+	};
+	char	*s;
+	u_int	 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		s = text_clean(t[i].in, t[i].max);
+		assert_string_equal(s, t[i].out);
+		free(s);
+	}
+}
+
+static void
 credentials_parse_only_in_their_exact_form(void **state __unused)
 {
 	uint8_t	 hash[RELAY_HASH_LEN], want[RELAY_HASH_LEN];
@@ -430,6 +464,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    purge_forgets_only_expired_nonces, setup, teardown),
+		cmocka_unit_test(text_clean_keeps_printable_utf8_only),
 		cmocka_unit_test(credentials_parse_only_in_their_exact_form),
 		cmocka_unit_test_setup_teardown(
 		    store_keeps_hashes_of_secrets_never_secrets, setup,

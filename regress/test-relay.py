@@ -1284,6 +1284,64 @@ def t_bad_http():
     ok(st == 200, "the_relay_goes_on_after_bad_requests")
 
 
+BAD_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def t_no_control_text():
+    """What a client sends (labels, paths, close reasons) reaches no error
+    message, label or log with a terminal control in it."""
+    cred = register(R)
+    dev = device_ws(R, cred)
+    label = (b"my\x1b[2J phone\xc2\x9b31m \x9b\xff\xe2\x80\xae"
+             b"enohp\x07")
+    body = json.dumps(redeem_body(issue(R, cred))).encode()
+    body = body.replace(b'"test phone"', b'"' + label + b'"')
+    s = R.connect(fresh_src(), timeout=15)
+    s.sendall(b"POST /pair/redeem HTTP/1.1\r\nHost: x\r\nContent-Length:"
+              b" %d\r\n\r\n" % len(body) + body)
+    msg = dev.wait_json(lambda j: j.get("t") == "pair-redeem", 5,
+                        "pair-redeem")
+    ok(msg and msg["label"] == "my[2J phone31m enohp",
+       "a_label_reaches_the_device_without_controls_or_bad_utf8",
+       repr(msg and msg["label"]))
+    dev.send_json({"t": "pair-result", "id": msg["id"], "ok": True})
+    st, j = read_reply(s)
+    st, _, _, j = http(R, "GET", "/device/phones", headers=bearer(cred))
+    labels = [p["label"] for p in j["phones"]]
+    ok(labels == ["my[2J phone31m enohp"],
+       "the_relay_stores_and_lists_the_cleaned_label", repr(labels))
+
+    for raw, name in [
+            (b"GET /no\xc2\x9b2J\x9b\twhere\xe2\x80\xae HTTP/1.1\r\n\r\n",
+             "an_unknown_path"),
+            (b"PUT /device/phones/p\xc2\x9b31m HTTP/1.1\r\n\r\n",
+             "a_wrong_method_on_a_phone_path"),
+            (b"GET /x\xc2\x85y HTTP/1.1\r\nUpgrade: websocket\r\n"
+             b"Connection: Upgrade\r\n\r\n", "a_websocket_path")]:
+        st, _, data, j = http(R, None, None, raw=raw, src=fresh_src())
+        m = (j or {}).get("error", {}).get("message", "")
+        ok(st in (404, 405) and m and not BAD_TEXT.search(m) and
+           b"\\u00" not in data and b"\x9b" not in data,
+           "%s_is_named_without_controls_in_the_error" % name,
+           "%s %r" % (st, data))
+
+    pa, _ = pair_phone(R, dev, cred)
+    p = phone_ws(R, pa)
+    o = dev.wait_json(lambda j: j.get("t") == "open")
+    dev.send_json({"t": "close", "ch": o["ch"], "code": 4005,
+                   "reason": "bad\x1b[2J\u009b\u202ekey" + "\u00e9" * 70})
+    p.wait_close()
+    ok(p.close_code == 4005 and not BAD_TEXT.search(p.close_reason) and
+       p.close_reason.startswith("bad[2Jkey") and
+       len(p.close_reason.encode()) <= 123 and "\ufffd" not in
+       p.close_reason, "a_close_reason_from_the_device_is_cleaned_and_cut_"
+       "between_characters", repr(p.close_reason))
+    ok(not BAD_TEXT.search(R.log().replace("\n", "")),
+       "the_log_holds_no_control_characters")
+    p.close()
+    dev.close()
+
+
 def t_bad_auth_limit():
     src = fresh_src()
     bad = "d" + "A" * 22 + "." + b64u(bytes(32))
@@ -1386,6 +1444,12 @@ def t_trust_proxy():
         ok(codes == [201] * 5 + [429] and st == 201,
            "trust_proxy_counts_by_the_last_forwarded_hop",
            "%r %s" % (codes, st))
+        st = http(r, "POST", "/device/register", src=src, headers={
+            "X-Forwarded-For": "203.0.113.7\xc2\x9b"})[0]
+        ok(st == 201 and "%s: registered device" % src in r.log() and
+           not BAD_TEXT.search(r.log().replace("\n", "")),
+           "a_forwarded_hop_that_is_not_an_address_is_not_taken",
+           repr(st))
     finally:
         r.stop()
 
@@ -1410,6 +1474,7 @@ run_test(t_pending_cap, "pending_cap")
 run_test(t_origin, "origin")
 run_test(t_app, "app")
 run_test(t_bad_http, "bad_http")
+run_test(t_no_control_text, "no_control_text")
 run_test(t_bad_auth_limit, "bad_auth_limit")
 run_test(t_data_files, "data_files")
 if creds:

@@ -41,6 +41,7 @@
 #define CONN_BODY_MAX		(64 * 1024)	/* JSON bodies */
 #define CONN_MAX		4096		/* not yet WebSockets */
 #define CONN_REFUSE_MS		200		/* up to this, at random */
+#define CONN_SHOWN_MAX		200		/* bytes of a path in messages */
 
 static TAILQ_HEAD(, rconn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static u_int		   nconns;
@@ -77,6 +78,7 @@ conn_free(struct rconn *c)
 	if (c->free_ev != NULL)
 		event_free(c->free_ev);
 	free(c->path);
+	free(c->shown);
 	free(c->addr);
 	free(c->peer);
 	http_head_free(&c->head);
@@ -159,7 +161,7 @@ conn_reply(struct rconn *c, int status, const char *type, const void *body,
 	    len, all);
 	free(all);
 	log_debug("%s: %s %s -> %d", c->addr, http_method_str(c->head.method),
-	    c->path != NULL ? c->path : "?", status);
+	    c->shown != NULL ? c->shown : "?", status);
 	c->close_after = 1;
 	/* Reading goes on (and is thrown away) so that closing with unread
 	 * bytes does not reset the connection before the answer is read. */
@@ -291,7 +293,7 @@ conn_refuse(struct rconn *c, void (*cb)(struct rconn *))
 		    "address");
 		return;
 	}
-	log_info("%s: bad credentials for %s", c->addr, c->path);
+	log_info("%s: bad credentials for %s", c->addr, c->shown);
 	if (RAND_bytes((uint8_t *)&r, sizeof r) != 1)
 		r = 0;
 	tv.tv_sec = 0;
@@ -369,7 +371,8 @@ conn_client_addr(struct rconn *c)
 	last = last != NULL ? last + 1 : xff;
 	last += strspn(last, " \t");
 	n = strcspn(last, " \t");
-	if (n == 0 || n > 64)
+	/* An address, nothing else: it keys the limits and goes in logs. */
+	if (n == 0 || n > 64 || strspn(last, "0123456789abcdefABCDEF.:") != n)
 		return;
 	free(c->addr);
 	c->addr = xstrndup(last, n);
@@ -386,6 +389,7 @@ conn_on_headers_complete(http_parser *p)
 	conn_unpend(c);
 	url = c->head.url != NULL ? c->head.url : "";
 	c->path = xstrndup(url, strcspn(url, "?#"));
+	c->shown = text_clean(c->path, CONN_SHOWN_MAX);
 	conn_client_addr(c);
 	addr_conn_add(c->addr);
 	c->counted = 1;

@@ -213,7 +213,12 @@ pair_forward(struct rconn *c, const char *device, const uint8_t *nonce,
 	r->device = xstrdup(device);
 	memcpy(r->nonce, nonce, sizeof r->nonce);
 	r->phone = cred_new_id('p');
-	r->label = xstrdup(label);
+	/* The phone chose it; the laptop and the relay show it. */
+	r->label = text_clean(label, PAIR_LABEL_MAX);
+	if (*r->label == '\0') {
+		free(r->label);
+		r->label = xstrdup("phone");
+	}
 	m = cJSON_CreateObject();
 	cJSON_AddStringToObject(m, "t", "pair-redeem");
 	cJSON_AddNumberToObject(m, "id", r->id);
@@ -222,7 +227,7 @@ pair_forward(struct rconn *c, const char *device, const uint8_t *nonce,
 	free(n);
 	cJSON_AddStringToObject(m, "phone", r->phone);
 	cJSON_AddStringToObject(m, "phone_pub", phone_pub);
-	cJSON_AddStringToObject(m, "label", label);
+	cJSON_AddStringToObject(m, "label", r->label);
 	cJSON_AddStringToObject(m, "proof", proof);
 	if (splice_send_device(device, m) != 0) {
 		conn_error(c, 503, "device_offline", "the laptop is not "

@@ -63,7 +63,7 @@ extern int			 relay_tls;	/* serving TLS */
 extern int			 relay_exiting;
 void		 relay_tap(const void *, size_t);
 
-/* token.c: base64url, pair tokens, ID.SECRET credentials. */
+/* token.c: base64url, pair tokens, ID.SECRET credentials, safe text. */
 #define TOKEN_NONCE_LEN		16
 #define TOKEN_MAC_LEN		16
 #define TOKEN_WRONG_MAX		5
@@ -86,6 +86,7 @@ enum token_state token_check(struct store *, const uint8_t *, const char *,
 char		*cred_new_id(char);
 char		*cred_new_secret(uint8_t *);
 int		 cred_parse(const char *, size_t, char, char *, uint8_t *);
+char		*text_clean(const char *, size_t);
 
 /* store.c: devices, phones and pair nonces in SQLite (hashes only). */
 struct store_phone {
@@ -146,6 +147,7 @@ struct rconn {
 	http_parser		 parser;
 	struct http_head	 head;
 	char			*path;		/* the URL without ?query */
+	char			*shown;		/* path, safe to print */
 	struct evbuffer		*body;
 	size_t			 body_max;
 	int			 too_big;

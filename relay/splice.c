@@ -493,7 +493,7 @@ splice_ctl_close(struct devconn *dc, cJSON *m, cJSON *id)
 	cJSON		*code = cJSON_GetObjectItemCaseSensitive(m, "code");
 	cJSON		*reason = cJSON_GetObjectItemCaseSensitive(m, "reason");
 	struct phconn	*p;
-	char		 why[SPLICE_REASON_MAX + 1];
+	char		*why;
 	uint16_t	 c = 4000;
 
 	if (!cJSON_IsNumber(ch) || (p = splice_channel(dc->dev,
@@ -504,11 +504,13 @@ splice_ctl_close(struct devconn *dc, cJSON *m, cJSON *id)
 	if (cJSON_IsNumber(code) && code->valuedouble >= 4000 &&
 	    code->valuedouble <= 4999)
 		c = code->valuedouble;
-	strlcpy(why, cJSON_IsString(reason) ? reason->valuestring : "",
-	    sizeof why);
+	/* The phone shows it: whole characters, no controls. */
+	why = text_clean(cJSON_IsString(reason) ? reason->valuestring : "",
+	    SPLICE_REASON_MAX);
 	p->ch = 0;		/* the device knows */
 	if (p->ws != NULL)
 		ws_close(p->ws, c, why);
+	free(why);
 }
 
 static const struct {

@@ -16,6 +16,8 @@
 #include "common/crypto.h"
 #include "relay.h"
 
+#define STORE_LABEL_MAX	100	/* bytes */
+
 struct store {
 	sqlite3		*db;
 };
@@ -158,17 +160,23 @@ store_phone_add(struct store *st, const char *id, const char *device,
     const uint8_t *hash, const char *label, time_t now)
 {
 	sqlite3_stmt	*s;
+	char		*clean;
+	int		 rc;
 
 	s = store_prepare(st, "INSERT INTO phones (id, device, secret, label, "
 	    "created) VALUES (?, ?, ?, ?, ?)");
 	if (s == NULL)
 		return (-1);
+	/* Labels are the phone's to choose and end up on terminals. */
+	clean = text_clean(label, STORE_LABEL_MAX);
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, device, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, hash, RELAY_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, label, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, clean, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, now);
-	return (store_done(st, s) == 1 ? 0 : -1);
+	rc = store_done(st, s) == 1 ? 0 : -1;
+	free(clean);
+	return (rc);
 }
 
 /*
@@ -237,7 +245,9 @@ store_phone_list(struct store *st, const char *device,
 		p = &(*list)[(*n)++];
 		p->id = xstrdup((const char *)sqlite3_column_text(s, 0));
 		label = (const char *)sqlite3_column_text(s, 1);
-		p->label = xstrdup(label != NULL ? label : "");
+		/* As stored, also by a relay before labels were cleaned. */
+		p->label = text_clean(label != NULL ? label : "",
+		    STORE_LABEL_MAX);
 		p->created = sqlite3_column_int64(s, 2);
 	}
 	sqlite3_finalize(s);
