@@ -119,6 +119,16 @@ ws_throttle(struct ws *ws)
 	return (ws->throttled);
 }
 
+/* Read again once enough has gone. */
+static void
+ws_unthrottle(struct ws *ws)
+{
+	if (ws->throttled && ws_backlog(ws) <= WS_LOW_WATER) {
+		ws->throttled = 0;
+		ws_reading(ws);
+	}
+}
+
 static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *data, size_t len,
     int flags __unused, void *arg)
@@ -421,8 +431,8 @@ ws_read_cb(struct bufferevent *bev __unused, void *arg)
 		if (!ws->dead && !wslay_event_want_read(ws->ctx) &&
 		    !wslay_event_want_write(ws->ctx))
 			ws_end(ws, ws->why != NULL ? ws->why : "closed");
-		else if (!ws->dead)
-			ws_throttle(ws);
+		else if (!ws->dead && ws_throttle(ws))
+			ws_unthrottle(ws);	/* if it all fit in the output */
 	}
 out:
 	ws->busy--;
@@ -443,10 +453,7 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 		 * we do not read what it says meanwhile.
 		 */
 		ws->last_rx = now_ms();
-		if (ws_backlog(ws) <= WS_LOW_WATER) {
-			ws->throttled = 0;
-			ws_reading(ws);
-		}
+		ws_unthrottle(ws);
 	}
 	if (!ws->dead && ws->cb->drained != NULL &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) < WS_HIGH_WATER)
