@@ -45,13 +45,10 @@
 #define WS_PING_EVERY	15	/* seconds between pings */
 #define WS_DEAD_AFTER	45000	/* ms without a byte from the other side */
 #define WS_DRAIN_WAIT	3	/* seconds for the last bytes to go out */
-/*
- * Read again once what waits to go out is below this.  What waits counts
- * each queued message as WS_MSG_COST bytes more than its payload: an empty
- * pong costs wslay an allocation all the same.
- */
+/* The throttle (below): answers that make it, and where it ends. */
+#define WS_ANSWERS_MAX	(WS_HIGH_WATER / 2)
 #define WS_LOW_WATER	(WS_HIGH_WATER / 2)
-#define WS_MSG_COST	64
+#define WS_MSG_COST	64	/* a queued message beyond its payload */
 int	tls_timeout_ms = 10000;	/* to connect, and each step after */
 
 struct ws {
@@ -68,6 +65,9 @@ struct ws {
 	int			 close_queued;
 	int			 paused;	/* ws_pause(): the owner's */
 	int			 throttled;	/* ours: too much to send */
+	int			 reading;	/* inside ws_read_cb */
+	size_t			 read_base;	/* ws_backlog() as it began */
+	size_t			 answers;	/* of ws_backlog(), at most */
 	struct event		*close_timer;
 	struct event		*ping_timer;
 	uint64_t		 last_rx;	/* ms, anything from the other side */
@@ -79,19 +79,37 @@ static void	ws_write_cb(struct bufferevent *, void *);
 static void	ws_event_cb(struct bufferevent *, short, void *);
 
 /*
- * What waits to go out, as memory: wslay's queue (each message costing a
- * little more than its payload) and the bufferevent's output.  Answers
- * (pongs, errors, wslay's own pong to every ping) are made from what is
- * read, so a peer that sends and never reads would grow this without end;
- * above WS_HIGH_WATER reading stops (the throttle) until it is below
- * WS_LOW_WATER again.  The throttle is separate from ws_pause(): reading
- * goes on only when neither holds it.
+ * The throttle.  Answers (wslay's pong to every ping, and whatever the
+ * owner sends back while it handles a message: a pong, an error) are made
+ * from what is read, so a peer that sends and never reads would grow the
+ * queue without end.  So reading stops while more than WS_HIGH_WATER waits
+ * to go out and over WS_ANSWERS_MAX of it was queued while reading this
+ * ws, and goes on once below WS_LOW_WATER.  What the owner forwards from
+ * elsewhere (a bridge's stream, another connection) is not counted: its
+ * owner has backpressure of its own, and two ends that each stopped reading
+ * for their own output could wait for each other for ever.  The throttle is
+ * separate from ws_pause(): reading goes on only when neither holds it.
+ *
+ * What waits counts wslay's queue, each message with a little more than its
+ * payload (an empty pong costs an allocation all the same), and the
+ * bufferevent's output.
  */
 static size_t
 ws_backlog(struct ws *ws)
 {
 	return (ws_queued(ws) +
 	    wslay_event_get_queued_msg_count(ws->ctx) * WS_MSG_COST);
+}
+
+/* Of what waits, how much (at most) are answers. */
+static size_t
+ws_answers(struct ws *ws, size_t backlog)
+{
+	size_t	 n = ws->answers;
+
+	if (ws->reading && backlog > ws->read_base)
+		n += backlog - ws->read_base;
+	return (n < backlog ? n : backlog);
 }
 
 /* Read or not, as the owner's pause and the throttle say. */
@@ -108,11 +126,17 @@ ws_reading(struct ws *ws)
 		bufferevent_trigger(ws->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
 }
 
-/* Throttle if too much waits; 1 if throttled. */
+/* Throttle if too many answers wait; 1 if throttled. */
 static int
 ws_throttle(struct ws *ws)
 {
-	if (!ws->throttled && ws_backlog(ws) > WS_HIGH_WATER) {
+	size_t	 backlog;
+
+	if (ws->throttled)
+		return (1);
+	backlog = ws_backlog(ws);
+	if (backlog > WS_HIGH_WATER &&
+	    ws_answers(ws, backlog) > WS_ANSWERS_MAX) {
 		ws->throttled = 1;
 		bufferevent_disable(ws->bev, EV_READ);
 	}
@@ -420,20 +444,30 @@ ws_read_cb(struct bufferevent *bev __unused, void *arg)
 {
 	struct ws	*ws = arg;
 
+	size_t		 backlog;
+
 	ws->busy++;
 	/* A deferred read may come after a pause or the throttle. */
 	if (ws->dead || ws->paused || ws_throttle(ws))
 		goto out;
+	ws->reading = 1;
+	ws->read_base = ws_backlog(ws);
 	if (wslay_event_recv(ws->ctx) != 0)
 		ws_end(ws, "protocol error or message too big");
-	else if (!ws->dead) {
+	else if (!ws->dead)
 		ws_flush(ws);
-		if (!ws->dead && !wslay_event_want_read(ws->ctx) &&
+	if (!ws->dead) {
+		/* What this read added to the queue answers the other side. */
+		backlog = ws_backlog(ws);
+		ws->answers = ws_answers(ws, backlog);
+		ws->reading = 0;
+		if (!wslay_event_want_read(ws->ctx) &&
 		    !wslay_event_want_write(ws->ctx))
 			ws_end(ws, ws->why != NULL ? ws->why : "closed");
-		else if (!ws->dead && ws_throttle(ws))
+		else if (ws_throttle(ws))
 			ws_unthrottle(ws);	/* if it all fit in the output */
 	}
+	ws->reading = 0;
 out:
 	ws->busy--;
 	ws_done(ws);
@@ -445,6 +479,8 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 	struct ws	*ws = arg;
 
 	ws->busy++;
+	/* Some has gone: answers are no more than what is left. */
+	ws->answers = ws_answers(ws, ws_backlog(ws));
 	ws_flush(ws);
 	if (!ws->dead && ws->throttled) {
 		/*
