@@ -45,6 +45,10 @@
 #define WS_PING_EVERY	15	/* seconds between pings */
 #define WS_DEAD_AFTER	45000	/* ms without a byte from the other side */
 #define WS_DRAIN_WAIT	3	/* seconds for the last bytes to go out */
+/* The throttle (below): answers that make it, and where it ends. */
+#define WS_ANSWERS_MAX	(WS_HIGH_WATER / 2)
+#define WS_LOW_WATER	(WS_HIGH_WATER / 2)
+#define WS_MSG_COST	64	/* a queued message beyond its payload */
 int	tls_timeout_ms = 10000;	/* to connect, and each step after */
 
 struct ws {
@@ -59,7 +63,11 @@ struct ws {
 	uint16_t		 close_code;
 	char			*close_reason;
 	int			 close_queued;
-	int			 paused;
+	int			 paused;	/* ws_pause(): the owner's */
+	int			 throttled;	/* ours: too much to send */
+	int			 reading;	/* inside ws_read_cb */
+	size_t			 read_base;	/* ws_backlog() as it began */
+	size_t			 answers;	/* of ws_backlog(), at most */
 	struct event		*close_timer;
 	struct event		*ping_timer;
 	uint64_t		 last_rx;	/* ms, anything from the other side */
@@ -70,6 +78,81 @@ static void	ws_read_cb(struct bufferevent *, void *);
 static void	ws_write_cb(struct bufferevent *, void *);
 static void	ws_event_cb(struct bufferevent *, short, void *);
 
+/*
+ * The throttle.  Answers (wslay's pong to every ping, and whatever the
+ * owner sends back while it handles a message: a pong, an error) are made
+ * from what is read, so a peer that sends and never reads would grow the
+ * queue without end.  So reading stops while more than WS_HIGH_WATER waits
+ * to go out and over WS_ANSWERS_MAX of it was queued while reading this
+ * ws, and goes on once below WS_LOW_WATER.  What the owner forwards from
+ * elsewhere (a bridge's stream, another connection) is not counted: its
+ * owner has backpressure of its own, and two ends that each stopped reading
+ * for their own output could wait for each other for ever.  The throttle is
+ * separate from ws_pause(): reading goes on only when neither holds it.
+ *
+ * What waits counts wslay's queue, each message with a little more than its
+ * payload (an empty pong costs an allocation all the same), and the
+ * bufferevent's output.
+ */
+static size_t
+ws_backlog(struct ws *ws)
+{
+	return (ws_queued(ws) +
+	    wslay_event_get_queued_msg_count(ws->ctx) * WS_MSG_COST);
+}
+
+/* Of what waits, how much (at most) are answers. */
+static size_t
+ws_answers(struct ws *ws, size_t backlog)
+{
+	size_t	 n = ws->answers;
+
+	if (ws->reading && backlog > ws->read_base)
+		n += backlog - ws->read_base;
+	return (n < backlog ? n : backlog);
+}
+
+/* Read or not, as the owner's pause and the throttle say. */
+static void
+ws_reading(struct ws *ws)
+{
+	if (ws->paused || ws->throttled) {
+		bufferevent_disable(ws->bev, EV_READ);
+		return;
+	}
+	bufferevent_enable(ws->bev, EV_READ);
+	/* Bytes read before the stop are waiting. */
+	if (evbuffer_get_length(bufferevent_get_input(ws->bev)) != 0)
+		bufferevent_trigger(ws->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Throttle if too many answers wait; 1 if throttled. */
+static int
+ws_throttle(struct ws *ws)
+{
+	size_t	 backlog;
+
+	if (ws->throttled)
+		return (1);
+	backlog = ws_backlog(ws);
+	if (backlog > WS_HIGH_WATER &&
+	    ws_answers(ws, backlog) > WS_ANSWERS_MAX) {
+		ws->throttled = 1;
+		bufferevent_disable(ws->bev, EV_READ);
+	}
+	return (ws->throttled);
+}
+
+/* Read again once enough has gone. */
+static void
+ws_unthrottle(struct ws *ws)
+{
+	if (ws->throttled && ws_backlog(ws) <= WS_LOW_WATER) {
+		ws->throttled = 0;
+		ws_reading(ws);
+	}
+}
+
 static ssize_t
 ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *data, size_t len,
     int flags __unused, void *arg)
@@ -77,6 +160,11 @@ ws_recv_cb(wslay_event_context_ptr ctx, uint8_t *data, size_t len,
 	struct ws	*ws = arg;
 	size_t		 n;
 
+	/* Nothing more in while too much waits to go out. */
+	if (ws_throttle(ws)) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return (-1);
+	}
 	n = evbuffer_remove(bufferevent_get_input(ws->bev), data, len);
 	if (n == 0 || n == (size_t)-1) {
 		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
@@ -113,11 +201,27 @@ ws_genmask_cb(wslay_event_context_ptr ctx __unused, uint8_t *buf, size_t len,
 	return (0);
 }
 
+/* The other side's close reason, printable ASCII only: it goes in logs and
+ * in messages a terminal prints. */
+static char *
+ws_close_text(const uint8_t *p, size_t len)
+{
+	char	*s;
+	size_t	 i;
+
+	s = xmalloc(len + 1);
+	for (i = 0; i < len; i++)
+		s[i] = p[i] >= 0x20 && p[i] < 0x7f ? (char)p[i] : '?';
+	s[len] = '\0';
+	return (s);
+}
+
 static void
 ws_msg_cb(wslay_event_context_ptr ctx __unused,
     const struct wslay_event_on_msg_recv_arg *m, void *arg)
 {
 	struct ws	*ws = arg;
+	char		*reason;
 
 	if (ws->dead)
 		return;
@@ -129,11 +233,13 @@ ws_msg_cb(wslay_event_context_ptr ctx __unused,
 			    m->msg, m->msg_length, ws->arg);
 		break;
 	case WSLAY_CONNECTION_CLOSE:
-		if (ws->why == NULL)
-			xasprintf(&ws->why, "closed by the other side (%u%s%.*s)",
-			    m->status_code, m->msg_length != 0 ? ": " : "",
-			    (int)(m->msg_length > 2 ? m->msg_length - 2 : 0),
-			    m->msg_length > 2 ? (const char *)m->msg + 2 : "");
+		if (ws->why != NULL)
+			break;
+		reason = ws_close_text(m->msg + (m->msg_length > 2 ? 2 : 0),
+		    m->msg_length > 2 ? m->msg_length - 2 : 0);
+		xasprintf(&ws->why, "closed by the other side (%u%s%s)",
+		    m->status_code, *reason != '\0' ? ": " : "", reason);
+		free(reason);
 		break;
 	}
 }
@@ -338,15 +444,31 @@ ws_read_cb(struct bufferevent *bev __unused, void *arg)
 {
 	struct ws	*ws = arg;
 
+	size_t		 backlog;
+
 	ws->busy++;
+	/* A deferred read may come after a pause or the throttle. */
+	if (ws->dead || ws->paused || ws_throttle(ws))
+		goto out;
+	ws->reading = 1;
+	ws->read_base = ws_backlog(ws);
 	if (wslay_event_recv(ws->ctx) != 0)
 		ws_end(ws, "protocol error or message too big");
-	else if (!ws->dead) {
+	else if (!ws->dead)
 		ws_flush(ws);
-		if (!ws->dead && !wslay_event_want_read(ws->ctx) &&
+	if (!ws->dead) {
+		/* What this read added to the queue answers the other side. */
+		backlog = ws_backlog(ws);
+		ws->answers = ws_answers(ws, backlog);
+		ws->reading = 0;
+		if (!wslay_event_want_read(ws->ctx) &&
 		    !wslay_event_want_write(ws->ctx))
 			ws_end(ws, ws->why != NULL ? ws->why : "closed");
+		else if (ws_throttle(ws))
+			ws_unthrottle(ws);	/* if it all fit in the output */
 	}
+	ws->reading = 0;
+out:
 	ws->busy--;
 	ws_done(ws);
 }
@@ -357,7 +479,18 @@ ws_write_cb(struct bufferevent *bev, void *arg)
 	struct ws	*ws = arg;
 
 	ws->busy++;
+	/* Some has gone: answers are no more than what is left. */
+	ws->answers = ws_answers(ws, ws_backlog(ws));
 	ws_flush(ws);
+	if (!ws->dead && ws->throttled) {
+		/*
+		 * Output left (this runs when it is below a quarter of
+		 * WS_HIGH_WATER): the other side reads, so it is alive though
+		 * we do not read what it says meanwhile.
+		 */
+		ws->last_rx = now_ms();
+		ws_unthrottle(ws);
+	}
 	if (!ws->dead && ws->cb->drained != NULL &&
 	    evbuffer_get_length(bufferevent_get_output(bev)) < WS_HIGH_WATER)
 		ws->cb->drained(ws, ws->arg);
@@ -417,14 +550,7 @@ ws_pause(struct ws *ws, int pause)
 	if (pause == ws->paused)
 		return;
 	ws->paused = pause;
-	if (pause)
-		bufferevent_disable(ws->bev, EV_READ);
-	else {
-		bufferevent_enable(ws->bev, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_input(ws->bev)) != 0)
-			bufferevent_trigger(ws->bev, EV_READ,
-			    BEV_TRIG_DEFER_CALLBACKS);
-	}
+	ws_reading(ws);
 }
 
 void

@@ -26,7 +26,9 @@ struct ws;
 #define WS_KEY_PREFIX		"key."
 #define WS_PATH			"/ws"
 
-/* Stop reading the other side while this much waits to be sent. */
+/* Stop reading the other side while this much waits to be sent (answers
+ * are made from what is read); read again below half of it.  Owners use it
+ * for their own backpressure too. */
 #define WS_HIGH_WATER		(1024 * 1024)
 
 struct ws_cb {
@@ -46,7 +48,9 @@ struct ws	*ws_new(struct bufferevent *, int server, u_int max_msg,
 		    const struct ws_cb *, void *);
 int		 ws_send(struct ws *, int binary, const void *, size_t);
 size_t		 ws_queued(struct ws *);
-void		 ws_pause(struct ws *, int);	/* stop or resume reading */
+/* Stop or resume reading; apart from the throttle above, so a paused ws
+ * stays paused until resumed and a resumed one may still be throttled. */
+void		 ws_pause(struct ws *, int);
 /* Ping every ping_s seconds and end after dead_s seconds of silence
  * (15 and 45 unless set). */
 void		 ws_keepalive(struct ws *, u_int, u_int);

@@ -1,9 +1,10 @@
 /*
  * regress/test-relay-token.c: relay/token.c and relay/store.c.  Pair tokens
  * verify only as signed, whole and unexpired; a nonce is good once; wrong
- * codes are counted and the fifth burns the link; expired nonces are
- * purged; credentials parse only in their exact form; and the database
- * file holds the hashes of secrets, never a secret.
+ * codes are counted and the fifth burns the link; a device keeps only its
+ * newest 16 unused links; expired nonces are purged; credentials parse only
+ * in their exact form; text from outside keeps printable UTF-8 only; and
+ * the database file holds the hashes of secrets, never a secret.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -247,6 +248,50 @@ device_burn_refuses_the_nonce(void **state)
 }
 
 static void
+a_device_keeps_its_newest_unused_nonces_only(void **state)
+{
+	struct fixture	*f = *state;
+	uint8_t		 n[20][TOKEN_NONCE_LEN], nonce[TOKEN_NONCE_LEN];
+	char		*t, *device;
+	time_t		 now = 1700000000;
+	u_int		 i;
+
+	memset(n, 0, sizeof n);
+	for (i = 0; i < 20; i++) {
+		n[i][0] = i + 1;
+		assert_int_equal(store_nonce_add(f->st, n[i], "dDEV",
+		    now + 600), 0);
+	}
+	/* Spent or expired ones and other devices' do not count. */
+	assert_int_equal(store_nonce_use(f->st, n[19]), 1);
+	assert_int_equal(store_nonce_burn(f->st, n[18]), 1);
+	n[0][1] = 0xee;
+	assert_int_equal(store_nonce_add(f->st, n[0], "dOTHER", now + 600),
+	    0);
+	n[0][1] = 0;
+	assert_int_equal(store_nonce_add(f->st, nonce1, "dDEV", now - 1), 0);
+
+	assert_int_equal(store_nonce_cap(f->st, "dDEV", now, 16), 2);
+	assert_int_equal(store_nonce_cap(f->st, "dDEV", now, 16), 0);
+	for (i = 0; i < 18; i++) {
+		t = token_sign(key1, n[i], now + 600);
+		assert_int_equal(token_check(f->st, key1, t, now, nonce,
+		    &device), i < 2 ? TOKEN_DROPPED : TOKEN_OK);
+		if (i < 2)
+			assert_int_equal(store_nonce_use(f->st, n[i]), 0);
+		free(device);
+		free(t);
+	}
+	n[0][1] = 0xee;
+	t = token_sign(key1, n[0], now + 600);
+	assert_int_equal(token_check(f->st, key1, t, now, nonce, &device),
+	    TOKEN_OK);
+	assert_string_equal(device, "dOTHER");
+	free(device);
+	free(t);
+}
+
+static void
 purge_forgets_only_expired_nonces(void **state)
 {
 	struct fixture	*f = *state;
@@ -268,6 +313,39 @@ purge_forgets_only_expired_nonces(void **state)
 	assert_int_equal(expires, 3000);
 	free(device);
 	assert_int_equal(store_purge(f->st, 2000), 0);
+}
+
+static void
+text_clean_keeps_printable_utf8_only(void **state __unused)
+{
+	static const struct {
+		const char	*in;
+		size_t		 max;
+		const char	*out;
+	} t[] = {
+		{ "plain phone", 100, "plain phone" },
+		{ "a\x1b[31mb\x07" "c\td\r\ne\x7f", 100, "a[31mbcde" },
+		{ "C1 \xc2\x9b""2J \xc2\x85 end", 100, "C1 2J  end" },
+		{ "raw \x9b\xff\xfe bytes", 100, "raw  bytes" },
+		{ "overlong \xc0\xaf \xe0\x80\xaf", 100, "overlong  " },
+		{ "surrogate \xed\xa0\x80!", 100, "surrogate !" },
+		{ "past \xf4\x90\x80\x80 U+10FFFF", 100, "past  U+10FFFF" },
+		{ "cut \xe2\x82", 100, "cut " },
+		{ "bidi \xe2\x80\xae""evil\xe2\x81\xa6", 100, "bidi evil" },
+		{ "caf\xc3\xa9 \xf0\x9f\x93\xb1", 100,
+		    "caf\xc3\xa9 \xf0\x9f\x93\xb1" },
+		{ "ab\xc3\xa9", 3, "ab" },
+		{ "ab\xc3\xa9", 4, "ab\xc3\xa9" },
+		{ "\x01\x02", 100, "" },
+	};
+	char	*s;
+	u_int	 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		s = text_clean(t[i].in, t[i].max);
+		assert_string_equal(s, t[i].out);
+		free(s);
+	}
 }
 
 static void
@@ -382,7 +460,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    device_burn_refuses_the_nonce, setup, teardown),
 		cmocka_unit_test_setup_teardown(
+		    a_device_keeps_its_newest_unused_nonces_only, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
 		    purge_forgets_only_expired_nonces, setup, teardown),
+		cmocka_unit_test(text_clean_keeps_printable_utf8_only),
 		cmocka_unit_test(credentials_parse_only_in_their_exact_form),
 		cmocka_unit_test_setup_teardown(
 		    store_keeps_hashes_of_secrets_never_secrets, setup,

@@ -10,6 +10,7 @@ import hmac
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import socket
@@ -156,6 +157,24 @@ def bearer(cred):
     return {"Authorization": "Bearer " + cred}
 
 
+def ws_frame(payload, opcode=2):
+    """One masked client frame."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    mask, n = os.urandom(4), len(payload)
+    # FIN, the opcode; masked, the length in 7, 7+16 or 7+64 bits
+    if n < 126:
+        h = bytes([0x80 | opcode, 0x80 | n])
+    else:
+        wide = 2 if n < 65536 else 8
+        h = bytes([0x80 | opcode, 0xfe if wide == 2 else 0xff]) + \
+            n.to_bytes(wide, "big")
+    m = (mask * (n // 4 + 1))[:n]
+    body = (int.from_bytes(payload, "big") ^
+            int.from_bytes(m, "big")).to_bytes(n, "big") if n else b""
+    return h + mask + body
+
+
 class WS:
     """A WebSocket client on a raw socket: frames in and out by hand, so a
     test can stop reading, send oversized frames or watch close codes."""
@@ -187,20 +206,7 @@ class WS:
             self.body, self.buf = self.buf + read_all(self.s), b""
 
     def send(self, payload, opcode=2):
-        if isinstance(payload, str):
-            payload = payload.encode()
-        mask, n = os.urandom(4), len(payload)
-        # FIN, the opcode; masked, the length in 7, 7+16 or 7+64 bits
-        if n < 126:
-            h = bytes([0x80 | opcode, 0x80 | n])
-        else:
-            wide = 2 if n < 65536 else 8
-            h = bytes([0x80 | opcode, 0xfe if wide == 2 else 0xff]) + \
-                n.to_bytes(wide, "big")
-        m = (mask * (n // 4 + 1))[:n]
-        body = (int.from_bytes(payload, "big") ^
-                int.from_bytes(m, "big")).to_bytes(n, "big") if n else b""
-        self.s.sendall(h + mask + body)
+        self.s.sendall(ws_frame(payload, opcode))
 
     def send_json(self, obj):
         self.send(json.dumps(obj), opcode=1)
@@ -380,6 +386,73 @@ def err_code(j):
     return (j or {}).get("error", {}).get("code")
 
 
+class Flood:
+    """A WebSocket that sends the same frames over and over and reads
+    nothing, on a non-blocking socket, so the test sees when the relay
+    stops taking them."""
+
+    def __init__(self, ws, frames):
+        self.s = ws.s
+        self.s.setblocking(False)
+        one = b"".join(frames)
+        self.chunk = one * (65536 // len(one) + 1)
+        self.pending = b""
+        self.sent = 0
+
+    def push(self, limit, stall=2.0, timeout=30):
+        """Send until `limit` bytes are gone or nothing went for `stall`
+        seconds (True: the relay stopped reading)."""
+        last = deadline = time.monotonic()
+        deadline += timeout
+        while self.sent < limit and time.monotonic() < deadline:
+            if not self.pending:
+                self.pending = self.chunk
+            _, w, _ = select.select([], [self.s], [], 0.1)
+            try:
+                n = self.s.send(self.pending) if w else 0
+            except BlockingIOError:
+                n = 0
+            if n:
+                self.pending = self.pending[n:]
+                self.sent += n
+                last = time.monotonic()
+            elif time.monotonic() - last > stall:
+                return True
+        return False
+
+    def drain(self, then, marker=None, timeout=30):
+        """Read and throw away everything while the rest of the flood and
+        then `then` go out; True once `marker` is read (or, without one,
+        once everything went)."""
+        out = self.pending + then
+        self.pending = b""
+        tail = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if marker is None and not out:
+                return True
+            r, w, _ = select.select([self.s], [self.s] if out else [], [],
+                                    0.1)
+            if r:
+                try:
+                    d = self.s.recv(1 << 20)
+                except BlockingIOError:
+                    d = None
+                if d == b"":
+                    return False
+                if d:
+                    tail += d
+                    if marker is not None and marker in tail:
+                        return True
+                    tail = tail[-64:]
+            if w and out:
+                try:
+                    out = out[self.s.send(out):]
+                except BlockingIOError:
+                    pass
+        return False
+
+
 # ---------------------------------------------------------------- setup
 
 WEB = os.path.join(TOP, "web")
@@ -549,6 +622,56 @@ def t_pair_issue():
     ws.close()
 
 
+def t_pair_limits():
+    """At most 16 unused pair links per device (older ones are dropped) and
+    30 issued a minute, over HTTP and over the device's WebSocket."""
+    cred = register(R)
+    dev = device_ws(R, cred)
+    tokens = [issue(R, cred) for _ in range(17)]
+    st, j = read_reply(redeem_async(R, tokens[0]))
+    ok(st == 401 and err_code(j) == "expired" and
+       "replaced by newer ones" in j["error"]["message"],
+       "the_17th_waiting_pair_link_drops_the_oldest", repr(j))
+    st, j, msg = redeem(R, dev, tokens[1], {"ok": True})
+    ok(st == 200 and msg is not None, "the_newest_16_links_stay_good",
+       repr(j))
+    codes = [http(R, "POST", "/pair/issue", body={},
+                  headers=bearer(cred))[0] for _ in range(13)]
+    st, h, _, j = http(R, "POST", "/pair/issue", body={},
+                       headers=bearer(cred))
+    ok(codes == [200] * 13 and st == 429 and err_code(j) ==
+       "rate_limited" and int(h.get("retry-after", "0")) > 0 and
+       "pair links" in j["error"]["message"],
+       "pair_issue_allows_30_a_minute_per_device_then_429",
+       "%r %s %r" % (codes, st, j))
+    other = register(R)
+    st, _, _, _ = http(R, "POST", "/pair/issue", body={},
+                       headers=bearer(other))
+    ok(st == 200, "another_device_may_still_issue", repr(st))
+    dev.close()
+
+    cred = register(R)
+    dev = device_ws(R, cred)
+    got = []
+    for i in range(31):
+        dev.send_json({"t": "pair-issue", "id": 100 + i})
+        got.append(dev.wait_json(lambda j: j.get("id") == 100 + i, 5,
+                                 "answer %d" % i))
+    kinds = [(g or {}).get("t") for g in got]
+    ok(kinds == ["pair-token"] * 30 + ["error"] and
+       got[30]["code"] == "rate_limited" and
+       "try again in" in got[30]["message"],
+       "pair_issue_over_the_ws_allows_30_a_minute_then_rate_limited",
+       repr(got[30]))
+    st, j = read_reply(redeem_async(R, got[13]["token"]))
+    ok(st == 401 and err_code(j) == "expired",
+       "over_the_ws_too_only_the_newest_16_stay_good", repr(j))
+    st, j, msg = redeem(R, dev, got[14]["token"], {"ok": True})
+    ok(st == 200 and msg is not None, "the_16th_newest_ws_link_is_good",
+       repr(j))
+    dev.close()
+
+
 def t_redeem():
     cred = register(R)
     dev = device_ws(R, cred)
@@ -622,6 +745,59 @@ def t_redeem():
     st, j = read_reply(redeem_async(R, "x.y", src=src))
     ok(codes == [401] * 10 and st == 429 and err_code(j) == "rate_limited",
        "redeem_allows_10_a_minute_per_address", "%r %s" % (codes, st))
+
+
+def t_lost_pairing():
+    """The device said ok, so it stored the phone: the relay stores it too,
+    even when the phone's request is gone or was answered 503."""
+    cred = register(R)
+    dev = device_ws(R, cred)
+
+    def listed(pid):
+        st, _, _, j = http(R, "GET", "/device/phones", headers=bearer(cred))
+        return st == 200 and pid in [p["id"] for p in j["phones"]]
+
+    s = redeem_async(R, issue(R, cred))
+    msg = dev.wait_json(lambda j: j.get("t") == "pair-redeem", 5,
+                        "pair-redeem")
+    mark = len(R.log())
+    s.close()
+    wait_until(lambda: "the phone went before its laptop answered" in
+               R.log()[mark:], 5, what="the relay seeing the phone go")
+    dev.send_json({"t": "pair-result", "id": msg["id"], "ok": True})
+    wait_until(lambda: "paired phone %s, but" % msg["phone"] in R.log(), 5,
+               what="the late pairing logged")
+    ok(listed(msg["phone"]),
+       "a_phone_whose_request_went_before_the_ok_is_stored_all_the_same")
+    st, _, _, _ = http(R, "DELETE", "/device/phones/" + msg["phone"],
+                       headers=bearer(cred))
+    ok(st == 204 and not listed(msg["phone"]),
+       "and_the_laptop_can_revoke_it", repr(st))
+
+    s = redeem_async(R, issue(R, cred))
+    msg = dev.wait_json(lambda j: j.get("t") == "pair-redeem", 5,
+                        "pair-redeem")
+    t0 = time.monotonic()
+    st, j = read_reply(s)
+    ok(st == 503 and err_code(j) == "device_offline" and
+       9 <= time.monotonic() - t0 < 13,
+       "a_device_that_does_not_answer_in_10s_is_503", repr(j))
+    dev.send_json({"t": "pair-result", "id": msg["id"], "ok": True})
+    ok(poll_until(lambda: listed(msg["phone"]), 5),
+       "an_ok_after_the_503_still_stores_the_phone")
+
+    s = redeem_async(R, issue(R, cred))
+    msg = dev.wait_json(lambda j: j.get("t") == "pair-redeem", 5,
+                        "pair-redeem")
+    dev2 = device_ws(R, cred)
+    st, j = read_reply(s)
+    ok(st == 503 and dev.wait_close() == 4001,
+       "a_redeem_whose_device_connection_is_replaced_is_503", repr(j))
+    dev2.send_json({"t": "pair-result", "id": msg["id"], "ok": True})
+    ok(poll_until(lambda: listed(msg["phone"]), 5),
+       "an_ok_the_next_connection_brings_still_stores_the_phone")
+    dev.close()
+    dev2.close()
 
 
 def t_redeem_bodies():
@@ -773,6 +949,59 @@ def t_phones_and_routing():
     return cred, pb
 
 
+def t_replace():
+    """A device connection replacing another: the phone gets a new channel
+    and is told online:true again, so it starts a fresh handshake."""
+    cred = register(R)
+    dev_a = device_ws(R, cred)
+    pa, ida = pair_phone(R, dev_a, cred)
+    phone = phone_ws(R, pa)
+    oa = dev_a.wait_json(lambda j: j.get("t") == "open")
+    ok(phone.first == {"t": "device", "online": True} and oa and
+       oa["phone"] == ida, "before_the_replacement_the_phone_has_a_channel",
+       repr((phone.first, oa)))
+    phone.send(b"old session")
+    ok(dev_a.binary() == struct.pack(">I", oa["ch"]) + b"old session",
+       "the_first_device_gets_the_phones_bytes")
+    dev_b = device_ws(R, cred)
+    j = phone.wait_json(lambda j: j.get("t") == "device", 5, "device")
+    ob = dev_b.wait_json(lambda j: j.get("t") == "open", 5, "open")
+    ok(j == {"t": "device", "online": True},
+       "a_replacing_device_connection_tells_the_phone_online_again",
+       repr(j))
+    ok(ob and ob["phone"] == ida,
+       "the_replacing_device_gets_open_for_the_phone", repr(ob))
+    late = []
+    while True:
+        f = dev_a.recv(1)
+        if f is None or f[0] == 8:
+            break
+        late.append(f)
+    ok(dev_a.close_code == 4001 and not [f for f in late if f[0] == 2],
+       "the_replaced_device_gets_no_more_bytes_and_4001",
+       repr((dev_a.close_code, late)))
+    phone.send(b"handshake 1")
+    got = dev_b.binary()
+    ok(got == struct.pack(">I", ob["ch"]) + b"handshake 1",
+       "the_new_channel_gets_the_phones_next_message_first", repr(got))
+    dev_b.close()
+    j = phone.wait_json(lambda j: j.get("t") == "device")
+    phone.send(b"between devices")
+    dev_c = device_ws(R, cred)
+    j2 = phone.wait_json(lambda j: j.get("t") == "device")
+    oc = dev_c.wait_json(lambda j: j.get("t") == "open")
+    phone.send(b"fresh")
+    got = dev_c.binary()
+    ok(j == {"t": "device", "online": False} and
+       j2 == {"t": "device", "online": True} and oc and
+       got == struct.pack(">I", oc["ch"]) + b"fresh",
+       "bytes_sent_while_no_device_channel_is_open_are_dropped",
+       repr((j, j2, got)))
+    phone.close()
+    dev_a.close()
+    dev_c.close()
+
+
 def t_backpressure():
     cred = register(R)
     dev = device_ws(R, cred)
@@ -831,6 +1060,60 @@ def t_backpressure():
     dev.close()
 
 
+def t_flood():
+    """Answers nobody reads: a device and a phone that send pings (empty
+    and full) and messages that get an answer, and never read."""
+    r = Relay(name="flood")
+    try:
+        cred = register(r)
+        dev = device_ws(r, cred, src="127.0.2.1")
+        pa, _ = pair_phone(r, dev, cred)
+        other = register(r)
+        odev = device_ws(r, other, src="127.0.2.2")
+        op, _ = pair_phone(r, odev, other)
+        ophone = phone_ws(r, op, src="127.0.2.3")
+        och = odev.wait_json(lambda j: j.get("t") == "open")["ch"]
+        phone = phone_ws(r, pa, src="127.0.2.4")
+        ch = dev.wait_json(lambda j: j.get("t") == "open")["ch"]
+        base = r.status("VmRSS")
+        limit = 96 << 20
+        fd = Flood(dev, [ws_frame(b"", 9), ws_frame(os.urandom(125), 9),
+                         ws_frame('{"t":"x"}', 1)])
+        fp = Flood(phone, [ws_frame(b"", 9), ws_frame(os.urandom(125), 9),
+                           ws_frame('{"t":"ping"}', 1)])
+        stalled_d = fd.push(limit)
+        stalled_p = fp.push(limit)
+        rss = r.status("VmRSS")
+        diag("flood: device sent %d MiB, phone %d MiB; relay VmRSS %d -> "
+             "%d kB" % (fd.sent >> 20, fp.sent >> 20, base, rss))
+        ok(stalled_d and stalled_p,
+           "the_relay_stops_reading_a_peer_that_sends_and_never_reads",
+           "device %d bytes, phone %d bytes" % (fd.sent, fp.sent))
+        ok(rss - base < 24 * 1024,
+           "the_relay_memory_stays_bounded_under_answers_nobody_reads",
+           "%d -> %d kB" % (base, rss))
+        st, _, _, _ = http(r, "GET", "/health", src="127.0.2.5")
+        ophone.send(b"still here")
+        got = odev.binary()
+        odev.send(struct.pack(">I", och) + b"and back")
+        ok(st == 200 and got == struct.pack(">I", och) + b"still here" and
+           ophone.binary() == b"and back",
+           "the_relay_goes_on_serving_others_meanwhile", repr((st, got)))
+        back = fd.drain(ws_frame('{"t":"phones","id":4242}', 1),
+                        b'"id":4242')
+        ok(back, "once_the_device_reads_the_relay_reads_it_again")
+        back = fp.drain(ws_frame(b"after the flood", 9), b"after the flood")
+        ok(back, "once_the_phone_reads_the_relay_reads_it_again")
+        hwm = r.status("VmHWM")
+        ok(hwm - base < 32 * 1024, "the_relay_memory_peak_stayed_bounded",
+           "%d -> peak %d kB" % (base, hwm))
+        diag("flood: relay VmHWM %d kB" % hwm)
+        for w in (dev, phone, odev, ophone):
+            w.close()
+    finally:
+        r.stop()
+
+
 def t_max_frame():
     cred = register(R)
     dev = device_ws(R, cred)
@@ -881,6 +1164,46 @@ def t_caps():
         ok(st == 503, "app_without_a_built_web_directory_is_503")
     finally:
         r.stop()
+
+
+def t_pending_cap():
+    """Connections that never send their request: 16 per address (the
+    oldest goes), so one address cannot take every slot."""
+    src = fresh_src()
+    socks = []
+    for i in range(40):
+        s = R.connect(src)
+        if i % 2:
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        socks.append(s)
+    t0 = time.monotonic()
+
+    def closed():
+        gone = []
+        for i, s in enumerate(socks):
+            r, _, _ = select.select([s], [], [], 0)
+            if r:
+                try:
+                    d = s.recv(100)
+                except OSError:
+                    d = b""
+                if d == b"":
+                    gone.append(i)
+        return gone
+    gone = poll_until(lambda: len(closed()) >= 24, 6) and closed()
+    ok(gone == list(range(24)) and time.monotonic() - t0 < 8,
+       "past_16_connections_without_a_request_the_oldest_are_closed",
+       "closed %r after %.1fs" % (gone or closed(),
+                                  time.monotonic() - t0))
+    st, _, _, _ = http(R, "GET", "/health", src=fresh_src())
+    ok(st == 200, "another_address_is_served_meanwhile", repr(st))
+    st, _, _, _ = http(R, "GET", "/health", src=src)
+    ok(st == 200, "the_same_address_is_served_too_when_it_sends_a_request",
+       repr(st))
+    ok("over 16 connections without a request" in R.log(),
+       "the_cap_is_logged")
+    for s in socks:
+        s.close()
 
 
 def t_origin():
@@ -959,6 +1282,64 @@ def t_bad_http():
     s.close()
     st, _, _, _ = http(R, "GET", "/health")
     ok(st == 200, "the_relay_goes_on_after_bad_requests")
+
+
+BAD_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def t_no_control_text():
+    """What a client sends (labels, paths, close reasons) reaches no error
+    message, label or log with a terminal control in it."""
+    cred = register(R)
+    dev = device_ws(R, cred)
+    label = (b"my\x1b[2J phone\xc2\x9b31m \x9b\xff\xe2\x80\xae"
+             b"enohp\x07")
+    body = json.dumps(redeem_body(issue(R, cred))).encode()
+    body = body.replace(b'"test phone"', b'"' + label + b'"')
+    s = R.connect(fresh_src(), timeout=15)
+    s.sendall(b"POST /pair/redeem HTTP/1.1\r\nHost: x\r\nContent-Length:"
+              b" %d\r\n\r\n" % len(body) + body)
+    msg = dev.wait_json(lambda j: j.get("t") == "pair-redeem", 5,
+                        "pair-redeem")
+    ok(msg and msg["label"] == "my[2J phone31m enohp",
+       "a_label_reaches_the_device_without_controls_or_bad_utf8",
+       repr(msg and msg["label"]))
+    dev.send_json({"t": "pair-result", "id": msg["id"], "ok": True})
+    st, j = read_reply(s)
+    st, _, _, j = http(R, "GET", "/device/phones", headers=bearer(cred))
+    labels = [p["label"] for p in j["phones"]]
+    ok(labels == ["my[2J phone31m enohp"],
+       "the_relay_stores_and_lists_the_cleaned_label", repr(labels))
+
+    for raw, name in [
+            (b"GET /no\xc2\x9b2J\x9b\twhere\xe2\x80\xae HTTP/1.1\r\n\r\n",
+             "an_unknown_path"),
+            (b"PUT /device/phones/p\xc2\x9b31m HTTP/1.1\r\n\r\n",
+             "a_wrong_method_on_a_phone_path"),
+            (b"GET /x\xc2\x85y HTTP/1.1\r\nUpgrade: websocket\r\n"
+             b"Connection: Upgrade\r\n\r\n", "a_websocket_path")]:
+        st, _, data, j = http(R, None, None, raw=raw, src=fresh_src())
+        m = (j or {}).get("error", {}).get("message", "")
+        ok(st in (404, 405) and m and not BAD_TEXT.search(m) and
+           b"\\u00" not in data and b"\x9b" not in data,
+           "%s_is_named_without_controls_in_the_error" % name,
+           "%s %r" % (st, data))
+
+    pa, _ = pair_phone(R, dev, cred)
+    p = phone_ws(R, pa)
+    o = dev.wait_json(lambda j: j.get("t") == "open")
+    dev.send_json({"t": "close", "ch": o["ch"], "code": 4005,
+                   "reason": "bad\x1b[2J\u009b\u202ekey" + "\u00e9" * 70})
+    p.wait_close()
+    ok(p.close_code == 4005 and not BAD_TEXT.search(p.close_reason) and
+       p.close_reason.startswith("bad[2Jkey") and
+       len(p.close_reason.encode()) <= 123 and "\ufffd" not in
+       p.close_reason, "a_close_reason_from_the_device_is_cleaned_and_cut_"
+       "between_characters", repr(p.close_reason))
+    ok(not BAD_TEXT.search(R.log().replace("\n", "")),
+       "the_log_holds_no_control_characters")
+    p.close()
+    dev.close()
 
 
 def t_bad_auth_limit():
@@ -1063,6 +1444,12 @@ def t_trust_proxy():
         ok(codes == [201] * 5 + [429] and st == 201,
            "trust_proxy_counts_by_the_last_forwarded_hop",
            "%r %s" % (codes, st))
+        st = http(r, "POST", "/device/register", src=src, headers={
+            "X-Forwarded-For": "203.0.113.7\xc2\x9b"})[0]
+        ok(st == 201 and "%s: registered device" % src in r.log() and
+           not BAD_TEXT.search(r.log().replace("\n", "")),
+           "a_forwarded_hop_that_is_not_an_address_is_not_taken",
+           repr(st))
     finally:
         r.stop()
 
@@ -1072,16 +1459,22 @@ run_test(t_register, "register")
 run_test(t_registration_secret, "registration_secret")
 run_test(t_device_ws, "device_ws")
 run_test(t_pair_issue, "pair_issue")
+run_test(t_pair_limits, "pair_limits")
 run_test(t_redeem, "redeem")
+run_test(t_lost_pairing, "lost_pairing")
 run_test(t_redeem_bodies, "redeem_bodies")
 creds = []
 run_test(lambda: creds.append(t_phones_and_routing()), "routing")
+run_test(t_replace, "replace")
 run_test(t_backpressure, "backpressure")
+run_test(t_flood, "flood")
 run_test(t_max_frame, "max_frame")
 run_test(t_caps, "caps")
+run_test(t_pending_cap, "pending_cap")
 run_test(t_origin, "origin")
 run_test(t_app, "app")
 run_test(t_bad_http, "bad_http")
+run_test(t_no_control_text, "no_control_text")
 run_test(t_bad_auth_limit, "bad_auth_limit")
 run_test(t_data_files, "data_files")
 if creds:

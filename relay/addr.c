@@ -1,8 +1,9 @@
 /*
  * relay/addr.c: what the relay counts per client address: its open
- * connections (for --max-per-ip) and its rate limits, each a bucket that
+ * connections (for --max-per-ip), its connections that have not sent their
+ * request head yet (for --max-pending-per-ip) and its rate limits, each a bucket that
  * holds a minute's allowance and refills evenly (registrations, redeems,
- * bad credentials).  Entries live in a hash table and go when they hold
+ * bad credentials; and pair links, counted per device id instead).  Entries live in a hash table and go when they hold
  * nothing worth keeping (addr_sweep).
  */
 #include <sys/types.h>
@@ -17,6 +18,7 @@
 struct addr_ent {
 	char		*addr;
 	u_int		 conns;
+	u_int		 pending;
 	double		 tokens[LIMIT_COUNT];
 	uint64_t	 last[LIMIT_COUNT];	/* ms, when tokens was right */
 	struct addr_ent	*next;
@@ -34,6 +36,8 @@ addr_rate(enum addr_limit which)
 		return (10);
 	case LIMIT_BADAUTH:
 		return (10);
+	case LIMIT_ISSUE:
+		return (PAIR_ISSUE_RATE);
 	default:
 		return (0);
 	}
@@ -93,6 +97,22 @@ addr_conns(const char *addr)
 	struct addr_ent	*e = addr_find(addr, 0);
 
 	return (e != NULL ? e->conns : 0);
+}
+
+/* A connection from addr that has no request head yet; how many now. */
+u_int
+addr_pending_add(const char *addr)
+{
+	return (++addr_find(addr, 1)->pending);
+}
+
+void
+addr_pending_del(const char *addr)
+{
+	struct addr_ent	*e = addr_find(addr, 0);
+
+	if (e != NULL && e->pending > 0)
+		e->pending--;
 }
 
 /* Refill a bucket for the time gone by. */
@@ -164,7 +184,7 @@ addr_sweep(void)
 				if (e->tokens[i] < addr_rate(i))
 					full = 0;
 			}
-			if (e->conns != 0 || !full) {
+			if (e->conns != 0 || e->pending != 0 || !full) {
 				ep = &e->next;
 				continue;
 			}

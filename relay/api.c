@@ -122,7 +122,7 @@ static void
 api_needs_upgrade(struct rconn *c, const char *rest __unused)
 {
 	conn_error(c, 426, "bad_request", "%s is a WebSocket: send an "
-	    "upgrade request", c->path);
+	    "upgrade request", c->shown);
 }
 
 /* X-Registration-Secret against --registration-secret-file, if any. */
@@ -185,6 +185,7 @@ api_pair_issue(struct rconn *c, const char *rest __unused)
 	cJSON	*body = NULL, *ttl, *j;
 	long	 seconds = 1800;
 	time_t	 expires;
+	u_int	 retry;
 
 	if (api_device_auth(c, id, NULL) != 0)
 		return;
@@ -201,8 +202,19 @@ api_pair_issue(struct rconn *c, const char *rest __unused)
 			seconds = ttl->valuedouble == (long)ttl->valuedouble ?
 			    (long)ttl->valuedouble : -1;
 	}
-	if (pair_issue(id, seconds, &token, &expires, &cause) != 0) {
+	switch (pair_issue(id, seconds, &token, &expires, &cause, &retry)) {
+	case PAIR_ISSUED:
+		break;
+	case PAIR_BAD_TTL:
 		conn_error(c, 400, "bad_request", "%s", cause);
+		free(cause);
+		goto out;
+	case PAIR_LIMITED:
+		free(cause);
+		conn_limited(c, retry, "too many pair links from this device");
+		goto out;
+	default:
+		conn_error(c, 500, "internal", "%s", cause);
 		free(cause);
 		goto out;
 	}
@@ -324,10 +336,10 @@ api_request(struct rconn *c)
 	}
 	if (path_known)
 		conn_error(c, 405, "bad_request", "%s does not take %s",
-		    c->path, http_method_str(c->head.method));
+		    c->shown, http_method_str(c->head.method));
 	else
 		conn_error(c, 404, "not_found", "no route for %s %s",
-		    http_method_str(c->head.method), c->path);
+		    http_method_str(c->head.method), c->shown);
 }
 
 /* The subprotocol to answer with, or -1 after a 400. */
@@ -399,6 +411,7 @@ api_upgrade(struct rconn *c)
 	const char	*upgrade = conn_header(c, "Upgrade");
 	const char	*version = conn_header(c, "Sec-WebSocket-Version");
 	const char	*protocol;
+	char		*origin;
 	int		 device;
 
 	if (strcmp(c->path, "/device/ws") == 0)
@@ -406,7 +419,8 @@ api_upgrade(struct rconn *c)
 	else if (strcmp(c->path, "/phone/ws") == 0)
 		device = 0;
 	else {
-		conn_error(c, 404, "not_found", "no WebSocket at %s", c->path);
+		conn_error(c, 404, "not_found", "no WebSocket at %s",
+		    c->shown);
 		return;
 	}
 	if (c->head.method != HTTP_GET || upgrade == NULL ||
@@ -419,8 +433,10 @@ api_upgrade(struct rconn *c)
 		return;
 	}
 	if (!conn_origin_ok(c)) {
-		log_warnx("%s: %s from origin %s refused", c->addr, c->path,
-		    conn_header(c, "Origin"));
+		origin = text_clean(conn_header(c, "Origin"), 200);
+		log_warnx("%s: %s from origin %s refused", c->addr, c->shown,
+		    origin);
+		free(origin);
 		conn_error(c, 403, "forbidden_origin", "WebSocket connections "
 		    "from this origin are not allowed");
 		return;

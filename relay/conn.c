@@ -3,7 +3,9 @@
  * by http-parser into a head (common/http.c) and a small body, then handed
  * to a route (api.c) or, for a WebSocket upgrade, answered with the 101 and
  * given to the splice.  Deadlines, size caps and the per-address connection
- * cap are enforced here; so is the slowdown after bad credentials: each is
+ * caps are enforced here (connections still without a request head are
+ * counted by their TCP peer from the accept, so no one address can hold
+ * every slot); so is the slowdown after bad credentials: each is
  * answered after a random delay, and an address past its allowance gets
  * 429 until its bucket refills.  Bearer tokens are read from Authorization
  * or Sec-WebSocket-Protocol only, never from the URL.
@@ -13,6 +15,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <arpa/inet.h>
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,6 +41,7 @@
 #define CONN_BODY_MAX		(64 * 1024)	/* JSON bodies */
 #define CONN_MAX		4096		/* not yet WebSockets */
 #define CONN_REFUSE_MS		200		/* up to this, at random */
+#define CONN_SHOWN_MAX		200		/* bytes of a path in messages */
 
 static TAILQ_HEAD(, rconn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static u_int		   nconns;
@@ -47,11 +51,22 @@ static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 
+/* The connection has its request head (or is going): no longer pending. */
+static void
+conn_unpend(struct rconn *c)
+{
+	if (c->pending) {
+		addr_pending_del(c->peer);
+		c->pending = 0;
+	}
+}
+
 static void
 conn_free(struct rconn *c)
 {
 	TAILQ_REMOVE(&conns, c, entry);
 	nconns--;
+	conn_unpend(c);
 	if (c->wait != NULL)
 		pair_conn_gone(c);
 	if (c->counted)
@@ -63,7 +78,9 @@ conn_free(struct rconn *c)
 	if (c->free_ev != NULL)
 		event_free(c->free_ev);
 	free(c->path);
+	free(c->shown);
 	free(c->addr);
+	free(c->peer);
 	http_head_free(&c->head);
 	if (c->body != NULL)
 		evbuffer_free(c->body);
@@ -87,6 +104,7 @@ conn_defer_free(struct rconn *c)
 	if (c->freeing)
 		return;
 	c->freeing = 1;
+	conn_unpend(c);
 	if (c->bev != NULL)
 		bufferevent_disable(c->bev, EV_READ|EV_WRITE);
 	c->free_ev = evtimer_new(relay_base, conn_free_cb, c);
@@ -143,7 +161,7 @@ conn_reply(struct rconn *c, int status, const char *type, const void *body,
 	    len, all);
 	free(all);
 	log_debug("%s: %s %s -> %d", c->addr, http_method_str(c->head.method),
-	    c->path != NULL ? c->path : "?", status);
+	    c->shown != NULL ? c->shown : "?", status);
 	c->close_after = 1;
 	/* Reading goes on (and is thrown away) so that closing with unread
 	 * bytes does not reset the connection before the answer is read. */
@@ -275,7 +293,7 @@ conn_refuse(struct rconn *c, void (*cb)(struct rconn *))
 		    "address");
 		return;
 	}
-	log_info("%s: bad credentials for %s", c->addr, c->path);
+	log_info("%s: bad credentials for %s", c->addr, c->shown);
 	if (RAND_bytes((uint8_t *)&r, sizeof r) != 1)
 		r = 0;
 	tv.tv_sec = 0;
@@ -353,7 +371,8 @@ conn_client_addr(struct rconn *c)
 	last = last != NULL ? last + 1 : xff;
 	last += strspn(last, " \t");
 	n = strcspn(last, " \t");
-	if (n == 0 || n > 64)
+	/* An address, nothing else: it keys the limits and goes in logs. */
+	if (n == 0 || n > 64 || strspn(last, "0123456789abcdefABCDEF.:") != n)
 		return;
 	free(c->addr);
 	c->addr = xstrndup(last, n);
@@ -367,8 +386,10 @@ conn_on_headers_complete(http_parser *p)
 
 	http_head_end(&c->head, p->method);
 	c->headers_done = 1;
+	conn_unpend(c);
 	url = c->head.url != NULL ? c->head.url : "";
 	c->path = xstrndup(url, strcspn(url, "?#"));
+	c->shown = text_clean(c->path, CONN_SHOWN_MAX);
 	conn_client_addr(c);
 	addr_conn_add(c->addr);
 	c->counted = 1;
@@ -484,6 +505,49 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_defer_free(c);
 }
 
+/*
+ * One address has too many connections without a request head: close its
+ * oldest (a client that sends its request at once is never the oldest for
+ * long; idle sockets are).
+ */
+static void
+conn_pending_cap(struct rconn *c)
+{
+	struct rconn	*o;
+
+	TAILQ_FOREACH(o, &conns, entry) {
+		if (o != c && o->pending && strcmp(o->peer, c->peer) == 0)
+			break;
+	}
+	if (o == NULL)
+		return;
+	log_warnx("%s: over %u connections without a request; closed the "
+	    "oldest", c->peer, relay_opts.max_pending);
+	conn_defer_free(o);
+}
+
+/*
+ * Who a connection without a head counts against: its IPv4 address, or
+ * the /64 of its IPv6 one (one host is given a whole /64).
+ */
+static char *
+conn_peer_key(const struct sockaddr *sa, const char *addr)
+{
+	struct sockaddr_in6	 sin6;
+	char			 host[INET6_ADDRSTRLEN], *key;
+
+	if (sa->sa_family != AF_INET6)
+		return (xstrdup(addr));
+	memcpy(&sin6, sa, sizeof sin6);
+	if (IN6_IS_ADDR_V4MAPPED(&sin6.sin6_addr))
+		return (xstrdup(addr));
+	memset(&sin6.sin6_addr.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &sin6.sin6_addr, host, sizeof host) == NULL)
+		return (xstrdup(addr));
+	xasprintf(&key, "%s/64", host);
+	return (key);
+}
+
 void
 conn_accept(int fd, struct sockaddr *sa, struct ssl_ctx_st *ctx)
 {
@@ -501,6 +565,7 @@ conn_accept(int fd, struct sockaddr *sa, struct ssl_ctx_st *ctx)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c = xcalloc(1, sizeof *c);
 	c->addr = http_peer_addr(sa);
+	c->peer = conn_peer_key(sa, c->addr);
 	c->tls = ssl != NULL;
 	if (ssl != NULL)
 		c->bev = bufferevent_openssl_socket_new(relay_base, fd, ssl,
@@ -522,6 +587,11 @@ conn_accept(int fd, struct sockaddr *sa, struct ssl_ctx_st *ctx)
 	bufferevent_enable(c->bev, EV_READ|EV_WRITE);
 	TAILQ_INSERT_TAIL(&conns, c, entry);
 	nconns++;
+	if (relay_opts.max_pending != 0) {
+		c->pending = 1;
+		if (addr_pending_add(c->peer) > relay_opts.max_pending)
+			conn_pending_cap(c);
+	}
 }
 
 void

@@ -5,6 +5,12 @@
  * WebSocket, waits (10 s) for its pair-result, and then stores the phone or
  * counts the wrong code (five burn the link).  The nonce records are the
  * store's; the token format is token.c's.
+ *
+ * Once the device says ok it has stored the phone, so the relay stores it
+ * too even if the phone's request is gone (it went, or was answered 503
+ * because the device was slow or went away): the laptop's phone list and
+ * revoke then agree with the relay's.  A redeem is kept PAIR_LATE seconds
+ * after its 503 for that.
  */
 #include <sys/types.h>
 
@@ -13,6 +19,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <openssl/rand.h>
 
@@ -22,6 +29,7 @@
 #define PAIR_TTL_MIN		60
 #define PAIR_TTL_MAX		86400
 #define PAIR_WAIT		10	/* seconds for the device's answer */
+#define PAIR_LATE		60	/* seconds more for a late answer */
 #define PAIR_LABEL_MAX		100
 #define PAIR_TOKEN_MAX		200
 
@@ -33,33 +41,54 @@ struct redeem {
 	char			*phone;
 	char			*label;
 	struct rconn		*c;	/* NULL once the phone has gone */
+	int			 late;	/* answered 503 already */
 	struct event		*timer;
 	TAILQ_ENTRY(redeem)	 entry;
 };
 static TAILQ_HEAD(, redeem) redeems = TAILQ_HEAD_INITIALIZER(redeems);
 static u_int		    redeem_next = 1;
 
-int
+/*
+ * A pair token for a device, at most PAIR_ISSUE_RATE a minute; of its
+ * links, the newest PAIR_WAITING_MAX unused ones stay good and older ones
+ * are dropped (a laptop that restarted forgot its own; nobody is locked
+ * out while they expire).  The cause is for the device's error.
+ */
+enum pair_issue_error
 pair_issue(const char *device, long ttl, char **token, time_t *expires,
-    char **cause)
+    char **cause, u_int *retry)
 {
 	uint8_t	 nonce[TOKEN_NONCE_LEN];
+	time_t	 now = time(NULL);
+	int	 n;
 
 	if (ttl < PAIR_TTL_MIN || ttl > PAIR_TTL_MAX) {
 		xasprintf(cause, "ttl must be a whole number of seconds from "
 		    "%d to %d", PAIR_TTL_MIN, PAIR_TTL_MAX);
-		return (-1);
+		return (PAIR_BAD_TTL);
+	}
+	if (addr_take(device, LIMIT_ISSUE, retry) != 0) {
+		log_warnx("device %s: over %d pair links a minute", device,
+		    PAIR_ISSUE_RATE);
+		xasprintf(cause, "too many pair links from this device (at "
+		    "most %d a minute); try again in %u seconds",
+		    PAIR_ISSUE_RATE, *retry);
+		return (PAIR_LIMITED);
 	}
 	if (RAND_bytes(nonce, sizeof nonce) != 1)
 		fatalx("%s: no random bytes", __func__);
-	*expires = time(NULL) + ttl;
+	*expires = now + ttl;
 	if (store_nonce_add(relay_store, nonce, device, *expires) != 0) {
 		*cause = xstrdup("cannot store the pair nonce");
-		return (-1);
+		return (PAIR_FAILED);
 	}
+	if ((n = store_nonce_cap(relay_store, device, now,
+	    PAIR_WAITING_MAX)) > 0)
+		log_info("device %s: %d older pair links dropped (%d wait at "
+		    "most)", device, n, PAIR_WAITING_MAX);
 	*token = token_sign(relay_key, nonce, *expires);
 	log_info("device %s: pair token issued for %lds", device, ttl);
-	return (0);
+	return (PAIR_ISSUED);
 }
 
 static void
@@ -75,15 +104,35 @@ redeem_free(struct redeem *r)
 	free(r);
 }
 
+/*
+ * Tell the phone 503 (why) but keep the redeem a while: the device may
+ * still answer, and if it said ok it has stored the phone.
+ */
+static void
+redeem_give_up(struct redeem *r, const char *why)
+{
+	struct timeval	 tv = { PAIR_LATE, 0 };
+
+	if (r->c != NULL) {
+		conn_error(r->c, 503, "device_offline", "%s", why);
+		r->c->wait = NULL;
+		r->c = NULL;
+	}
+	r->late = 1;
+	evtimer_add(r->timer, &tv);
+}
+
 static void
 redeem_timeout_cb(int fd __unused, short events __unused, void *arg)
 {
 	struct redeem	*r = arg;
 
-	if (r->c != NULL)
-		conn_error(r->c, 503, "device_offline", "the laptop did not "
-		    "answer; is loopsy running there?");
-	redeem_free(r);
+	if (r->late) {
+		redeem_free(r);
+		return;
+	}
+	redeem_give_up(r, "the laptop did not answer; is loopsy running "
+	    "there?");
 }
 
 /* A string field of at most max bytes, or NULL after a 400. */
@@ -137,6 +186,11 @@ pair_token_refused(struct rconn *c, enum token_state ts)
 		conn_error(c, 410, "link_burned", "too many wrong codes: this "
 		    "pair link no longer works; make a new one");
 		break;
+	case TOKEN_DROPPED:
+		conn_error(c, 401, "expired", "this pair link was replaced by "
+		    "newer ones (at most %d wait at once); make a new one with "
+		    "loopsy mobile pair", PAIR_WAITING_MAX);
+		break;
 	default:
 		conn_error(c, 401, "bad_token", "this is not a pair link of "
 		    "this relay");
@@ -159,7 +213,12 @@ pair_forward(struct rconn *c, const char *device, const uint8_t *nonce,
 	r->device = xstrdup(device);
 	memcpy(r->nonce, nonce, sizeof r->nonce);
 	r->phone = cred_new_id('p');
-	r->label = xstrdup(label);
+	/* The phone chose it; the laptop and the relay show it. */
+	r->label = text_clean(label, PAIR_LABEL_MAX);
+	if (*r->label == '\0') {
+		free(r->label);
+		r->label = xstrdup("phone");
+	}
 	m = cJSON_CreateObject();
 	cJSON_AddStringToObject(m, "t", "pair-redeem");
 	cJSON_AddNumberToObject(m, "id", r->id);
@@ -168,7 +227,7 @@ pair_forward(struct rconn *c, const char *device, const uint8_t *nonce,
 	free(n);
 	cJSON_AddStringToObject(m, "phone", r->phone);
 	cJSON_AddStringToObject(m, "phone_pub", phone_pub);
-	cJSON_AddStringToObject(m, "label", label);
+	cJSON_AddStringToObject(m, "label", r->label);
 	cJSON_AddStringToObject(m, "proof", proof);
 	if (splice_send_device(device, m) != 0) {
 		conn_error(c, 503, "device_offline", "the laptop is not "
@@ -184,6 +243,8 @@ pair_forward(struct rconn *c, const char *device, const uint8_t *nonce,
 	r->timer = evtimer_new(relay_base, redeem_timeout_cb, r);
 	evtimer_add(r->timer, &tv);
 	TAILQ_INSERT_TAIL(&redeems, r, entry);
+	/* Read on (bytes are thrown away) to see the phone go. */
+	bufferevent_enable(c->bev, EV_READ);
 }
 
 void
@@ -239,13 +300,20 @@ pair_accept(struct redeem *r)
 			    "was used already");
 		return;
 	}
-	if (r->c == NULL)
-		return;		/* the link is spent; nobody to tell */
+	/* The device has stored the phone: so does the relay, always. */
 	secret = cred_new_secret(hash);
 	if (store_phone_add(relay_store, r->phone, r->device, hash, r->label,
-	    time(NULL)) != 0)
-		conn_error(r->c, 500, "internal", "cannot store the phone");
-	else {
+	    time(NULL)) != 0) {
+		log_warnx("device %s: cannot store phone %s", r->device,
+		    r->phone);
+		if (r->c != NULL)
+			conn_error(r->c, 500, "internal",
+			    "cannot store the phone");
+	} else if (r->c == NULL) {
+		log_warnx("device %s: paired phone %s, but the phone's request "
+		    "had gone: it has no credentials (the laptop lists it; "
+		    "revoke it there)", r->device, r->phone);
+	} else {
 		log_info("device %s: paired phone %s", r->device, r->phone);
 		j = cJSON_CreateObject();
 		cJSON_AddStringToObject(j, "device_id", r->device);
@@ -315,19 +383,19 @@ pair_result(const char *device, cJSON *m)
 	redeem_free(r);
 }
 
-/* The device went offline: its redeems will get no answer. */
+/*
+ * The device's connection went (or was replaced): its phones waiting are
+ * told 503; the redeems stay a while for an answer its next connection may
+ * still bring.
+ */
 void
 pair_device_gone(const char *device)
 {
-	struct redeem	*r, *r1;
+	struct redeem	*r;
 
-	TAILQ_FOREACH_SAFE(r, &redeems, entry, r1) {
-		if (strcmp(r->device, device) != 0)
-			continue;
-		if (r->c != NULL)
-			conn_error(r->c, 503, "device_offline", "the laptop "
-			    "went offline");
-		redeem_free(r);
+	TAILQ_FOREACH(r, &redeems, entry) {
+		if (strcmp(r->device, device) == 0 && !r->late)
+			redeem_give_up(r, "the laptop went offline");
 	}
 }
 
@@ -337,6 +405,7 @@ pair_conn_gone(struct rconn *c)
 {
 	struct redeem	*r = c->wait;
 
+	log_info("%s: the phone went before its laptop answered", c->addr);
 	r->c = NULL;
 	c->wait = NULL;
 }

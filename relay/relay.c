@@ -35,6 +35,7 @@
 
 #define RELAY_PURGE_EVERY	300	/* seconds between nonce purges */
 #define RELAY_CERT_DAYS		825
+#define RELAY_MAX_PENDING	16	/* per address, without --trust-proxy */
 
 struct relay_opts	 relay_opts = {
 	.tls = -1,
@@ -42,6 +43,7 @@ struct relay_opts	 relay_opts = {
 	.max_frame = 1024 * 1024,
 	.max_phones = 16,
 	.max_per_ip = 64,
+	.max_pending = (u_int)-1,	/* by --trust-proxy */
 	.tap_fd = -1,
 };
 struct event_base	*relay_base;
@@ -61,7 +63,8 @@ usage(int status)
 	    "\t[--tls-cert FILE --tls-key FILE] [--tls | --no-tls]\n"
 	    "\t[--registration-secret-file FILE] [--allow-origin ORIGIN]\n"
 	    "\t[--register-limit N] [--max-frame BYTES] [--max-phones N]\n"
-	    "\t[--max-per-ip N] [--web DIR] [--trust-proxy] [--tap FILE]\n");
+	    "\t[--max-per-ip N] [--max-pending-per-ip N] [--web DIR]\n"
+	    "\t[--trust-proxy] [--tap FILE]\n");
 	exit(status);
 }
 
@@ -144,6 +147,7 @@ relay_options(int argc, char **argv)
 		{ "max-frame", required_argument, NULL, 'm' },
 		{ "max-phones", required_argument, NULL, 'p' },
 		{ "max-per-ip", required_argument, NULL, 'i' },
+		{ "max-pending-per-ip", required_argument, NULL, 'q' },
 		{ "web", required_argument, NULL, 'w' },
 		{ "trust-proxy", no_argument, NULL, 'P' },
 		{ "tap", required_argument, NULL, 't' },
@@ -200,6 +204,10 @@ relay_options(int argc, char **argv)
 			relay_opts.max_per_ip = relay_number("--max-per-ip",
 			    optarg, 1, 1000000);
 			break;
+		case 'q':
+			relay_opts.max_pending = relay_number(
+			    "--max-pending-per-ip", optarg, 0, 1000000);
+			break;
 		case 'w':
 			relay_opts.web = optarg;
 			break;
@@ -233,6 +241,10 @@ relay_options(int argc, char **argv)
 		relay_fail("--tls-cert and --tls-key go together");
 	if (relay_opts.tls_cert != NULL && relay_opts.tls == 0)
 		relay_fail("--no-tls with --tls-cert makes no sense");
+	/* Behind a proxy every connection comes from the proxy. */
+	if (relay_opts.max_pending == (u_int)-1)
+		relay_opts.max_pending = relay_opts.trust_proxy ? 0 :
+		    RELAY_MAX_PENDING;
 }
 
 /* Split ADDR:PORT ([v6]:PORT too). */

@@ -50,6 +50,7 @@ struct relay_opts {
 	u_int		 max_frame;
 	u_int		 max_phones;		/* connections per device */
 	u_int		 max_per_ip;
+	u_int		 max_pending;		/* per address, no head yet */
 	char		*web;
 	int		 trust_proxy;
 	int		 tap_fd;		/* -1 */
@@ -62,7 +63,7 @@ extern int			 relay_tls;	/* serving TLS */
 extern int			 relay_exiting;
 void		 relay_tap(const void *, size_t);
 
-/* token.c: base64url, pair tokens, ID.SECRET credentials. */
+/* token.c: base64url, pair tokens, ID.SECRET credentials, safe text. */
 #define TOKEN_NONCE_LEN		16
 #define TOKEN_MAC_LEN		16
 #define TOKEN_WRONG_MAX		5
@@ -77,13 +78,15 @@ enum token_state {
 	TOKEN_BAD,
 	TOKEN_EXPIRED,
 	TOKEN_USED,
-	TOKEN_BURNED
+	TOKEN_BURNED,
+	TOKEN_DROPPED		/* newer links of its device pushed it out */
 };
 enum token_state token_check(struct store *, const uint8_t *, const char *,
 		     time_t, uint8_t *, char **);
 char		*cred_new_id(char);
 char		*cred_new_secret(uint8_t *);
 int		 cred_parse(const char *, size_t, char, char *, uint8_t *);
+char		*text_clean(const char *, size_t);
 
 /* store.c: devices, phones and pair nonces in SQLite (hashes only). */
 struct store_phone {
@@ -112,6 +115,7 @@ int		 store_nonce_get(struct store *, const uint8_t *, char **,
 int		 store_nonce_use(struct store *, const uint8_t *);
 int		 store_nonce_wrong(struct store *, const uint8_t *);
 int		 store_nonce_burn(struct store *, const uint8_t *);
+int		 store_nonce_cap(struct store *, const char *, time_t, u_int);
 int		 store_purge(struct store *, time_t);
 
 /* addr.c: per client address: open connections and rate limits. */
@@ -119,11 +123,14 @@ enum addr_limit {
 	LIMIT_REGISTER,
 	LIMIT_REDEEM,
 	LIMIT_BADAUTH,
+	LIMIT_ISSUE,		/* keyed by the device id */
 	LIMIT_COUNT
 };
 void		 addr_conn_add(const char *);
 void		 addr_conn_del(const char *);
 u_int		 addr_conns(const char *);
+u_int		 addr_pending_add(const char *);
+void		 addr_pending_del(const char *);
 int		 addr_take(const char *, enum addr_limit, u_int *);
 int		 addr_empty(const char *, enum addr_limit, u_int *);
 void		 addr_sweep(void);
@@ -133,11 +140,14 @@ void		 addr_free_all(void);
 struct rconn {
 	struct bufferevent	*bev;
 	char			*addr;		/* client (after --trust-proxy) */
+	char			*peer;		/* the TCP peer (IPv6: its /64) */
 	int			 counted;	/* in addr_conns */
+	int			 pending;	/* in addr_pending: no head yet */
 	int			 tls;
 	http_parser		 parser;
 	struct http_head	 head;
 	char			*path;		/* the URL without ?query */
+	char			*shown;		/* path, safe to print */
 	struct evbuffer		*body;
 	size_t			 body_max;
 	int			 too_big;
@@ -176,7 +186,16 @@ void		 api_upgrade(struct rconn *);
 struct cJSON	*api_phones_json(const char *);
 
 /* pair.c: issuing pair tokens and redeeming them through the device. */
-int		 pair_issue(const char *, long, char **, time_t *, char **);
+#define PAIR_WAITING_MAX	16	/* unused links per device */
+#define PAIR_ISSUE_RATE		30	/* links a minute per device */
+enum pair_issue_error {
+	PAIR_ISSUED,
+	PAIR_BAD_TTL,		/* 400 bad_request */
+	PAIR_LIMITED,		/* 429 rate_limited, retry seconds */
+	PAIR_FAILED		/* 500 internal */
+};
+enum pair_issue_error pair_issue(const char *, long, char **, time_t *,
+		     char **, u_int *);
 void		 pair_redeem(struct rconn *);
 void		 pair_result(const char *, struct cJSON *);
 void		 pair_device_gone(const char *);

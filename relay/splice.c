@@ -224,8 +224,9 @@ splice_phone_msg(struct ws *ws, int binary, const uint8_t *data,
 		cJSON_Delete(j);
 		return;
 	}
+	/* No channel open: the bytes belong to no handshake; dropped. */
 	if (dc == NULL || (to = dc->ws) == NULL || p->ch == 0) {
-		log_debug("phone %s: %zu bytes while its device is offline",
+		log_debug("phone %s: %zu bytes while it has no channel",
 		    p->phone, len);
 		return;
 	}
@@ -418,6 +419,7 @@ splice_ctl_issue(struct devconn *dc, cJSON *m, cJSON *id)
 	long	 seconds = 1800;
 	char	*token, *cause;
 	time_t	 expires;
+	u_int	 retry;
 
 	if (ttl != NULL && !cJSON_IsNumber(ttl)) {
 		splice_refuse(dc, id, "bad_request", "ttl must be a number");
@@ -426,8 +428,20 @@ splice_ctl_issue(struct devconn *dc, cJSON *m, cJSON *id)
 	if (ttl != NULL)
 		seconds = ttl->valuedouble == (long)ttl->valuedouble ?
 		    (long)ttl->valuedouble : -1;
-	if (pair_issue(dc->dev->id, seconds, &token, &expires, &cause) != 0) {
+	switch (pair_issue(dc->dev->id, seconds, &token, &expires, &cause,
+	    &retry)) {
+	case PAIR_ISSUED:
+		break;
+	case PAIR_BAD_TTL:
 		splice_refuse(dc, id, "bad_request", cause);
+		free(cause);
+		return;
+	case PAIR_LIMITED:
+		splice_refuse(dc, id, "rate_limited", cause);
+		free(cause);
+		return;
+	default:
+		splice_refuse(dc, id, "internal", cause);
 		free(cause);
 		return;
 	}
@@ -479,7 +493,7 @@ splice_ctl_close(struct devconn *dc, cJSON *m, cJSON *id)
 	cJSON		*code = cJSON_GetObjectItemCaseSensitive(m, "code");
 	cJSON		*reason = cJSON_GetObjectItemCaseSensitive(m, "reason");
 	struct phconn	*p;
-	char		 why[SPLICE_REASON_MAX + 1];
+	char		*why;
 	uint16_t	 c = 4000;
 
 	if (!cJSON_IsNumber(ch) || (p = splice_channel(dc->dev,
@@ -490,11 +504,13 @@ splice_ctl_close(struct devconn *dc, cJSON *m, cJSON *id)
 	if (cJSON_IsNumber(code) && code->valuedouble >= 4000 &&
 	    code->valuedouble <= 4999)
 		c = code->valuedouble;
-	strlcpy(why, cJSON_IsString(reason) ? reason->valuestring : "",
-	    sizeof why);
+	/* The phone shows it: whole characters, no controls. */
+	why = text_clean(cJSON_IsString(reason) ? reason->valuestring : "",
+	    SPLICE_REASON_MAX);
 	p->ch = 0;		/* the device knows */
 	if (p->ws != NULL)
 		ws_close(p->ws, c, why);
+	free(why);
 }
 
 static const struct {
@@ -641,11 +657,15 @@ splice_device(struct bufferevent *bev, const char *device, const char *addr)
 	j = splice_msg("hello");
 	cJSON_AddStringToObject(j, "device", device);
 	splice_send_json(dc->ws, j);
+	/*
+	 * Each phone gets a new channel, and is told so even if the old
+	 * connection was only replaced: its Noise session was with the old
+	 * channel, and online:true makes it start a fresh handshake.
+	 */
 	TAILQ_FOREACH(p, &d->phones, entry) {
 		if (p->ws == NULL)
 			continue;
-		if (old == NULL)
-			splice_tell_online(p, 1);
+		splice_tell_online(p, 1);
 		splice_open(p);
 	}
 }

@@ -16,6 +16,8 @@
 #include "common/crypto.h"
 #include "relay.h"
 
+#define STORE_LABEL_MAX	100	/* bytes */
+
 struct store {
 	sqlite3		*db;
 };
@@ -158,17 +160,23 @@ store_phone_add(struct store *st, const char *id, const char *device,
     const uint8_t *hash, const char *label, time_t now)
 {
 	sqlite3_stmt	*s;
+	char		*clean;
+	int		 rc;
 
 	s = store_prepare(st, "INSERT INTO phones (id, device, secret, label, "
 	    "created) VALUES (?, ?, ?, ?, ?)");
 	if (s == NULL)
 		return (-1);
+	/* Labels are the phone's to choose and end up on terminals. */
+	clean = text_clean(label, STORE_LABEL_MAX);
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, device, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 3, hash, RELAY_HASH_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(s, 4, label, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, clean, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, now);
-	return (store_done(st, s) == 1 ? 0 : -1);
+	rc = store_done(st, s) == 1 ? 0 : -1;
+	free(clean);
+	return (rc);
 }
 
 /*
@@ -237,7 +245,9 @@ store_phone_list(struct store *st, const char *device,
 		p = &(*list)[(*n)++];
 		p->id = xstrdup((const char *)sqlite3_column_text(s, 0));
 		label = (const char *)sqlite3_column_text(s, 1);
-		p->label = xstrdup(label != NULL ? label : "");
+		/* As stored, also by a relay before labels were cleaned. */
+		p->label = text_clean(label != NULL ? label : "",
+		    STORE_LABEL_MAX);
 		p->created = sqlite3_column_int64(s, 2);
 	}
 	sqlite3_finalize(s);
@@ -341,6 +351,28 @@ store_nonce_burn(struct store *st, const uint8_t *nonce)
 		return (-1);
 	sqlite3_bind_int(s, 1, TOKEN_WRONG_MAX);
 	sqlite3_bind_blob(s, 2, nonce, TOKEN_NONCE_LEN, SQLITE_STATIC);
+	return (store_done(st, s));
+}
+
+/*
+ * A device keeps at most max unused, unexpired nonces: older ones than the
+ * newest max are marked dropped (used = 2: no longer good, and a redeem is
+ * told why).  How many were dropped, or -1.
+ */
+int
+store_nonce_cap(struct store *st, const char *device, time_t now, u_int max)
+{
+	sqlite3_stmt	*s;
+
+	s = store_prepare(st, "UPDATE nonces SET used = 2 WHERE rowid IN ("
+	    "SELECT rowid FROM nonces WHERE device = ? AND used = 0 AND "
+	    "wrong < ? AND expires > ? ORDER BY rowid DESC LIMIT -1 OFFSET ?)");
+	if (s == NULL)
+		return (-1);
+	sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, TOKEN_WRONG_MAX);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int(s, 4, max);
 	return (store_done(st, s));
 }
 

@@ -174,6 +174,8 @@ token_check(struct store *st, const uint8_t *key, const char *token,
 	if (used || wrong >= TOKEN_WRONG_MAX) {
 		free(*device);
 		*device = NULL;
+		if (used == 2)
+			return (TOKEN_DROPPED);
 		return (used ? TOKEN_USED : TOKEN_BURNED);
 	}
 	return (TOKEN_OK);
@@ -235,4 +237,79 @@ cred_parse(const char *s, size_t len, char prefix, char *id, uint8_t *hash)
 	crypto_sha256(raw, sizeof raw, hash);
 	crypto_cleanse(raw, sizeof raw);
 	return (0);
+}
+
+/*
+ * A strict UTF-8 sequence at p: its length and code point, or 0 if p does
+ * not start one (overlong, a surrogate, past U+10FFFF, cut short).
+ */
+static size_t
+text_utf8(const u_char *p, uint32_t *cp)
+{
+	u_char	 lo = 0x80, hi = 0xbf;
+	size_t	 n, i;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return (1);
+	}
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		*cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		*cp = p[0] & 0x0f;
+		if (p[0] == 0xe0)
+			lo = 0xa0;
+		else if (p[0] == 0xed)
+			hi = 0x9f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		*cp = p[0] & 0x07;
+		if (p[0] == 0xf0)
+			lo = 0x90;
+		else if (p[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return (0);
+	for (i = 1; i < n; i++) {
+		if (p[i] < (i == 1 ? lo : 0x80) || p[i] > (i == 1 ? hi : 0xbf))
+			return (0);
+		*cp = *cp << 6 | (p[i] & 0x3f);
+	}
+	return (n);
+}
+
+/*
+ * Text from outside (a phone's label, a URL) made safe to keep, log and
+ * put in a message a terminal will print: valid UTF-8 with no C0 or C1
+ * control, DEL or bidirectional override, at most max bytes, cut between
+ * characters.  What is dropped leaves nothing behind.
+ */
+char *
+text_clean(const char *s, size_t max)
+{
+	const u_char	*p = (const u_char *)s;
+	char		*out, *o;
+	uint32_t	 cp;
+	size_t		 n;
+
+	o = out = xmalloc(strlen(s) + 1);
+	while (*p != '\0') {
+		if ((n = text_utf8(p, &cp)) == 0) {
+			p++;
+			continue;
+		}
+		if (cp >= 0x20 && cp != 0x7f && (cp < 0x80 || cp > 0x9f) &&
+		    (cp < 0x202a || cp > 0x202e) &&
+		    (cp < 0x2066 || cp > 0x2069)) {
+			if ((size_t)(o - out) + n > max)
+				break;
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	*o = '\0';
+	return (out);
 }

@@ -783,6 +783,7 @@ relay_link_upgraded(struct relay_conn *conn)
 	    rl.conf.device_id);
 	conn->ws = ws_new(conn->bev, 0, RELAY_MAX_MSG, &relay_link_ws_cb,
 	    conn);
+	ws_keepalive(conn->ws, 20, 60);	/* the relay's: PROTOCOL.md */
 	/* The relay's hello may have come with the answer. */
 	if (evbuffer_get_length(in) != 0)
 		bufferevent_trigger(conn->bev, EV_READ,
