@@ -504,6 +504,7 @@ relay_link_control(const uint8_t *data, size_t len)
 	struct relay_request	*r, *r1;
 	const char		*t, *s;
 	uint32_t		 ch;
+	char			*t2;
 
 	if ((j = cJSON_ParseWithLength((const char *)data, len)) == NULL ||
 	    (t = cJSON_GetStringValue(cJSON_GetObjectItem(j, "t"))) == NULL) {
@@ -514,8 +515,11 @@ relay_link_control(const uint8_t *data, size_t len)
 	log_debug("relay: control %s", t);
 	if (strcmp(t, "hello") == 0) {
 		s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "device"));
-		if (s != NULL && strcmp(s, rl.conf.device_id) != 0)
-			log_warnx("relay: hello names device %s, not ours", s);
+		if (s != NULL && strcmp(s, rl.conf.device_id) != 0) {
+			t2 = relay_safe_text(s, 64);
+			log_warnx("relay: hello names device %s, not ours", t2);
+			free(t2);
+		}
 		relay_link_send_pending();
 	} else if (strcmp(t, "open") == 0) {
 		s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "phone"));
@@ -553,7 +557,9 @@ relay_link_control(const uint8_t *data, size_t len)
 			relay_link_revoked(s);
 	} else if (strcmp(t, "error") == 0) {
 		s = cJSON_GetStringValue(cJSON_GetObjectItem(j, "message"));
-		log_warnx("relay: error: %s", s != NULL ? s : "?");
+		t2 = relay_safe_text(s != NULL ? s : "?", RELAY_TEXT_MAX);
+		log_warnx("relay: error: %s", t2);
+		free(t2);
 	} else
 		log_debug("relay: ignored control message %s", t);
 	cJSON_Delete(j);
@@ -627,7 +633,8 @@ static void
 relay_link_set_error(const char *why)
 {
 	free(rl.error);
-	rl.error = why != NULL ? xstrdup(why) : NULL;
+	/* It may quote the relay: keep it fit for a terminal. */
+	rl.error = why != NULL ? relay_safe_text(why, RELAY_TEXT_MAX) : NULL;
 }
 
 static void
