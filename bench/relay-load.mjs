@@ -9,7 +9,8 @@
 //        [--devices 1000] [--rate 10] [--seconds 20] [--warmup 5]
 //
 // Prints one JSON object.  Run by bench/relay.py, which starts the relay
-// with limits raised for one address (--register-limit, --max-per-ip);
+// with limits raised for one address (--register-limit, --max-per-ip,
+// --max-pending-per-ip);
 // redeems come from 127.1.x.y so the relay's per-address redeem limit holds.
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';

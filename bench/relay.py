@@ -149,7 +149,7 @@ def bench_restore(laptop, phone, args, res):
 
 def bench_capacity(args, res):
     relay = Relay(extra=["--register-limit", "1000000", "--max-per-ip",
-                         "100000"])
+                         "100000", "--max-pending-per-ip", "0"])
     try:
         p = subprocess.run(
             ["node", os.path.join(BENCH, "relay-load.mjs"), "--relay",
