@@ -16,7 +16,7 @@ const AGENT_WORDS = {
 	opencode: 'opencode'
 };
 
-function sessionItem(s) {
+function sessionItem(s, onClose) {
 	const what = s.title && s.title !== s.name ? s.title :
 	    (s.command || '');
 	const ended = s.status === 'exited';
@@ -36,11 +36,21 @@ function sessionItem(s) {
 	    h('span', { class: 's-when' }, since(s.idle_ms))),
 	    h('div', { class: 's-cmd' }, what),
 	    h('div', { class: 's-meta' }, meta.join(' · '))];
+	/* Close: end the session's program (kill-session), or clear away
+	 * one that has ended. */
+	const close = h('button', { class: 'icon s-close', type: 'button',
+	    'data-id': String(s.id), 'aria-label': (ended ? 'Remove ' :
+	    'Close ') + s.name, title: ended ? 'Remove' : 'Close',
+	    onclick: (ev) => {
+		ev.preventDefault();
+		onClose(s);
+	    } }, icon('close'));
 	if (ended)
-		return h('li', {}, h('div', { class: 'session ended',
-		    'aria-disabled': 'true' }, body));
-	return h('li', {}, h('a', { class: 'session', href: '#s/' + s.id,
-	    'data-id': String(s.id) }, body));
+		return h('li', { class: 'has-close' }, h('div',
+		    { class: 'session ended', 'aria-disabled': 'true' }, body),
+		    close);
+	return h('li', { class: 'has-close' }, h('a', { class: 'session',
+	    href: '#s/' + s.id, 'data-id': String(s.id) }, body), close);
 }
 
 /* A session list from `list-sessions --json`, most recent first. */
@@ -127,7 +137,7 @@ export function homeView(app) {
 	function drawList(sessions) {
 		clear(list);
 		for (const s of sessions)
-			list.append(sessionItem(s));
+			list.append(sessionItem(s, closeSession));
 		const st = app.homeLink ? app.homeLink.status : '';
 		if (sessions.length > 0)
 			empty.textContent = '';
@@ -140,6 +150,28 @@ export function homeView(app) {
 		else
 			empty.textContent = 'No sessions yet: start one with ' +
 			    'New session.';
+	}
+
+	/* Ask first: closing ends the program running in it. */
+	async function closeSession(s) {
+		const ended = s.status === 'exited';
+		if (!ended && !window.confirm('Close "' + s.name + '"? ' +
+		    'This ends what runs in it on your laptop.'))
+			return;
+		try {
+			const r = await app.command(['kill-session', '-t',
+			    '$' + s.id]);
+			if (!r.ok) {
+				notice.textContent = 'Could not close ' + s.name +
+				    ': ' + (r.error?.message || 'refused');
+			} else
+				notice.textContent = (ended ? 'Removed ' :
+				    'Closed ') + s.name + '.';
+		} catch (err) {
+			notice.textContent = 'Could not close ' + s.name + ': ' +
+			    err.message;
+		}
+		refresh();
 	}
 
 	async function refresh() {

@@ -579,6 +579,33 @@ async function relayRestart() {
 
 /* ---- 7. the laptop revokes the phone ---- */
 
+/* Home: close a session from its card (after a confirmation). */
+async function closeSession() {
+	phase = 'close';
+	const ls = await lsy('list-sessions', '--json');
+	const one = JSON.parse(ls.out || '[]').find((x) => x.name ===
+	    'laptop-one');
+	ok(one !== undefined, 'close: laptop-one is there to close', ls);
+	await page.tap('button.back');
+	const sel = 'button.s-close[data-id="' + one.id + '"]';
+	ok(await until((q) => document.querySelector(q) !== null, sel),
+	    'close: its card on home has a close button');
+	let asked = '';
+	page.once('dialog', (d) => {
+		asked = d.message();
+		d.accept();
+	});
+	await page.tap(sel);
+	ok(await until((q) => document.querySelector(q) === null, sel),
+	    'close: the card goes', await text('.notice'));
+	ok(/laptop-one/.test(asked), 'close: it asked first', asked);
+	const r = await lsy('has-session', '-t', '=laptop-one');
+	ok(r.rc !== 0, 'close: the session is gone on the laptop', r);
+	await page.tap('a.session[data-id="' + sid + '"]');
+	ok(await chipIs('.view.term', 'connected'),
+	    'close: the shell opens again from home', await chipLog());
+}
+
 async function revoke(stored) {
 	phase = 'revoke';
 	const r = await lsy('phone', 'revoke', stored.phoneId);
@@ -627,6 +654,7 @@ try {
 	await offlineShort();
 	await offlineLong();
 	await relayRestart();
+	await closeSession();
 	await revoke(stored);
 	ok(csps.length === 0, 'no Content-Security-Policy violations',
 	    csps);
