@@ -884,7 +884,9 @@ def t_pair():
         R.send({"t": "pair-token", "id": asked[0]["id"], "token": "x.y",
                 "expires": 0})
     rc3 = lsy_quick("list-sessions")[0]
-    ok(asked and rc == 130 and rc2 == 0 and rc3 == 0,
+    # 130 once the client's handler is in; killed by the signal itself
+    # (-SIGINT) when it comes sooner (a loaded machine): both end it.
+    ok(asked and rc in (130, -signal.SIGINT) and rc2 == 0 and rc3 == 0,
        "ctrl_c_before_the_relay_answers_forgets_the_request",
        (asked, rc, rc2, rc3))
     return pid, priv
