@@ -1062,6 +1062,17 @@ def t_channels(pid, priv):
     ok(not ch.connect() and ch.closed[1] == 4005,
        "wrong_static_key_fails_the_handshake_4005", ch.closed)
     W.new("sh1", "/bin/sh")
+    # Bytes of the phone's old session reach a new channel before its
+    # handshake (the laptop's link was replaced): dropped, not a 4005.
+    c = PhoneChannel(R, pid, priv, server_key_pub())
+    c.ch = R.open_channel(pid)
+    for n in (100, 17, 49, 47):
+        R.send_binary(c.ch, os.urandom(n))
+    c.noise = NoiseKK(priv, server_key_pub())
+    R.send_binary(c.ch, c.noise.message1())
+    ev = R.chan(c.ch).get(timeout=10)
+    ok(ev[0] != "close" and c.noise.read_message2(ev[1]) is None and
+       c.hello(), "stale_messages_before_the_handshake_are_dropped", ev)
     c = PhoneChannel(R, pid, priv, server_key_pub())
     ok(c.connect() and c.hello(), "handshake_then_hello")
     r, out = c.command(["list-sessions", "--json"])

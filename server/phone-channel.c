@@ -45,6 +45,7 @@ struct phone_channel {
 	struct noise		*noise;
 	struct bufferevent	*sbev;		/* our end of the socketpair */
 	int			 paused;	/* the relay said pause */
+	u_int			 stale;		/* messages before message 1 */
 	TAILQ_ENTRY(phone_channel) entry;
 };
 static TAILQ_HEAD(, phone_channel) phone_channels =
@@ -52,6 +53,11 @@ static TAILQ_HEAD(, phone_channel) phone_channels =
 static u_int	phone_nchannels;
 
 static uint8_t	phone_channel_buf[4 + NOISE_MAX_MSG + 96];
+
+/* Handshake message 1 with its empty payload; how many other messages a
+ * new channel lets go by first. */
+#define PHONE_MSG1_LEN		(NOISE_KEY_LEN + NOISE_TAG_LEN)
+#define PHONE_STALE_MAX		256
 
 static struct phone_channel *
 phone_channel_find(uint32_t ch)
@@ -256,6 +262,22 @@ phone_channel_handshake(struct phone_channel *pc, const uint8_t *data,
 	char	*cause = NULL, *actor;
 	int	 pair[2];
 
+	/*
+	 * Message 1 (e, and an empty payload's tag) is 48 bytes.  Anything
+	 * else is the phone's old session, sent before it heard of this
+	 * channel (the laptop's link was replaced): not ours to judge.
+	 */
+	if (len != PHONE_MSG1_LEN) {
+		if (++pc->stale > PHONE_STALE_MAX) {
+			log_warnx("phone %s: no handshake in %u messages",
+			    pc->phone, pc->stale);
+			phone_channel_end(pc, PHONE_CLOSE_KEY,
+			    PHONE_KEY_MISMATCH);
+		} else
+			log_debug("phone %s: a %zu-byte message before the "
+			    "handshake, dropped", pc->phone, len);
+		return;
+	}
 	/* Reading message 1 is where the phone's keys are checked. */
 	if (len > NOISE_MAX_MSG || noise_read_handshake(pc->noise, data, len,
 	    payload, &n, &cause) != 0) {
