@@ -303,26 +303,8 @@ cmd_mobile_next(struct cmd_mobile_link *l, cJSON **j, char **cause)
 static int
 cmd_mobile_connect(char **cause)
 {
-	struct sockaddr_un	 sa;
-	int			 fd;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	if (operate_socket == NULL || strlcpy(sa.sun_path, operate_socket,
-	    sizeof sa.sun_path) >= sizeof sa.sun_path) {
-		xasprintf(cause, "no server socket");
-		return (-1);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		xasprintf(cause, "no server running on %s: start it with "
-		    "loopsy start (the relay link lives in the server)",
-		    operate_socket);
-		if (fd != -1)
-			close(fd);
-		return (-1);
-	}
-	return (fd);
+	return (operate_connect("start it with loopsy start: "
+	    "the relay link lives in the server", cause));
 }
 
 static enum cmd_retval

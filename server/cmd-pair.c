@@ -233,26 +233,8 @@ cmd_pair_show_sas(const char *sas, const char *who, const char *fp)
 static int
 cmd_pair_connect(char **cause)
 {
-	struct sockaddr_un	 sa;
-	int			 fd;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sun_family = AF_UNIX;
-	if (operate_socket == NULL || strlcpy(sa.sun_path, operate_socket,
-	    sizeof sa.sun_path) >= sizeof sa.sun_path) {
-		xasprintf(cause, "no server socket");
-		return (-1);
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC, 0)) == -1 ||
-	    connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		xasprintf(cause, "no server running on %s (start it with "
-		    "loopsy start: pairing needs its peer listener)",
-		    operate_socket);
-		if (fd != -1)
-			close(fd);
-		return (-1);
-	}
-	return (fd);
+	return (operate_connect("start it with loopsy start: "
+	    "pairing needs its peer listener", cause));
 }
 
 /* The server connection of the waiting side. */
@@ -375,8 +357,13 @@ cmd_pair_wait_event(struct cmd_ctx *ctx, struct cmd_pair_link *l,
 			cmd_pair_say("\n");
 			return (0);	/* the server spoke first */
 		}
-		if (cmd_pair_confirm_call(yes, cause) != 0)
-			return (-1);
+		if (cmd_pair_confirm_call(yes, cause) != 0) {
+			/* The pairing ended meanwhile (the other side
+			 * declined first): pair-wait's answer says how. */
+			free(*cause);
+			*cause = NULL;
+			return (0);
+		}
 		if (yes)
 			cmd_pair_say("waiting for the other side to "
 			    "confirm...\n");

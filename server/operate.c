@@ -24,11 +24,14 @@
 
 char	*operate_socket;	/* set by client/main.c */
 
-static int
-operate_connect(char **cause)
+/*
+ * Connect to the server's socket; hint (or NULL) follows "no server
+ * running on PATH" to say what needs it.
+ */
+int
+operate_connect(const char *hint, char **cause)
 {
 	struct sockaddr_un	 sa;
-	struct timeval		 tv = { OPERATE_TIMEOUT, 0 };
 	int			 fd;
 
 	if (operate_socket == NULL) {
@@ -48,14 +51,27 @@ operate_connect(char **cause)
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			xasprintf(cause, "no server running on %s",
-			    operate_socket);
+			xasprintf(cause, "no server running on %s%s%s%s",
+			    operate_socket, hint != NULL ? " (" : "",
+			    hint != NULL ? hint : "", hint != NULL ? ")" : "");
 		else
 			xasprintf(cause, "error connecting to %s: %s",
 			    operate_socket, strerror(errno));
 		close(fd);
 		return (-1);
 	}
+	return (fd);
+}
+
+/* The same, for a short exchange: a stuck server fails it. */
+static int
+operate_connect_timed(char **cause)
+{
+	struct timeval	 tv = { OPERATE_TIMEOUT, 0 };
+	int		 fd;
+
+	if ((fd = operate_connect(NULL, cause)) == -1)
+		return (-1);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	return (fd);
@@ -68,7 +84,7 @@ operate_server_live(void)
 	char	*cause = NULL;
 	int	 fd;
 
-	if ((fd = operate_connect(&cause)) == -1) {
+	if ((fd = operate_connect_timed(&cause)) == -1) {
 		free(cause);
 		return (0);
 	}
@@ -121,7 +137,7 @@ operate_call(int argc, char **argv, struct buf *out, char **cause)
 	int		 fd, rc, status = -1;
 
 	*cause = NULL;
-	if ((fd = operate_connect(cause)) == -1)
+	if ((fd = operate_connect_timed(cause)) == -1)
 		goto out;
 	operate_send(evb, argc, argv);
 	while (evbuffer_get_length(evb) > 0) {

@@ -597,7 +597,8 @@ server_client_keys(struct client *c, const uint8_t *data, size_t len)
 }
 
 /* What MSG_INPUT's bytes parse to goes where a passed terminal's would. */
-static void
+/* One parsed input event (a passed terminal's or MSG_INPUT's). */
+void
 server_client_input_event(const struct tty_event *ev, void *arg)
 {
 	struct client	*c = arg;

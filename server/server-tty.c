@@ -53,25 +53,9 @@ static void
 server_tty_event(const struct tty_event *ev, void *arg)
 {
 	struct server_tty	*t = arg;
-	struct client		*c = t->c;
 
-	if (c == NULL || (c->flags & CLIENT_DEAD))
-		return;
-	switch (ev->type) {
-	case TTY_EV_KEY:
-		server_client_input_key(c, ev->key);
-		break;
-	case TTY_EV_PASTE:
-		server_client_input_paste(c, ev->data, ev->len);
-		break;
-	case TTY_EV_MOUSE:
-		server_client_input_mouse(c, ev->x, ev->y, ev->motion &&
-		    ev->button == 0 ? 0 : ev->button, ev->pressed, ev->mods);
-		break;
-	case TTY_EV_FOCUS:
-		server_client_input_focus(c, ev->pressed);
-		break;
-	}
+	if (t->c != NULL)
+		server_client_input_event(ev, t->c);
 }
 
 static void

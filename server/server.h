@@ -341,6 +341,8 @@ void	 server_client_drained(struct client *);
 void	 server_client_stream(struct client *, int, const void *, size_t);
 size_t	 server_client_queued(struct client *);
 void	 server_client_input_key(struct client *, key_code);
+struct tty_event;
+void	 server_client_input_event(const struct tty_event *, void *);
 void	 server_client_input_paste(struct client *, const char *, size_t);
 void	 server_client_input_mouse(struct client *, u_int, u_int, int, int,
 	     int);
@@ -517,6 +519,7 @@ char		*mcp_agent_path(u_int);
 enum mcp_reg	 mcp_agent_registered(u_int, char **, char **);
 /* operate.c: client-side commands asking the running server. */
 extern char	*operate_socket;	/* -L/-S, set by client/main.c */
+int		 operate_connect(const char *, char **);
 int		 operate_server_live(void);
 int		 operate_call(int, char **, struct buf *, char **);
 int		 operate_check_mode(const char *, mode_t, char **);
