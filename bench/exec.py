@@ -10,17 +10,27 @@ Each program is timed, wall clock from start to exit with all output read:
   socket   exec over one connection kept open, speaking the protocol
            (HELLO once, then COMMAND -> MSG_STDOUT* -> MSG_REPLY): the
            server's own cost (policy check, fork, exec, pipes, reply)
-  CLI no-op  `loopsy has-session -t none` a client process per run that
-           the server answers at once: the client's own cost, for scale
+  floor    bench/exec-floor (built static here): a process that sends the
+           same HELLO and COMMAND prepared in a file and waits for the reply,
+           with no loopsy code and no libraries: the least any client
+           process can add
+and, for scale, with no program run:
+  CLI no-op  `loopsy has-session -t none`, answered at once by the server
+  start      `loopsy -V`: the loopsy process alone, no connection
+  /bin/true  spawned directly: any process
+
+The figures are interleaved (one run of each in turn, n rounds), so load
+from elsewhere on the machine falls on all of them alike.
 
     bench/exec.py [--n 200] [--no-write]
 
 rateLimits.execute is 0 so every run is allowed; `ls` runs in a directory
-of 20 files.  Standard library only; a section is appended to
-bench/RESULTS.md unless --no-write.
+of 20 files.  Standard library only (and a C compiler for the floor); a
+section is appended to bench/RESULTS.md unless --no-write.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import shutil
@@ -29,17 +39,34 @@ import subprocess
 import tempfile
 import time
 
-from lsyproto import BENCH, TOP, LOOPSY, Conn, pct
+from lsyproto import BENCH, TOP, LOOPSY, Conn, frame, pct
 
 
-def timed(n, fn):
-    fn()        # warm up: page cache, first fork
-    t = []
+def timed(n, fns):
+    """Run each of fns once a round, n rounds: {name: {median, p95}}."""
+    t = {name: [] for name in fns}
+    for fn in fns.values():
+        fn()        # warm up: page cache, first fork
     for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        t.append((time.perf_counter() - t0) * 1e3)
-    return {"median": statistics.median(t), "p95": pct(t, 95)}
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            t[name].append((time.perf_counter() - t0) * 1e3)
+    return {name: {"median": statistics.median(v), "p95": pct(v, 95)}
+            for name, v in t.items()}
+
+
+def build_floor(d):
+    """bench/exec-floor, static if the C library allows: (path, how)."""
+    src = os.path.join(BENCH, "exec-floor.c")
+    out = os.path.join(d, "exec-floor")
+    cc = os.environ.get("CC", "cc")
+    for flags, how in ((["-static"], "static"), ([], "dynamic: no static libc")):
+        r = subprocess.run([cc, "-O2"] + flags + ["-o", out, src],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if r.returncode == 0:
+            return out, how
+    return None, "not built: no C compiler"
 
 
 def main():
@@ -71,19 +98,38 @@ def main():
             raise RuntimeError("%s: %s" % (argv, r.stderr.decode()))
 
     results = {}
+    floor, floor_how = build_floor(d)
     try:
         run([LOOPSY, "-S", sock, "start"])
         c = Conn(sock)
         for name, path in progs.items():
-            r = results[name] = {}
-            r["direct"] = timed(a.n, lambda: run([path]))
-            r["sh -c"] = timed(a.n, lambda: run(["sh", "-c", name]))
-            r["CLI"] = timed(a.n, lambda: run([LOOPSY, "-S", sock, "exec",
-                                               "--", name]))
-            r["socket"] = timed(a.n, lambda: c.run(["exec", "--", name],
-                                                   work))
-        noop = timed(a.n, lambda: run([LOOPSY, "-S", sock, "has-session",
-                                       "-t", "none"], want=1))
+            fns = {
+                "direct": lambda: run([path]),
+                "sh -c": lambda: run(["sh", "-c", name]),
+                "CLI": lambda: run([LOOPSY, "-S", sock, "exec", "--", name]),
+                "socket": lambda: c.run(["exec", "--", name], work),
+            }
+            if floor is not None:
+                frames = os.path.join(d, "frames-" + name)
+                with open(frames, "wb") as f:
+                    f.write(frame(1, json.dumps({"proto": [1, 1]})) +
+                            frame(2, json.dumps({"id": 1, "cwd": work,
+                                                 "argv": ["exec", "--",
+                                                          name]})))
+                want = subprocess.run([path], cwd=work, stdout=P).stdout
+                got = subprocess.run([floor, sock, frames], cwd=work,
+                                     stdout=P).stdout
+                if got != want:
+                    raise RuntimeError("exec-floor printed %r, not %r" %
+                                       (got, want))
+                fns["floor"] = lambda: run([floor, sock, frames])
+            results[name] = timed(a.n, fns)
+        results["noop"] = timed(a.n, {
+            "has-session": lambda: run([LOOPSY, "-S", sock, "has-session",
+                                        "-t", "none"], want=1),
+            "start": lambda: run([LOOPSY, "-V"]),
+            "true": lambda: run([progs["true"]]),
+        })
         run([LOOPSY, "-S", sock, "kill-server"])
     finally:
         shutil.rmtree(d, ignore_errors=True)
@@ -98,24 +144,37 @@ def main():
               platform.python_version(), load, a.n), "",
              "| how | ls median | ls p95 | true median | true p95 |",
              "|---|---|---|---|---|"]
-    for how, label in (("direct", "spawned directly (subprocess)"),
-                       ("sh -c", "through `sh -c` (subprocess)"),
-                       ("CLI", "`loopsy exec --` (a client per run)"),
-                       ("socket", "exec over one open socket")):
+    rows = [("direct", "spawned directly (subprocess)"),
+            ("sh -c", "through `sh -c` (subprocess)"),
+            ("CLI", "`loopsy exec --` (a client per run)"),
+            ("socket", "exec over one open socket")]
+    if "floor" in results["ls"]:
+        rows.append(("floor", "exec-floor: the least a client process "
+                     "adds (%s, no loopsy code)" % floor_how))
+    for how, label in rows:
         lines.append("| %s | %.3f ms | %.3f ms | %.3f ms | %.3f ms |" %
                      (label, results["ls"][how]["median"],
                       results["ls"][how]["p95"],
                       results["true"][how]["median"],
                       results["true"][how]["p95"]))
-    lines.append("| `loopsy has-session` (client only, for scale) | "
-                 "%.3f ms | %.3f ms | | |" % (noop["median"], noop["p95"]))
-    over = [results[p]["CLI"]["median"] - results[p]["direct"]["median"]
-            for p in ("ls", "true")]
-    sover = [results[p]["socket"]["median"] - results[p]["direct"]["median"]
-             for p in ("ls", "true")]
-    lines += ["", "Over spawning directly (medians): CLI +%.3f ms (ls), "
-              "+%.3f ms (true); one socket +%.3f ms (ls), +%.3f ms (true)." %
-              (over[0], over[1], sover[0], sover[1])]
+    noop = results["noop"]
+    lines += ["", "For scale (interleaved among themselves):", "",
+              "| how | median | p95 |", "|---|---|---|"]
+    for how, label in (("has-session", "`loopsy has-session -t none` "
+                        "(connects, answered at once)"),
+                       ("start", "`loopsy -V` (the process alone)"),
+                       ("true", "`true` spawned directly")):
+        lines.append("| %s | %.3f ms | %.3f ms |" %
+                     (label, noop[how]["median"], noop[how]["p95"]))
+    lines.append("")
+    for how, label in (("CLI", "CLI"), ("socket", "one socket"),
+                       ("floor", "floor")):
+        if how not in results["ls"]:
+            continue
+        over = [results[p][how]["median"] - results[p]["direct"]["median"]
+                for p in ("ls", "true")]
+        lines.append("Over spawning directly (medians), %s: +%.3f ms (ls), "
+                     "+%.3f ms (true)." % (label, over[0], over[1]))
     text = "\n".join(lines) + "\n"
     print(text)
     if not a.no_write:

@@ -12,6 +12,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#ifdef QRENCODE_SONAME
+#include <dlfcn.h>
+#endif
+
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -100,6 +104,42 @@ cmd_mobile_sigint(int sig __unused)
 	cmd_mobile_interrupted = 1;
 }
 
+#ifdef QRENCODE_SONAME
+/*
+ * libqrencode is opened here, when a QR code is drawn, rather than linked:
+ * every other command starts a process that would load it for nothing.
+ */
+static QRcode *(*cmd_mobile_encode)(const char *, int, QRecLevel,
+		    QRencodeMode, int);
+static void	(*cmd_mobile_free)(QRcode *);
+
+static int
+cmd_mobile_qr_load(void)
+{
+	void	*h;
+
+	if (cmd_mobile_encode != NULL)
+		return (0);
+	if ((h = dlopen(QRENCODE_SONAME, RTLD_NOW|RTLD_LOCAL)) == NULL) {
+		printf("(no QR code: %s)\n", dlerror());
+		return (-1);
+	}
+	*(void **)&cmd_mobile_free = dlsym(h, "QRcode_free");
+	*(void **)&cmd_mobile_encode = dlsym(h, "QRcode_encodeString");
+	if (cmd_mobile_encode == NULL || cmd_mobile_free == NULL) {
+		printf("(no QR code: %s has no QRcode_encodeString)\n",
+		    QRENCODE_SONAME);
+		cmd_mobile_encode = NULL;
+		return (-1);
+	}
+	return (0);
+}
+#else
+#define cmd_mobile_encode QRcode_encodeString
+#define cmd_mobile_free QRcode_free
+#define cmd_mobile_qr_load() 0
+#endif
+
 /* The QR code of the link: two rows of modules per line, black on white
  * whatever the terminal's colours are. */
 static void
@@ -109,7 +149,9 @@ cmd_mobile_qr(const char *link)
 	int		 w, x, y, top, bottom, q = CMD_MOBILE_QUIET;
 	const char	*cell;
 
-	if ((qr = QRcode_encodeString(link, 0, QR_ECLEVEL_L, QR_MODE_8,
+	if (cmd_mobile_qr_load() != 0)
+		return;
+	if ((qr = cmd_mobile_encode(link, 0, QR_ECLEVEL_L, QR_MODE_8,
 	    1)) == NULL) {
 		printf("(no QR code: %s)\n", strerror(errno));
 		return;
@@ -134,7 +176,7 @@ cmd_mobile_qr(const char *link)
 		}
 		printf("\033[0m\n");
 	}
-	QRcode_free(qr);
+	cmd_mobile_free(qr);
 }
 
 /* The code in digits three blocks wide and five high. */
