@@ -127,8 +127,8 @@ cmd_mobile_qr_load(void)
 	*(void **)&cmd_mobile_free = dlsym(h, "QRcode_free");
 	*(void **)&cmd_mobile_encode = dlsym(h, "QRcode_encodeString");
 	if (cmd_mobile_encode == NULL || cmd_mobile_free == NULL) {
-		printf("(no QR code: %s has no QRcode_encodeString)\n",
-		    QRENCODE_SONAME);
+		printf("(no QR code: %s lacks QRcode_encodeString or "
+		    "QRcode_free)\n", QRENCODE_SONAME);
 		cmd_mobile_encode = NULL;
 		return (-1);
 	}
