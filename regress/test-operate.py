@@ -168,12 +168,37 @@ def config_check_errors():
              "3:3: auth.apiKey is given twice", "duplicate_key"),
             ("status: {enabled: true}\nstatus: {enabled: false}\n",
              "2:1: section status is given twice", "duplicate_section"),
+            ("auth:\n  allowedKeys: { kai: null }\n",
+             "2:23: auth.allowedKeys.kai has no key", "null_allowed_key"),
+            ("auth:\n  allowedKeys: { bob: ~ }\n",
+             "2:23: auth.allowedKeys.bob has no key", "tilde_allowed_key"),
+            ("auth:\n  allowedKeys: { kai: short }\n",
+             "2:23: auth.allowedKeys.kai is shorter than 16 characters "
+             "(loopsy key generate makes keys of 64)", "short_allowed_key"),
+            ("auth:\n  allowedKeys:\n    kai: 0123456789abcdef0\n"
+             "    kai: 0123456789abcdef1\n",
+             "4:5: auth.allowedKeys.kai is given twice",
+             "duplicate_allowed_key"),
         ]
         for text, want, name in cases:
             write(f, text)
             rc, out, err = w.lsy("config", "check", "--file", f)
             is_eq((rc, out, err), (1, "", "%s:%s\n" % (f, want)),
                   "config_check_%s_names_file_line_and_column" % name)
+        d = path(w, "dir.yaml")
+        os.mkdir(d)
+        is_eq(w.lsy("config", "check", "--file", d),
+              (1, "", "%s: is a directory\n" % d),
+              "config_check_a_directory_says_so")
+        fifo = path(w, "fifo.yaml")
+        os.mkfifo(fifo)
+        is_eq(w.lsy("config", "check", "--file", fifo),
+              (1, "", "%s: not a regular file\n" % fifo),
+              "config_check_a_fifo_does_not_hang")
+        write(f, "# x\n" * 300000)
+        is_eq(w.lsy("config", "check", "--file", f),
+              (1, "", "%s: over 1048576 bytes\n" % f),
+              "config_check_refuses_an_oversized_file")
         write(f, "keys: {prefix: C-a}\n")
         is_eq(w.lsy("config", "check", "--file", f), (0, f + ": ok\n", ""),
               "config_check_good_file_is_ok")

@@ -4,12 +4,16 @@
  * config; a bad value or an unknown key fails with "file:line:column: what
  * is wrong".  It also writes the default file for loopsy init.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -79,6 +83,9 @@ static const struct config_key config_keys[] = {
 };
 
 static const char	*config_file;	/* for error messages */
+
+#define CONFIG_KEY_MIN	16	/* characters in an auth.allowedKeys key */
+#define CONFIG_SIZE_MAX	(1024 * 1024)	/* bytes of config.yaml */
 
 static void
 config_list_set(struct strlist *l, const char *const *v)
@@ -356,6 +363,8 @@ config_set_allowed_keys(struct config *c, yaml_node_t *n, char **cause)
 {
 	yaml_node_pair_t	*p;
 	yaml_node_t		*k, *v;
+	const char		*name;
+	u_int			 i;
 
 	if (config_is_null(n))
 		return (0);
@@ -366,6 +375,20 @@ config_set_allowed_keys(struct config *c, yaml_node_t *n, char **cause)
 		if (k->type != YAML_SCALAR_NODE || *config_scalar(k) == '\0')
 			return (config_error(cause, k, "auth.allowedKeys: peer "
 			    "names must be non-empty strings"));
+		name = config_scalar(k);
+		for (i = 0; i < c->nallowed_keys; i++) {
+			if (strcmp(c->allowed_keys[i].name, name) == 0)
+				return (config_error(cause, k, "auth.allowedKeys."
+				    "%s is given twice", name));
+		}
+		/* "null", "~" or nothing is no key, not a key of that text. */
+		if (config_is_null(v))
+			return (config_error(cause, v, "auth.allowedKeys.%s has "
+			    "no key", name));
+		if (strlen(config_scalar(v)) < CONFIG_KEY_MIN)
+			return (config_error(cause, v, "auth.allowedKeys.%s is "
+			    "shorter than %d characters (loopsy key generate "
+			    "makes keys of 64)", name, CONFIG_KEY_MIN));
 		c->allowed_keys = xreallocarray(c->allowed_keys,
 		    c->nallowed_keys + 1, sizeof *c->allowed_keys);
 		c->allowed_keys[c->nallowed_keys].name =
@@ -607,12 +630,35 @@ config_load(const char *path, struct config *c, char **cause)
 	FILE		*f;
 	yaml_parser_t	 parser;
 	yaml_document_t	 doc;
-	int		 rc = -1;
+	struct stat	 sb;
+	int		 fd, rc = -1;
 
-	if ((f = fopen(path, "r")) == NULL) {
+	/* Not blocking on a FIFO: the server reads this in its loop. */
+	if ((fd = open(path, O_RDONLY|O_NONBLOCK|O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return (0);
 		xasprintf(cause, "%s: %s", path, strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &sb) != 0) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > CONFIG_SIZE_MAX) {
+		if (S_ISDIR(sb.st_mode))
+			xasprintf(cause, "%s: is a directory", path);
+		else if (!S_ISREG(sb.st_mode))
+			xasprintf(cause, "%s: not a regular file", path);
+		else
+			xasprintf(cause, "%s: over %d bytes", path,
+			    CONFIG_SIZE_MAX);
+		close(fd);
+		return (-1);
+	}
+	if ((f = fdopen(fd, "r")) == NULL) {
+		xasprintf(cause, "%s: %s", path, strerror(errno));
+		close(fd);
 		return (-1);
 	}
 	config_file = path;
