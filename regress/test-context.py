@@ -359,6 +359,9 @@ def rate_limit():
     rc, out, err = w.lsy("context", "get", "k0")
     ok(rc == 1 and "rate limit" in err and "rateLimits.context" in err,
        "sixth_context_command_in_a_minute_is_rate_limited", err)
+    ok("5 context commands a minute" in err and "bursts of up to 5" in err
+       and re.search(r"retry in \d+ s", err),
+       "the_rate_limit_error_says_the_rate_the_burst_and_when", err)
     rc, out, err = w.lsy("msg", "inbox")
     ok(rc == 1 and "rateLimits.context" in err,
        "messages_share_the_context_rate_limit", err)

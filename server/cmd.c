@@ -11,7 +11,6 @@
 
 #include "server.h"
 
-static int	cmd_rate_check(struct cmd_ctx *);
 
 extern const struct cmd_def cmd_attach_session_def;
 extern const struct cmd_def cmd_capture_pane_def;
@@ -404,7 +403,7 @@ cmd_run_argv(struct client *c, struct client *attached, uint32_t id, int argc,
 		rv = CMD_ERROR;
 		goto out;
 	}
-	if (cmd_rate_check(ctx) != 0) {
+	if (cmd_rate_take(ctx, ctx->def->rate) != 0) {
 		rv = CMD_ERROR;
 		goto out;
 	}
@@ -428,18 +427,21 @@ cmd_env_session(struct cmd_ctx *ctx)
 	return (session_find_id(strtoul(p + 1, NULL, 10)));
 }
 
-/* Refuse a command over its credential's rateLimits, saying when to retry. */
-static int
-cmd_rate_check(struct cmd_ctx *ctx)
+/*
+ * Take a token of kind for the command's credential, or refuse it saying
+ * when to retry.  The bucket holds the limit and refills at the limit a
+ * minute, so a burst of that many may follow a quiet minute.
+ */
+int
+cmd_rate_take(struct cmd_ctx *ctx, enum rate_kind kind)
 {
-	enum rate_kind	 kind = ctx->def->rate;
-	u_int		 retry;
+	u_int	 retry, limit = ratelimit_limit(kind);
 
 	if (ratelimit_take(ctx->actor, kind, &retry) == 0)
 		return (0);
-	cmd_error(ctx, "rate-limited", "rate limit: at most %u %s commands a "
-	    "minute for %s (rateLimits.%s); retry in %u s",
-	    ratelimit_limit(kind), ratelimit_name(kind), ctx->actor,
+	cmd_error(ctx, "rate-limited", "rate limit: %u %s commands a minute "
+	    "for %s, in bursts of up to %u (rateLimits.%s); retry in %u s",
+	    limit, ratelimit_name(kind), ctx->actor, limit,
 	    ratelimit_name(kind), retry);
 	return (-1);
 }

@@ -1,8 +1,9 @@
 /*
  * server/ratelimit.c: the rateLimits of config.yaml, per credential (actor)
  * and kind of command, as token buckets: a bucket holds up to the limit and
- * refills at limit/60 tokens a second, so bursts are allowed but the rate per
- * minute is not exceeded.  A limit of 0 means unlimited.
+ * refills at limit/60 tokens a second: the rate over time is the limit a
+ * minute, and a burst of up to the limit may follow a quiet spell (so one
+ * minute may see up to twice the limit).  A limit of 0 means unlimited.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -187,6 +187,7 @@ enum cmd_retval	 cmd_run_argv(struct client *, struct client *, uint32_t,
 		    int, char **, const char *, struct cmd_ctx **);
 /* Run a command line ("rename-session foo") from a binding or prompt. */
 void		 cmd_run_string(struct client *, const char *);
+int		 cmd_rate_take(struct cmd_ctx *, enum rate_kind);
 void		 cmd_error(struct cmd_ctx *, const char *code, const char *,
 		    ...) __printflike(3, 4);
 void		 cmd_print(struct cmd_ctx *, const char *, ...)

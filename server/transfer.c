@@ -228,7 +228,6 @@ int
 transfer_rate(struct cmd_ctx *ctx)
 {
 	struct transfer	*t;
-	u_int		 retry;
 
 	if (ctx->c == NULL) {
 		cmd_error(ctx, "usage", "%s needs a client connection",
@@ -238,14 +237,8 @@ transfer_rate(struct cmd_ctx *ctx)
 	t = transfer_state(ctx->c);
 	if (t->rated)
 		return (0);
-	if (ratelimit_take(ctx->actor, RATE_TRANSFER, &retry) != 0) {
-		cmd_error(ctx, "rate-limited", "rate limit: at most %u %s "
-		    "commands a minute for %s (rateLimits.%s); retry in %u s",
-		    ratelimit_limit(RATE_TRANSFER),
-		    ratelimit_name(RATE_TRANSFER), ctx->actor,
-		    ratelimit_name(RATE_TRANSFER), retry);
+	if (cmd_rate_take(ctx, RATE_TRANSFER) != 0)
 		return (-1);
-	}
 	t->rated = 1;
 	return (0);
 }
