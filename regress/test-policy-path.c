@@ -121,6 +121,73 @@ t_lists_deny_wins_and_empty_allows_nothing(void **state __unused)
 	free(cause);
 }
 
+/* A denied entry that does not exist yet, named through a link. */
+static void
+t_missing_entry_resolves_its_parent(void **state __unused)
+{
+	char		*allow[] = { dir }, *deny[1], *real, *cause = NULL;
+	struct strlist	 a = { allow, 1 }, d = { deny, 1 };
+
+	deny[0] = t_path("homelink/.gnupg");
+	real = t_path("homereal/.gnupg");
+	assert_int_equal(policy_path_check_lists(real, NULL, &a, &d, &cause),
+	    -1);
+	assert_non_null(strstr(cause, "transfer.deniedPaths"));
+	free(cause);
+	free(real);
+	real = t_path("homereal/ok");
+	assert_int_equal(policy_path_check_lists(real, NULL, &a, &d, &cause),
+	    0);
+	free(real);
+	free(deny[0]);
+}
+
+/* loopsy's own files are denied wherever $LOOPSY_HOME is, and only they. */
+static void
+t_own_state_is_denied(void **state __unused)
+{
+	const char	*no[] = { "config.yaml", "tls/key.pem", "tls",
+			    "config.yaml.Ab12Cd", "relay.json.lock", "phone.key",
+			    "logs/audit.jsonl", "context.json", "peers.json" };
+	const char	*yes[] = { "notes.txt", "config.yamlx", "tlsx/a", "" };
+	char		*allow[] = { dir }, *p, *lh, *real, *cause = NULL;
+	struct strlist	 a = { allow, 1 }, none = { NULL, 0 };
+	u_int		 i;
+
+	lh = t_path("homereal");
+	setenv("LOOPSY_HOME", lh, 1);
+	for (i = 0; i < nitems(no); i++) {
+		xasprintf(&p, "%s/%s", lh, no[i]);
+		assert_int_equal(policy_path_check_lists(p, NULL, &a, &none,
+		    &cause), -1);
+		assert_non_null(strstr(cause, "loopsy's own state"));
+		free(cause);
+		free(p);
+	}
+	for (i = 0; i < nitems(yes); i++) {
+		xasprintf(&p, "%s/%s", lh, yes[i]);
+		assert_int_equal(policy_path_check_lists(p, NULL, &a, &none,
+		    &cause), 0);
+		free(p);
+	}
+	/* Named through a link to the state directory. */
+	setenv("LOOPSY_HOME", "/nonexistent-loopsy-home", 1);
+	p = t_path("homelink/config.yaml");
+	assert_int_equal(policy_path_check_lists(p, NULL, &a, &none, &cause),
+	    0);
+	free(p);
+	setenv("LOOPSY_HOME", lh, 1);
+	p = t_path("homelink/config.yaml");
+	xasprintf(&real, "%s/config.yaml", lh);
+	assert_int_equal(policy_path_check_lists(real, p, &a, &none, &cause),
+	    -1);
+	free(cause);
+	free(real);
+	free(p);
+	unsetenv("LOOPSY_HOME");
+	free(lh);
+}
+
 static int
 t_setup(void **state __unused)
 {
@@ -139,6 +206,13 @@ t_setup(void **state __unused)
 	free(p);
 	p = t_path("al/keys");
 	if (symlink("../.ssh", p) != 0)
+		return (-1);
+	free(p);
+	p = t_path("homereal");
+	mkdir(p, 0700);
+	free(p);
+	p = t_path("homelink");
+	if (symlink("homereal", p) != 0)
 		return (-1);
 	free(p);
 	return (0);
@@ -165,6 +239,8 @@ main(void)
 		cmocka_unit_test(t_expand_tilde_and_relative),
 		cmocka_unit_test(t_resolve_follows_links_and_dotdot),
 		cmocka_unit_test(t_lists_deny_wins_and_empty_allows_nothing),
+		cmocka_unit_test(t_missing_entry_resolves_its_parent),
+		cmocka_unit_test(t_own_state_is_denied),
 	};
 
 	return (cmocka_run_group_tests_name("policy-path", tests, t_setup,

@@ -341,6 +341,15 @@ def policy_refuses_escapes():
         rc, out, err = w.lsy("cp", "al/big", "al/big2")
         ok(rc == 1 and "maxFileSize" in err and
            not os.path.exists(h + "/al/big2"), "max_file_size_enforced", err)
+        # $LOOPSY_HOME is not ~/.loopsy here: its files are still denied.
+        os.symlink(h, h + "/al/lh")
+        rc, out, err = w.lsy("cp", ":al/lh/config.yaml", "al/cfg")
+        ok(rc == 1 and "loopsy's own state" in err and
+           not os.path.exists(h + "/al/cfg"),
+           "loopsy_home_config_refused_wherever_it_is", err)
+        rc, out, err = w.lsy("cp", "al/f", "al/lh/config.yaml")
+        ok(rc == 1 and "loopsy's own state" in err,
+           "loopsy_home_config_cannot_be_overwritten", err)
         is_eq(parts(h + "/al"), [], "refusals_leave_no_temp_files")
     finally:
         w.close()

@@ -114,19 +114,73 @@ policy_path_under(const char *path, const char *dir)
 	return (path[n] == '\0' || path[n] == '/');
 }
 
-/* A list entry as compared: expanded, and resolved if it exists. */
+/*
+ * A list entry as compared: expanded and resolved, as much of it as exists.
+ * A denied ~/.gnupg that is not there yet still names the real place when
+ * ~ itself is reached through a link, so creating it is refused too.
+ */
 static char *
 policy_path_entry(const char *entry)
 {
-	char	*abs, *out, real[PATH_MAX];
+	char	*abs, *norm, *cut, *prev, *out = NULL, real[PATH_MAX];
+	int	 found;
 
 	abs = policy_path_expand(entry, "/");
-	if (realpath(abs, real) != NULL)
-		out = xstrdup(real);
-	else
-		out = policy_path_normalize(abs);
+	if (realpath(abs, real) != NULL) {
+		free(abs);
+		return (xstrdup(real));
+	}
+	norm = policy_path_normalize(abs);
 	free(abs);
+	for (cut = strrchr(norm, '/'); cut != NULL && cut != norm; cut = prev) {
+		*cut = '\0';
+		found = realpath(norm, real) != NULL;
+		prev = strrchr(norm, '/');
+		*cut = '/';
+		if (found) {
+			xasprintf(&out, "%s%s", strcmp(real, "/") == 0 ? "" :
+			    real, cut);
+			break;
+		}
+	}
+	if (out == NULL)
+		out = xstrdup(norm);
+	free(norm);
 	return (out);
+}
+
+/*
+ * Is path one of loopsy's own files in its state directory, or a temporary
+ * or lock file beside one?  Denied wherever $LOOPSY_HOME puts them, whatever
+ * transfer.deniedPaths says: they hold the API key, the TLS and phone keys,
+ * peers' keys and the stores.
+ */
+static int
+policy_path_own(const char *path)
+{
+	static const char	*own[] = { "config.yaml", "context.json", "logs",
+				    "peers.json", "phone.key", "phones",
+				    "relay.json", "tls" };
+	char			*home = loopsy_home(), *dir;
+	const char		*rest;
+	size_t			 len, n;
+	u_int			 i;
+	int			 found = 0;
+
+	dir = policy_path_entry(home);
+	free(home);
+	if (policy_path_under(path, dir) && strcmp(dir, "/") != 0) {
+		rest = path + strlen(dir);
+		rest += strspn(rest, "/");
+		len = strcspn(rest, "/");
+		for (i = 0; i < nitems(own) && !found; i++) {
+			n = strlen(own[i]);
+			found = strncmp(rest, own[i], n) == 0 &&
+			    (len == n || (len > n && rest[n] == '.'));
+		}
+	}
+	free(dir);
+	return (found);
 }
 
 static int
@@ -153,6 +207,12 @@ int
 policy_path_check_lists(const char *resolved, const char *lexical,
     const struct strlist *allowed, const struct strlist *denied, char **cause)
 {
+	if (policy_path_own(resolved) ||
+	    (lexical != NULL && policy_path_own(lexical))) {
+		xasprintf(cause, "path denied: %s is loopsy's own state (its "
+		    "keys and stores)", resolved);
+		return (-1);
+	}
 	if (policy_path_listed(resolved, denied) ||
 	    (lexical != NULL && policy_path_listed(lexical, denied))) {
 		xasprintf(cause, "path denied by transfer.deniedPaths: %s",
