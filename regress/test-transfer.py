@@ -351,6 +351,19 @@ def policy_refuses_escapes():
         ok(rc == 1 and "loopsy's own state" in err,
            "loopsy_home_config_cannot_be_overwritten", err)
         is_eq(parts(h + "/al"), [], "refusals_leave_no_temp_files")
+        rc, out, err = w.lsy("ls-files", ".ssh")
+        with open(os.path.join(h, "logs", "audit.jsonl")) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        refused = [(l["op"], l["target"]) for l in lines
+                   if l["result"] != "ok"]
+        ssh = os.path.realpath(h) + "/.ssh"
+        ok(("ls-files", ssh) in refused and
+           any(op.startswith("transfer") and t == ssh + "/planted"
+               or t == os.path.realpath(h) + "/al/keys/planted"
+               for op, t in refused),
+           "refusals_are_audited_with_the_path_asked_for", refused)
+        ok(any(t.endswith("/al/big2") for op, t in refused),
+           "too_large_is_audited_with_its_path", refused)
     finally:
         w.close()
 

@@ -107,8 +107,7 @@ cmd_ls_files(struct cmd_ctx *ctx)
 	u_int		 n = 0, i;
 
 	if ((resolved = policy_path_check(path, ctx->cwd, &cause)) == NULL) {
-		cmd_error(ctx, "refused", "%s", cause);
-		free(cause);
+		transfer_refused(ctx, path, cause);
 		return (CMD_ERROR);
 	}
 	ctx->audit_target = xstrdup(resolved);

@@ -227,11 +227,23 @@ policy_path_check_lists(const char *resolved, const char *lexical,
 	return (0);
 }
 
+/* The path as written, absolute and without "." or "..": for messages. */
+char *
+policy_path_lexical(const char *path, const char *cwd)
+{
+	char	*abs, *lexical;
+
+	abs = policy_path_expand(path, cwd);
+	lexical = policy_path_normalize(abs);
+	free(abs);
+	return (lexical);
+}
+
 /* Resolve path (relative to cwd) and judge it by the config; NULL: refused. */
 char *
 policy_path_check(const char *path, const char *cwd, char **cause)
 {
-	char	*resolved, *abs, *lexical;
+	char	*resolved, *lexical;
 	int	 rc;
 
 	if (*path == '\0') {
@@ -240,12 +252,10 @@ policy_path_check(const char *path, const char *cwd, char **cause)
 	}
 	if ((resolved = policy_path_resolve(path, cwd, cause)) == NULL)
 		return (NULL);
-	abs = policy_path_expand(path, cwd);
-	lexical = policy_path_normalize(abs);
+	lexical = policy_path_lexical(path, cwd);
 	rc = policy_path_check_lists(resolved, lexical, &config.allowed_paths,
 	    &config.denied_paths, cause);
 	free(lexical);
-	free(abs);
 	if (rc != 0) {
 		free(resolved);
 		return (NULL);

@@ -471,6 +471,7 @@ int		 msg_args_tail(struct cmd_ctx *, int);
 /* policy-path.c: transfer.allowedPaths/deniedPaths after realpath. */
 char	*policy_path_expand(const char *, const char *cwd);
 char	*policy_path_normalize(const char *);
+char	*policy_path_lexical(const char *, const char *cwd);
 char	*policy_path_resolve(const char *, const char *cwd, char **cause);
 int	 policy_path_under(const char *path, const char *dir);
 int	 policy_path_check_lists(const char *resolved, const char *lexical,
@@ -501,6 +502,7 @@ enum cmd_retval	 transfer_status(struct cmd_ctx *, int wait_ms);
 enum cmd_retval	 transfer_mkdir(struct cmd_ctx *, const char *, const char *,
 		     mode_t, int);
 enum cmd_retval	 transfer_get(struct cmd_ctx *, const char *, uint64_t);
+void		 transfer_refused(struct cmd_ctx *, const char *, char *);
 void		 transfer_data(struct client *, const char *, size_t);
 void		 transfer_drained(struct client *);
 void		 transfer_free(struct client *);

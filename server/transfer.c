@@ -351,6 +351,16 @@ transfer_part_name(const char *path, const char *base, const char *key)
  * Where a file or directory goes: path resolved and allowed; if it is an
  * existing directory and name is given, name inside it.
  */
+/* Refuse a path, with the path asked for in the audit line. */
+void
+transfer_refused(struct cmd_ctx *ctx, const char *path, char *cause)
+{
+	if (ctx->audit_target == NULL)
+		ctx->audit_target = policy_path_lexical(path, ctx->cwd);
+	cmd_error(ctx, "refused", "%s", cause);
+	free(cause);
+}
+
 static char *
 transfer_target(struct cmd_ctx *ctx, const char *path, const char *name,
     struct stat *sb, int *exists)
@@ -377,8 +387,7 @@ transfer_target(struct cmd_ctx *ctx, const char *path, const char *name,
 	}
 	return (resolved);
 fail:
-	cmd_error(ctx, "refused", "%s", cause);
-	free(cause);
+	transfer_refused(ctx, path, cause);
 	return (NULL);
 }
 
@@ -785,8 +794,10 @@ transfer_put(struct cmd_ctx *ctx, const struct transfer_file *f)
 
 	transfer_close(t, 0);
 	if (config.max_file_size != 0 && f->size > config.max_file_size) {
+		ctx->audit_target = policy_path_lexical(f->path, ctx->cwd);
 		cmd_error(ctx, "too-large", "file too large: %s is %llu bytes "
-		    "(transfer.maxFileSize is %u)", f->path,
+		    "(transfer.maxFileSize is %u)", f->name != NULL &&
+		    *f->name != '\0' ? f->name : f->path,
 		    (unsigned long long)f->size, config.max_file_size);
 		return (CMD_ERROR);
 	}
@@ -1236,8 +1247,7 @@ transfer_get(struct cmd_ctx *ctx, const char *path, uint64_t offset)
 
 	transfer_close(t, 0);
 	if ((resolved = policy_path_check(path, ctx->cwd, &cause)) == NULL) {
-		cmd_error(ctx, "refused", "%s", cause);
-		free(cause);
+		transfer_refused(ctx, path, cause);
 		return (CMD_ERROR);
 	}
 	ctx->audit_target = xstrdup(resolved);
