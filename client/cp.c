@@ -63,6 +63,8 @@ struct cp {
 	char		 cwd[PATH_MAX];
 	struct buf	 out;		/* the last reply's stdout */
 	char		*error;		/* the last failure */
+	int		 lost;		/* the server went: nothing more */
+	cJSON		*errors;	/* --json: files of a tree that failed */
 	int		 remote;	/* the server is a peer's (host:path) */
 	int		 json;
 	int		 bar;		/* draw progress on stderr */
@@ -123,6 +125,7 @@ cp_writev(struct cp *cp, struct iovec *iov, int n)
 			continue;
 		if (w <= 0) {
 			cp_fail(cp, "lost server: %s", strerror(errno));
+			cp->lost = 1;
 			return (-1);
 		}
 		while (n > 0 && (size_t)w >= iov->iov_len) {
@@ -176,6 +179,7 @@ cp_send(struct cp *cp, enum msg_type type, const void *data, size_t len)
 		;
 	if (n <= 0) {
 		cp_fail(cp, "lost server: %s", strerror(errno));
+		cp->lost = 1;
 		return (-1);
 	}
 	if ((size_t)n >= sizeof hdr + len)
@@ -202,6 +206,7 @@ cp_read_exact(struct cp *cp, void *p, size_t len)
 			continue;
 		if (n <= 0) {
 			cp_fail(cp, "lost server");
+			cp->lost = 1;
 			return (-1);
 		}
 		p = (char *)p + n;
@@ -786,8 +791,19 @@ cp_push_tree(struct cp *cp, const char *src, const char *dst,
 		}
 		free(from);
 		free(to);
-		if (rc != 0)
+		if (rc != 0 && cp->lost)
 			goto out;
+		if (rc != 0) {
+			/* Say so and go on with the rest, as cp(1) does. */
+			clean = cp_clean(cp->error);
+			fprintf(stderr, "cp: %s\n", clean);
+			free(clean);
+			if (cp->errors != NULL)
+				cJSON_AddItemToArray(cp->errors,
+				    cJSON_CreateString(cp->error));
+			cp->status = 1;
+			rc = 0;
+		}
 	}
 	argv[0] = "transfer-mkdir";
 	argv[1] = "-f";
@@ -1176,6 +1192,44 @@ cp_peer(struct cp *cp, struct args *args, char **host)
 	return (0);
 }
 
+/*
+ * Would a copy of directory src to dst (this machine's paths) land in src
+ * itself, so that the walk never ends (cp -r tree tree/a/in) or files are
+ * copied onto themselves (cp -r tree .)?
+ */
+static int
+cp_into_itself(const char *src, const char *dst, const char *name)
+{
+	char		 rs[PATH_MAX], rd[PATH_MAX], *d, *slash, *target;
+	struct stat	 sb;
+	size_t		 n;
+	int		 found, exists;
+
+	if (realpath(src, rs) == NULL)
+		return (0);
+	exists = stat(dst, &sb) == 0 && S_ISDIR(sb.st_mode);
+	d = xstrdup(dst);
+	if (realpath(d, rd) == NULL) {
+		if ((slash = strrchr(d, '/')) != NULL)
+			*slash = '\0';
+		if (realpath(slash == NULL ? "." : (*d == '\0' ? "/" : d),
+		    rd) == NULL) {
+			free(d);
+			return (0);
+		}
+	}
+	free(d);
+	n = strlen(rs);
+	found = strncmp(rd, rs, n) == 0 && (rd[n] == '\0' || rd[n] == '/');
+	if (!found && exists && name != NULL) {
+		xasprintf(&target, "%s/%s", strcmp(rd, "/") == 0 ? "" : rd,
+		    name);
+		found = strcmp(target, rs) == 0;
+		free(target);
+	}
+	return (found);
+}
+
 static int
 cp_run(struct cp *cp, struct args *args)
 {
@@ -1216,6 +1270,11 @@ cp_run(struct cp *cp, struct args *args)
 		if (*name == '\0' || strcmp(name, ".") == 0 ||
 		    strcmp(name, "..") == 0)
 			name = NULL;
+		if (!cp->remote && cp_into_itself(src, dst, name)) {
+			cp_fail(cp, "cannot copy a directory into itself: %s "
+			    "into %s", src, dst);
+			goto out;
+		}
 		rc = cp_push_tree(cp, src, dst, name, sb.st_mode);
 	} else if (S_ISREG(sb.st_mode))
 		rc = cp_push_file(cp, src, dst, name);
@@ -1258,8 +1317,10 @@ cp_main(const char *socket, const struct cmd_def *def, int argc, char **argv)
 		strlcpy(cp.cwd, "/", sizeof cp.cwd);
 	cp.json = args_has_long(args, "json");
 	cp.bar = !cp.json && isatty(2);
-	if (cp.json)
+	if (cp.json) {
 		cp.files = cJSON_CreateArray();
+		cp.errors = cJSON_CreateArray();
+	}
 	cp.corrupt = (e = getenv("LOOPSY_TEST_CORRUPT_CHUNK")) != NULL ?
 	    atoll(e) : -1;
 	cp.pause_after = (e = getenv("LOOPSY_TEST_PAUSE_AFTER")) != NULL ?
@@ -1287,9 +1348,14 @@ cp_main(const char *socket, const struct cmd_def *def, int argc, char **argv)
 	}
 	if (cp.json) {
 		j = cJSON_CreateObject();
-		cJSON_AddBoolToObject(j, "ok", rc == 0);
+		cJSON_AddBoolToObject(j, "ok", rc == 0 &&
+		    cJSON_GetArraySize(cp.errors) == 0);
 		if (rc != 0)
 			cJSON_AddStringToObject(j, "error", cp.error);
+		if (cJSON_GetArraySize(cp.errors) != 0)
+			cJSON_AddItemToObject(j, "errors", cp.errors);
+		else
+			cJSON_Delete(cp.errors);
 		cJSON_AddNumberToObject(j, "bytes", (double)cp.bytes);
 		cJSON_AddNumberToObject(j, "sent", (double)cp.sent);
 		cJSON_AddItemToObject(j, "files", cp.files);

@@ -236,6 +236,37 @@ def cp_r_copies_a_tree_and_skips_symlinks():
                              h + "/one.txt")
         ok(rc == 0 and read(h + "/one.txt") == b"a",
            "cp_r_pull_of_a_file_is_a_file", err)
+        for dst, name in (("tree/sub/inside", "into_its_own_subdirectory"),
+                          ("tree", "into_itself"), (".", "onto_itself")):
+            rc, out, err = w.lsy("cp", "-r", "tree", dst, timeout=10)
+            ok(rc == 1 and "cannot copy a directory into itself" in err and
+               not os.path.exists(h + "/tree/sub/inside") and
+               not os.path.exists(h + "/tree/tree"),
+               "cp_r_refuses_to_copy_a_tree_" + name, err)
+    finally:
+        w.close()
+
+
+def cp_r_goes_on_after_a_file_fails():
+    w = world("transfer: { allowedPaths: [\"~\"], maxFileSize: 1000 }\n")
+    try:
+        h = w.home
+        write(h + "/t/a/one", b"1")
+        write(h + "/t/a/b/big", b"x" * 2000)
+        write(h + "/t/a/b/c/three", b"3")
+        rc, out, err = w.lsy("cp", "-r", "t", "d")
+        ok(rc == 1 and "file too large: " in err and "big is 2000" in err and
+           read(h + "/d/a/one") == b"1" and
+           read(h + "/d/a/b/c/three") == b"3" and
+           not os.path.exists(h + "/d/a/b/big"),
+           "cp_r_copies_the_rest_when_a_file_is_refused", err)
+        rc, out, err = w.lsy("cp", "-r", "--json", "t", "d2")
+        j = json.loads(out) if out.strip() else {}
+        ok(rc == 1 and j.get("ok") is False and
+           len(j.get("errors", [])) == 1 and
+           "file too large" in j["errors"][0] and
+           read(h + "/d2/a/one") == b"1",
+           "cp_r_json_lists_the_files_that_failed", out + err)
     finally:
         w.close()
 
@@ -812,7 +843,8 @@ def modification_time_is_kept():
 
 for fn in (cp_small_empty_and_large_files, local_copy_passes_the_descriptor,
            passed_descriptors_are_checked,
-           cp_r_copies_a_tree_and_skips_symlinks, ls_files_lists_with_json,
+           cp_r_copies_a_tree_and_skips_symlinks, cp_r_goes_on_after_a_file_fails,
+           ls_files_lists_with_json,
            pull_from_server_path, policy_refuses_escapes,
            checksum_mismatch_leaves_no_file, killed_transfer_resumes,
            progress_bar_only_on_a_terminal, rate_limit_and_audit,

@@ -799,6 +799,8 @@ transfer_put(struct cmd_ctx *ctx, const struct transfer_file *f)
 		    "(transfer.maxFileSize is %u)", f->name != NULL &&
 		    *f->name != '\0' ? f->name : f->path,
 		    (unsigned long long)f->size, config.max_file_size);
+		if (f->local)
+			transfer_drop_descriptor(ctx->c);
 		return (CMD_ERROR);
 	}
 	if (f->local && (src = transfer_source_fd(ctx, f, &why)) == -1 &&
