@@ -26,7 +26,11 @@
 static char	 t_dir[] = "/tmp/loopsy-test-context.XXXXXX";
 static char	 t_path[256];
 
-/* cmd.c and msg.c are not linked: context.c needs none of them. */
+/* cmd.c, msg.c and config.c are not linked: context.c needs only this. */
+struct config	 config = {
+	.context_max_entries = CONTEXT_MAX_ENTRIES,
+	.context_max_bytes = CONTEXT_MAX_BYTES
+};
 
 /* A store with no file, for tests that would otherwise write 10000 times. */
 static int
@@ -52,6 +56,8 @@ t_setup(void **state __unused)
 static int
 t_teardown(void **state __unused)
 {
+	config.context_max_entries = CONTEXT_MAX_ENTRIES;
+	config.context_max_bytes = CONTEXT_MAX_BYTES;
 	context_close();
 	unlink(t_path);
 	context_set_clock(0);
@@ -142,6 +148,37 @@ limits_entries(void **state __unused)
 	free(cause);
 	cause = NULL;
 	assert_int_equal(context_set("k00000", "y", 1, 0, &cause), 0);
+}
+
+/* context.maxEntries and context.maxBytes as configured; 0 is no limit. */
+static void
+limits_configured(void **state __unused)
+{
+	char	*cause = NULL, *big = xmalloc(600000);
+
+	memset(big, 'v', 600000);
+	config.context_max_entries = 3;
+	config.context_max_bytes = 1000000;
+	assert_int_equal(context_set("a", "1", 1, 0, &cause), 0);
+	assert_int_equal(context_set("b", big, 600000, 0, &cause), 0);
+	assert_int_equal(context_set("c", big, 600000, 0, &cause), -1);
+	assert_non_null(strstr(cause, "context store full: 1200004 bytes"));
+	assert_non_null(strstr(cause, "context.maxBytes"));
+	free(cause);
+	cause = NULL;
+	/* Replacing a value counts the new one, not both. */
+	assert_int_equal(context_set("b", big, 599000, 0, &cause), 0);
+	assert_int_equal(context_set("c", "3", 1, 0, &cause), 0);
+	assert_int_equal(context_set("d", "4", 1, 0, &cause), -1);
+	assert_non_null(strstr(cause, "context store full: 3 entries "
+	    "(the limit is 3, context.maxEntries)"));
+	free(cause);
+	cause = NULL;
+	config.context_max_entries = 0;
+	config.context_max_bytes = 0;
+	assert_int_equal(context_set("d", big, 600000, 0, &cause), 0);
+	assert_int_equal(context_count(), 4);
+	free(big);
 }
 
 /* Expired entries are never returned, listed, or kept in the file. */
@@ -330,6 +367,8 @@ main(void)
 		    t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(ttl_expiry,
 		    t_setup, t_teardown),
+		cmocka_unit_test_setup_teardown(limits_configured,
+		    t_setup_memory, t_teardown),
 		cmocka_unit_test_setup_teardown(persistence_round_trip,
 		    t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(failed_write_changes_nothing,

@@ -217,7 +217,8 @@ def entry_limit():
           "entry_number_10000_accepted")
     rc, out, err = w.lsy("context", "set", "the-10001st", "v")
     ok(rc == 1 and "context store full: 10000 entries (the limit is "
-       "10000)" in err, "entry_number_10001_refused_clearly", err)
+       "10000, context.maxEntries)" in err,
+       "entry_number_10001_refused_clearly", err)
     is_eq(w.lsy("context", "set", "k00000", "changed")[0], 0,
           "full_store_still_updates_existing_keys")
     w.lsy("context", "delete", "k00001")
@@ -365,6 +366,20 @@ def rate_limit():
     rc, out, err = w.lsy("msg", "inbox")
     ok(rc == 1 and "rateLimits.context" in err,
        "messages_share_the_context_rate_limit", err)
+    w.close()
+
+
+def configured_limits():
+    w = started(config=UNLIMITED + "context: { maxEntries: 2, maxBytes: 30 }\n")
+    is_eq([w.lsy("context", "set", k, "v")[0] for k in ("a", "b")], [0, 0],
+          "configured_store_takes_its_entries")
+    rc, out, err = w.lsy("context", "set", "c", "v")
+    ok(rc == 1 and "(the limit is 2, context.maxEntries)" in err,
+       "context_max_entries_from_config_is_enforced", err)
+    rc, out, err = w.lsy("context", "set", "a", "x" * 40)
+    ok(rc == 1 and "context.maxBytes" in err and
+       w.lsy("context", "get", "a")[1] == "v\n",
+       "context_max_bytes_from_config_is_enforced", err)
     w.close()
 
 
@@ -534,6 +549,7 @@ def logs_follow_rotation():
 
 for fn in (set_get_list_delete, json_shapes, prefix, limits, entry_limit,
            ttl_expiry, persistence, kill9_burst, corrupt_store, rate_limit,
-           audit_has_keys_not_values, messages, logs, logs_follow_rotation):
+           configured_limits, audit_has_keys_not_values, messages, logs,
+           logs_follow_rotation):
     run_test(fn, fn.__name__)
 done()

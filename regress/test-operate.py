@@ -26,7 +26,8 @@ SPEC_KEYS = ["server:", "port: 19532", "host: 127.0.0.1", "auth:", "apiKey:",
              "rateLimits:", "execute: 30", "transfer: 10", "context: 60",
              "sessions:", "historyLimit: 10000", "historyBudget: 268435456",
              "shell: null", "windowSize: latest", "keys:", "prefix: C-b",
-             "bindings: {}", "status:", "enabled: true", "discovery:"]
+             "bindings: {}", "status:", "enabled: true", "discovery:",
+             "maxEntries: 10000", "maxBytes: 67108864"]
 
 
 def path(w, *names):

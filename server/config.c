@@ -69,6 +69,8 @@ static const struct config_key config_keys[] = {
 	{ "rateLimits", "execute", CONFIG_INT, OFF(rate_execute), NULL },
 	{ "rateLimits", "transfer", CONFIG_INT, OFF(rate_transfer), NULL },
 	{ "rateLimits", "context", CONFIG_INT, OFF(rate_context), NULL },
+	{ "context", "maxEntries", CONFIG_INT, OFF(context_max_entries), NULL },
+	{ "context", "maxBytes", CONFIG_INT, OFF(context_max_bytes), NULL },
 	{ "sessions", "historyLimit", CONFIG_INT, OFF(history_limit),
 	    config_set_history_limit },
 	{ "sessions", "historyBudget", CONFIG_INT, OFF(history_budget), NULL },
@@ -126,6 +128,8 @@ config_defaults(struct config *c)
 	c->rate_execute = 30;
 	c->rate_transfer = 10;
 	c->rate_context = 60;
+	c->context_max_entries = CONTEXT_MAX_ENTRIES;
+	c->context_max_bytes = CONTEXT_MAX_BYTES;
 	c->history_limit = 10000;
 	c->history_budget = 268435456;
 	c->size_policy = SIZE_LATEST;
@@ -180,6 +184,7 @@ config_default_text(const char *api_key)
 	    "transfer:  { allowedPaths: [\"~\"], deniedPaths: [~/.ssh, ~/.gnupg, "
 	    "~/.loopsy], maxFileSize: 0 }\n"
 	    "rateLimits: { execute: 30, transfer: 10, context: 60 }\n"
+	    "context:   { maxEntries: 10000, maxBytes: 67108864 }\n"
 	    "sessions:  { historyLimit: 10000, historyBudget: 268435456, "
 	    "shell: null, windowSize: latest }\n"
 	    "keys:      { prefix: C-b, bindings: {} }\n"

@@ -238,11 +238,25 @@ context_schedule(void)
 	evtimer_add(context_timer, &tv);
 }
 
+/* Bytes of keys and values in the store. */
+static uint64_t
+context_bytes(void)
+{
+	uint64_t	 total = 0;
+	u_int		 i;
+
+	for (i = 0; i < context_n; i++)
+		total += strlen(context_v[i]->key) + context_v[i]->len;
+	return (total);
+}
+
 /* Check the limits for setting key to a value of len bytes. */
 int
 context_check(const char *key, size_t len, char **cause)
 {
-	int	 found;
+	uint64_t	 total;
+	u_int		 i;
+	int		 found;
 
 	if (*key == '\0') {
 		xasprintf(cause, "empty key");
@@ -259,12 +273,26 @@ context_check(const char *key, size_t len, char **cause)
 		return (-1);
 	}
 	context_drop_expired();
-	context_search(key, &found);
-	if (!found && context_n >= CONTEXT_MAX_ENTRIES) {
+	i = context_search(key, &found);
+	if (!found && config.context_max_entries != 0 &&
+	    context_n >= config.context_max_entries) {
 		xasprintf(cause, "context store full: %u entries (the limit is "
-		    "%u); delete keys or let them expire", context_n,
-		    CONTEXT_MAX_ENTRIES);
+		    "%u, context.maxEntries); delete keys or let them expire",
+		    context_n, config.context_max_entries);
 		return (-1);
+	}
+	if (config.context_max_bytes != 0) {
+		total = context_bytes();
+		if (found)
+			total -= strlen(context_v[i]->key) + context_v[i]->len;
+		if (total + strlen(key) + len > config.context_max_bytes) {
+			xasprintf(cause, "context store full: %llu bytes of keys "
+			    "and values with this one (the limit is %u, "
+			    "context.maxBytes); delete keys or let them expire",
+			    (unsigned long long)(total + strlen(key) + len),
+			    config.context_max_bytes);
+			return (-1);
+		}
 	}
 	return (0);
 }
@@ -441,7 +469,8 @@ context_parse(const char *data, char **cause)
 			continue;
 		i = context_search(ce->key, &found);
 		if (context_expired(ce, now) || found ||
-		    context_n >= CONTEXT_MAX_ENTRIES) {
+		    (config.context_max_entries != 0 &&
+		    context_n >= config.context_max_entries)) {
 			context_entry_free(ce);	/* expired, dup, or too many */
 			continue;
 		}

@@ -70,6 +70,9 @@ struct config {
 	u_int		 rate_execute;
 	u_int		 rate_transfer;
 	u_int		 rate_context;
+	/* context: the store's limits, 0 = none */
+	u_int		 context_max_entries;
+	u_int		 context_max_bytes;	/* keys and values */
 	/* sessions */
 	u_int		 history_limit;
 	u_int		 history_budget;
@@ -432,7 +435,8 @@ u_int	 prompt_line_cursor(struct prompt_line *);
 /* context.c: the key/value context store (SPEC.md section 3). */
 #define CONTEXT_MAX_KEY		256		/* bytes */
 #define CONTEXT_MAX_VALUE	(1024 * 1024)	/* bytes */
-#define CONTEXT_MAX_ENTRIES	10000
+#define CONTEXT_MAX_ENTRIES	10000		/* context.maxEntries default */
+#define CONTEXT_MAX_BYTES	(64 * 1024 * 1024) /* context.maxBytes default */
 #define CONTEXT_MAX_TTL		(10 * 365 * 86400)	/* seconds */
 struct context_entry {
 	char		*key;
