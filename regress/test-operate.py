@@ -168,6 +168,8 @@ def config_check_errors():
              "3:3: auth.apiKey is given twice", "duplicate_key"),
             ("status: {enabled: true}\nstatus: {enabled: false}\n",
              "2:1: section status is given twice", "duplicate_section"),
+            ("server:\n  port: 70000\n",
+             "2:9: server.port 70000 is more than 65535", "port_over_65535"),
         ]
         for text, want, name in cases:
             write(f, text)
@@ -177,6 +179,9 @@ def config_check_errors():
         write(f, "keys: {prefix: C-a}\n")
         is_eq(w.lsy("config", "check", "--file", f), (0, f + ": ok\n", ""),
               "config_check_good_file_is_ok")
+        write(f, "server: {port: 65535}\n")
+        is_eq(w.lsy("config", "check", "--file", f), (0, f + ": ok\n", ""),
+              "config_check_port_65535_is_ok")
         rc, out, err = w.lsy("config", "check")
         ok(rc == 1 and "config.yaml" in err and "loopsy init" in err,
            "config_check_without_a_file_says_init", err)
