@@ -297,12 +297,70 @@ def status_running_and_not():
         ok(rc == 0 and "pid %d" % st["pid"] in out and
            "2 (1 running, 1 exited)" in out and "on demand" in out,
            "status_text", out)
-        w.lsy("start", "--lan")
+        rc, out, err = w.lsy("start", "--lan")
+        is_eq((rc, out, err), (1, "", "server already running (pid %d); "
+                               "--lan takes effect only when the server "
+                               "starts: stop it first\n" % st["pid"]),
+              "start_lan_on_a_running_server_is_refused")
         st = status_json(w)
         is_eq((st["started"], st["lan"], st["host"]),
-              ("start", True, "0.0.0.0"), "start_lan_shows_in_status")
-        ok("(start --lan)" in w.lsy("status")[1], "start_lan_shows_in_text")
+              ("on-demand", False, "127.0.0.1"),
+              "start_lan_on_a_running_server_changes_nothing")
+        ok("(start --lan)" not in w.lsy("status")[1],
+           "start_lan_refused_is_not_in_status_text")
+        is_eq(w.lsy("start")[:2], (0, ""),
+              "start_on_a_running_server_succeeds")
+        is_eq((status_json(w)["started"], status_json(w)["lan"]),
+              ("start", False), "start_on_a_running_server_keeps_it")
     finally:
+        w.close()
+
+
+def unshare_net():
+    """argv that runs a command in a network namespace of its own (only
+    its own loopback), or None: a server bound to 0.0.0.0 there is open
+    to nothing."""
+    for a in (["unshare", "-n"], ["unshare", "-rn"]):
+        try:
+            if subprocess.run(a + ["true"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              timeout=10).returncode == 0:
+                return a
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return None
+
+
+def start_lan_binds_all_addresses_when_it_starts_the_server():
+    ns = unshare_net()
+    if ns is None:
+        harness._n += 1
+        print("ok %d # SKIP start --lan bind: no network namespace "
+              "(unshare)" % harness._n, flush=True)
+        return
+    w = World()
+    try:
+        w.lsy("init")
+        w.write_config(read(path(w, "config.yaml")).replace("port: 19532",
+                                                            "port: 0"))
+        p = subprocess.run(ns + w.argv("start", "--lan"), env=w.env,
+                           cwd=w.home, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=20)
+        st = status_json(w)
+        ok(p.returncode == 0 and st is not None and st["lan"] and
+           st["host"] == "0.0.0.0" and
+           st["listen"] == "0.0.0.0:%d" % st["port"],
+           "start_lan_listens_on_0_0_0_0", (p.stderr, st))
+        ok("(start --lan)" in w.lsy("status")[1], "start_lan_shows_in_text")
+        is_eq(w.lsy("start", "--lan")[:2], (0, ""),
+              "start_lan_twice_succeeds")
+        is_eq(w.lsy("start")[:2], (0, ""),
+              "start_after_start_lan_succeeds")
+        is_eq(status_json(w)["listen"], st["listen"],
+              "start_after_start_lan_keeps_the_bind")
+    finally:
+        w.lsy("kill-server")
         w.close()
 
 
@@ -547,6 +605,7 @@ for t in (init_creates_everything_with_private_modes,
           config_reload_and_sighup,
           keys_show_and_generate,
           status_running_and_not,
+          start_lan_binds_all_addresses_when_it_starts_the_server,
           start_foreground_lan,
           doctor_checks,
           enable_disable,
