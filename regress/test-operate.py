@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 # Operating the server: init (files, modes, idempotence, --force), config
-# check and reload (and SIGHUP), key show/generate (rotation keeps sessions,
-# no key in logs), status, start --lan, doctor, enable/disable.
+# check and reload (and SIGHUP; a changed TLS certificate), key show/generate
+# (rotation keeps sessions, no key in logs), status, start --lan, doctor,
+# enable/disable.
+import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import socket
@@ -593,6 +596,115 @@ def enable_escapes_the_unit():
         w.close()
 
 
+def served_fingerprint(port):
+    """The fingerprint of the certificate a TLS handshake gets, in the
+    form key show --fingerprint prints."""
+    s = tls_connect(port)
+    try:
+        der = s.getpeercert(binary_form=True)
+    finally:
+        s.close()
+    h = hashlib.sha256(der).hexdigest().upper()
+    return "sha256:" + ":".join(h[i:i + 2] for i in range(0, len(h), 2))
+
+
+def put_tls(src, dst, name):
+    """Copy tls/name from one World to another, replacing it as tools do
+    (a new file renamed over the old)."""
+    to = path(dst, "tls", name)
+    shutil.copyfile(path(src, "tls", name), to + ".new")
+    os.replace(to + ".new", to)
+
+
+def held_get(s, key):
+    """GET /api/v1/context on an open TLS socket: the HTTP status."""
+    s.sendall(("GET /api/v1/context HTTP/1.1\r\nHost: x\r\n"
+               "Authorization: Bearer %s\r\n\r\n" % key).encode())
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except OSError:
+        pass
+    m = re.match(rb"HTTP/1.1 (\d+)", data)
+    return int(m.group(1)) if m else None
+
+
+def reload_serves_a_new_certificate():
+    h = PeerHost()
+    o = World()
+    try:
+        o.lsy("init")
+        h.w.new("keep", "sh")
+        old = served_fingerprint(h.port)
+        is_eq(old, h.fp, "tls_setup_serves_the_init_certificate")
+        held = tls_connect(h.port)
+        put_tls(o, h.w, "key.pem")
+        put_tls(o, h.w, "cert.pem")
+        rc, out, err = h.lsy("config", "reload")
+        new = h.lsy("key", "show", "--fingerprint")[1].strip()
+        ok(rc == 0 and new != old and served_fingerprint(h.port) == new,
+           "config_reload_serves_the_new_certificate",
+           (rc, err, old, new, served_fingerprint(h.port)))
+        is_eq(held_get(held, h.key), 200,
+              "certificate_reload_keeps_connections_made_before")
+        held.close()
+        is_eq(h.lsy("has-session", "-t", "keep")[0], 0,
+              "certificate_reload_keeps_sessions")
+
+        o.lsy("init", "--force")
+        put_tls(o, h.w, "key.pem")
+        put_tls(o, h.w, "cert.pem")
+        new2 = h.lsy("key", "show", "--fingerprint")[1].strip()
+        os.kill(h.status()["pid"], signal.SIGHUP)
+        ok(new2 != new and poll_until(
+            lambda: served_fingerprint(h.port) == new2, 5),
+           "sighup_serves_the_new_certificate")
+    finally:
+        o.close()
+        h.close()
+
+
+def reload_keeps_the_old_certificate_when_the_new_is_bad():
+    h = PeerHost()
+    o = World()
+    try:
+        o.lsy("init")
+        old = served_fingerprint(h.port)
+        cfg = path(h.w, "config.yaml")
+        write(cfg, read(cfg).replace("prefix: C-b", "prefix: C-a"))
+        put_tls(o, h.w, "cert.pem")     # not the key's certificate
+        rc, out, err = h.lsy("config", "reload")
+        ok(rc == 1 and "keeping the old config and TLS certificate" in err
+           and path(h.w, "tls", "key.pem") in err,
+           "config_reload_with_a_mismatched_key_fails_and_says_why", err)
+        is_eq(served_fingerprint(h.port), old,
+              "config_reload_with_a_bad_pair_serves_the_old_certificate")
+        ok(re.search(r"^C-b C-b +send-prefix", list_keys(h.w), re.M),
+           "config_reload_with_a_bad_pair_keeps_the_old_config")
+
+        os.unlink(path(h.w, "tls", "cert.pem"))
+        rc, out, err = h.lsy("config", "reload")
+        ok(rc == 1 and path(h.w, "tls", "cert.pem") in err,
+           "config_reload_without_a_certificate_fails_and_names_it", err)
+        is_eq(served_fingerprint(h.port), old,
+              "config_reload_without_a_certificate_serves_the_old_one")
+
+        put_tls(o, h.w, "key.pem")
+        put_tls(o, h.w, "cert.pem")
+        rc, out, err = h.lsy("config", "reload")
+        ok(rc == 0 and served_fingerprint(h.port) ==
+           o.lsy("key", "show", "--fingerprint")[1].strip() and
+           re.search(r"^C-a C-a +send-prefix", list_keys(h.w), re.M),
+           "config_reload_after_the_pair_is_fixed_takes_both", err)
+    finally:
+        o.close()
+        h.close()
+
+
 def api_key_free(w):
     audit = path(w, "logs", "audit.jsonl")
     return not os.path.exists(audit) or not re.search(r"[0-9a-f]{64}",
@@ -610,7 +722,9 @@ for t in (init_creates_everything_with_private_modes,
           doctor_checks,
           enable_disable,
           init_and_doctor_on_a_broken_setup,
-          enable_escapes_the_unit):
+          enable_escapes_the_unit,
+          reload_serves_a_new_certificate,
+          reload_keeps_the_old_certificate_when_the_new_is_bad):
     run_test(t, t.__name__)
 
 def start_foreground_waits_for_an_on_demand_server():
