@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 # Operating the server: init (files, modes, idempotence, --force), config
 # check and reload (and SIGHUP; a changed TLS certificate), key show/generate
-# (rotation keeps sessions, no key in logs), status, start --lan, doctor,
-# enable/disable.
+# (rotation keeps sessions, no key in logs), init --force on a running server,
+# status, start --lan, doctor, enable/disable.
 import hashlib
 import json
 import os
@@ -705,6 +705,44 @@ def reload_keeps_the_old_certificate_when_the_new_is_bad():
         h.close()
 
 
+def init_force_rotates_a_running_servers_key_and_certificate():
+    h = PeerHost()
+    try:
+        h.w.new("keep", "sh")
+        old_fp = served_fingerprint(h.port)
+        old_key = h.key
+        is_eq(https_get(h.port, "/api/v1/context", old_key)[0], 200,
+              "rotate_setup_the_api_key_works")
+        rc, out, err = h.lsy("init")
+        ok(rc == 0 and "reload" not in out and
+           served_fingerprint(h.port) == old_fp and
+           https_get(h.port, "/api/v1/context", old_key)[0] == 200,
+           "init_without_force_leaves_a_running_server_alone", out + err)
+
+        rc, out, err = h.lsy("init", "--force")
+        new_key = api_key(h.w)
+        ok(rc == 0 and "server reloaded with the new key and certificate; "
+           "sessions kept" in out and new_key not in out,
+           "init_force_makes_a_running_server_reload", out + err)
+        is_eq(https_get(h.port, "/api/v1/context", old_key)[0], 401,
+              "init_force_makes_the_old_api_key_fail_at_once")
+        is_eq(https_get(h.port, "/api/v1/context", new_key)[0], 200,
+              "init_force_makes_the_new_api_key_work_at_once")
+        fp = h.lsy("key", "show", "--fingerprint")[1].strip()
+        ok(fp != old_fp and served_fingerprint(h.port) == fp,
+           "init_force_serves_the_new_certificate_at_once",
+           (old_fp, fp, served_fingerprint(h.port)))
+        is_eq(h.lsy("has-session", "-t", "keep")[0], 0,
+              "init_force_keeps_sessions")
+        h.lsy("kill-server")
+        rc, out, err = h.lsy("init", "--force")
+        ok(rc == 0 and "no server running: the next one uses the new key "
+           "and certificate" in out, "init_force_without_a_server_says_so",
+           out + err)
+    finally:
+        h.close()
+
+
 def api_key_free(w):
     audit = path(w, "logs", "audit.jsonl")
     return not os.path.exists(audit) or not re.search(r"[0-9a-f]{64}",
@@ -724,7 +762,8 @@ for t in (init_creates_everything_with_private_modes,
           init_and_doctor_on_a_broken_setup,
           enable_escapes_the_unit,
           reload_serves_a_new_certificate,
-          reload_keeps_the_old_certificate_when_the_new_is_bad):
+          reload_keeps_the_old_certificate_when_the_new_is_bad,
+          init_force_rotates_a_running_servers_key_and_certificate):
     run_test(t, t.__name__)
 
 def start_foreground_waits_for_an_on_demand_server():
