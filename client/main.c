@@ -133,7 +133,11 @@ main_wait_gone(const char *path, const char *why)
 	return (main_server_live(path) ? -1 : 0);
 }
 
-/* Is this "start -F" (with or without --lan)?  Then the server runs here. */
+/*
+ * Is this "start -F" (with or without --lan)?  Then the server runs here.
+ * --lan is set here either way, so a server this command forks has it
+ * before it listens.
+ */
 static int
 main_start_foreground(const struct cmd_def *def, int argc, char **argv)
 {
@@ -145,7 +149,7 @@ main_start_foreground(const struct cmd_def *def, int argc, char **argv)
 		return (0);
 	args = args_parse(def->flags, def->longs, argc - 1, argv + 1, &cause);
 	fg = args != NULL && args_has(args, 'F');
-	if (fg && args_has_long(args, "lan"))
+	if (args != NULL && args_has_long(args, "lan"))
 		server_lan = 1;
 	args_free(args);
 	free(cause);

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
 # Operating the server: init (files, modes, idempotence, --force), config
-# check and reload (and SIGHUP), key show/generate (rotation keeps sessions,
-# no key in logs), status, start --lan, doctor, enable/disable.
+# check and reload (and SIGHUP; a changed TLS certificate), key show/generate
+# (rotation keeps sessions, no key in logs), init --force on a running server,
+# status, start --lan, doctor, enable/disable.
+import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import socket
@@ -180,6 +183,8 @@ def config_check_errors():
              "    kai: 0123456789abcdef1\n",
              "4:5: auth.allowedKeys.kai is given twice",
              "duplicate_allowed_key"),
+            ("server:\n  port: 70000\n",
+             "2:9: server.port 70000 is more than 65535", "port_over_65535"),
         ]
         for text, want, name in cases:
             write(f, text)
@@ -203,6 +208,9 @@ def config_check_errors():
         write(f, "keys: {prefix: C-a}\n")
         is_eq(w.lsy("config", "check", "--file", f), (0, f + ": ok\n", ""),
               "config_check_good_file_is_ok")
+        write(f, "server: {port: 65535}\n")
+        is_eq(w.lsy("config", "check", "--file", f), (0, f + ": ok\n", ""),
+              "config_check_port_65535_is_ok")
         rc, out, err = w.lsy("config", "check")
         ok(rc == 1 and "config.yaml" in err and "loopsy init" in err,
            "config_check_without_a_file_says_init", err)
@@ -318,12 +326,70 @@ def status_running_and_not():
         ok(rc == 0 and "pid %d" % st["pid"] in out and
            "2 (1 running, 1 exited)" in out and "on demand" in out,
            "status_text", out)
-        w.lsy("start", "--lan")
+        rc, out, err = w.lsy("start", "--lan")
+        is_eq((rc, out, err), (1, "", "server already running (pid %d); "
+                               "--lan takes effect only when the server "
+                               "starts: stop it first\n" % st["pid"]),
+              "start_lan_on_a_running_server_is_refused")
         st = status_json(w)
         is_eq((st["started"], st["lan"], st["host"]),
-              ("start", True, "0.0.0.0"), "start_lan_shows_in_status")
-        ok("(start --lan)" in w.lsy("status")[1], "start_lan_shows_in_text")
+              ("on-demand", False, "127.0.0.1"),
+              "start_lan_on_a_running_server_changes_nothing")
+        ok("(start --lan)" not in w.lsy("status")[1],
+           "start_lan_refused_is_not_in_status_text")
+        is_eq(w.lsy("start")[:2], (0, ""),
+              "start_on_a_running_server_succeeds")
+        is_eq((status_json(w)["started"], status_json(w)["lan"]),
+              ("start", False), "start_on_a_running_server_keeps_it")
     finally:
+        w.close()
+
+
+def unshare_net():
+    """argv that runs a command in a network namespace of its own (only
+    its own loopback), or None: a server bound to 0.0.0.0 there is open
+    to nothing."""
+    for a in (["unshare", "-n"], ["unshare", "-rn"]):
+        try:
+            if subprocess.run(a + ["true"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL,
+                              timeout=10).returncode == 0:
+                return a
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return None
+
+
+def start_lan_binds_all_addresses_when_it_starts_the_server():
+    ns = unshare_net()
+    if ns is None:
+        harness._n += 1
+        print("ok %d # SKIP start --lan bind: no network namespace "
+              "(unshare)" % harness._n, flush=True)
+        return
+    w = World()
+    try:
+        w.lsy("init")
+        w.write_config(read(path(w, "config.yaml")).replace("port: 19532",
+                                                            "port: 0"))
+        p = subprocess.run(ns + w.argv("start", "--lan"), env=w.env,
+                           cwd=w.home, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=20)
+        st = status_json(w)
+        ok(p.returncode == 0 and st is not None and st["lan"] and
+           st["host"] == "0.0.0.0" and
+           st["listen"] == "0.0.0.0:%d" % st["port"],
+           "start_lan_listens_on_0_0_0_0", (p.stderr, st))
+        ok("(start --lan)" in w.lsy("status")[1], "start_lan_shows_in_text")
+        is_eq(w.lsy("start", "--lan")[:2], (0, ""),
+              "start_lan_twice_succeeds")
+        is_eq(w.lsy("start")[:2], (0, ""),
+              "start_after_start_lan_succeeds")
+        is_eq(status_json(w)["listen"], st["listen"],
+              "start_after_start_lan_keeps_the_bind")
+    finally:
+        w.lsy("kill-server")
         w.close()
 
 
@@ -556,6 +622,153 @@ def enable_escapes_the_unit():
         w.close()
 
 
+def served_fingerprint(port):
+    """The fingerprint of the certificate a TLS handshake gets, in the
+    form key show --fingerprint prints."""
+    s = tls_connect(port)
+    try:
+        der = s.getpeercert(binary_form=True)
+    finally:
+        s.close()
+    h = hashlib.sha256(der).hexdigest().upper()
+    return "sha256:" + ":".join(h[i:i + 2] for i in range(0, len(h), 2))
+
+
+def put_tls(src, dst, name):
+    """Copy tls/name from one World to another, replacing it as tools do
+    (a new file renamed over the old)."""
+    to = path(dst, "tls", name)
+    shutil.copyfile(path(src, "tls", name), to + ".new")
+    os.replace(to + ".new", to)
+
+
+def held_get(s, key):
+    """GET /api/v1/context on an open TLS socket: the HTTP status."""
+    s.sendall(("GET /api/v1/context HTTP/1.1\r\nHost: x\r\n"
+               "Authorization: Bearer %s\r\n\r\n" % key).encode())
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except OSError:
+        pass
+    m = re.match(rb"HTTP/1.1 (\d+)", data)
+    return int(m.group(1)) if m else None
+
+
+def reload_serves_a_new_certificate():
+    h = PeerHost()
+    o = World()
+    try:
+        o.lsy("init")
+        h.w.new("keep", "sh")
+        old = served_fingerprint(h.port)
+        is_eq(old, h.fp, "tls_setup_serves_the_init_certificate")
+        held = tls_connect(h.port)
+        put_tls(o, h.w, "key.pem")
+        put_tls(o, h.w, "cert.pem")
+        rc, out, err = h.lsy("config", "reload")
+        new = h.lsy("key", "show", "--fingerprint")[1].strip()
+        ok(rc == 0 and new != old and served_fingerprint(h.port) == new,
+           "config_reload_serves_the_new_certificate",
+           (rc, err, old, new, served_fingerprint(h.port)))
+        is_eq(held_get(held, h.key), 200,
+              "certificate_reload_keeps_connections_made_before")
+        held.close()
+        is_eq(h.lsy("has-session", "-t", "keep")[0], 0,
+              "certificate_reload_keeps_sessions")
+
+        o.lsy("init", "--force")
+        put_tls(o, h.w, "key.pem")
+        put_tls(o, h.w, "cert.pem")
+        new2 = h.lsy("key", "show", "--fingerprint")[1].strip()
+        os.kill(h.status()["pid"], signal.SIGHUP)
+        ok(new2 != new and poll_until(
+            lambda: served_fingerprint(h.port) == new2, 5),
+           "sighup_serves_the_new_certificate")
+    finally:
+        o.close()
+        h.close()
+
+
+def reload_keeps_the_old_certificate_when_the_new_is_bad():
+    h = PeerHost()
+    o = World()
+    try:
+        o.lsy("init")
+        old = served_fingerprint(h.port)
+        cfg = path(h.w, "config.yaml")
+        write(cfg, read(cfg).replace("prefix: C-b", "prefix: C-a"))
+        put_tls(o, h.w, "cert.pem")     # not the key's certificate
+        rc, out, err = h.lsy("config", "reload")
+        ok(rc == 1 and "keeping the old config and TLS certificate" in err
+           and path(h.w, "tls", "key.pem") in err,
+           "config_reload_with_a_mismatched_key_fails_and_says_why", err)
+        is_eq(served_fingerprint(h.port), old,
+              "config_reload_with_a_bad_pair_serves_the_old_certificate")
+        ok(re.search(r"^C-b C-b +send-prefix", list_keys(h.w), re.M),
+           "config_reload_with_a_bad_pair_keeps_the_old_config")
+
+        os.unlink(path(h.w, "tls", "cert.pem"))
+        rc, out, err = h.lsy("config", "reload")
+        ok(rc == 1 and path(h.w, "tls", "cert.pem") in err,
+           "config_reload_without_a_certificate_fails_and_names_it", err)
+        is_eq(served_fingerprint(h.port), old,
+              "config_reload_without_a_certificate_serves_the_old_one")
+
+        put_tls(o, h.w, "key.pem")
+        put_tls(o, h.w, "cert.pem")
+        rc, out, err = h.lsy("config", "reload")
+        ok(rc == 0 and served_fingerprint(h.port) ==
+           o.lsy("key", "show", "--fingerprint")[1].strip() and
+           re.search(r"^C-a C-a +send-prefix", list_keys(h.w), re.M),
+           "config_reload_after_the_pair_is_fixed_takes_both", err)
+    finally:
+        o.close()
+        h.close()
+
+
+def init_force_rotates_a_running_servers_key_and_certificate():
+    h = PeerHost()
+    try:
+        h.w.new("keep", "sh")
+        old_fp = served_fingerprint(h.port)
+        old_key = h.key
+        is_eq(https_get(h.port, "/api/v1/context", old_key)[0], 200,
+              "rotate_setup_the_api_key_works")
+        rc, out, err = h.lsy("init")
+        ok(rc == 0 and "reload" not in out and
+           served_fingerprint(h.port) == old_fp and
+           https_get(h.port, "/api/v1/context", old_key)[0] == 200,
+           "init_without_force_leaves_a_running_server_alone", out + err)
+
+        rc, out, err = h.lsy("init", "--force")
+        new_key = api_key(h.w)
+        ok(rc == 0 and "server reloaded with the new key and certificate; "
+           "sessions kept" in out and new_key not in out,
+           "init_force_makes_a_running_server_reload", out + err)
+        is_eq(https_get(h.port, "/api/v1/context", old_key)[0], 401,
+              "init_force_makes_the_old_api_key_fail_at_once")
+        is_eq(https_get(h.port, "/api/v1/context", new_key)[0], 200,
+              "init_force_makes_the_new_api_key_work_at_once")
+        fp = h.lsy("key", "show", "--fingerprint")[1].strip()
+        ok(fp != old_fp and served_fingerprint(h.port) == fp,
+           "init_force_serves_the_new_certificate_at_once",
+           (old_fp, fp, served_fingerprint(h.port)))
+        is_eq(h.lsy("has-session", "-t", "keep")[0], 0,
+              "init_force_keeps_sessions")
+        h.lsy("kill-server")
+        rc, out, err = h.lsy("init", "--force")
+        ok(rc == 0 and "no server running: the next one uses the new key "
+           "and certificate" in out, "init_force_without_a_server_says_so",
+           out + err)
+    finally:
+        h.close()
+
+
 def api_key_free(w):
     audit = path(w, "logs", "audit.jsonl")
     return not os.path.exists(audit) or not re.search(r"[0-9a-f]{64}",
@@ -568,11 +781,15 @@ for t in (init_creates_everything_with_private_modes,
           config_reload_and_sighup,
           keys_show_and_generate,
           status_running_and_not,
+          start_lan_binds_all_addresses_when_it_starts_the_server,
           start_foreground_lan,
           doctor_checks,
           enable_disable,
           init_and_doctor_on_a_broken_setup,
-          enable_escapes_the_unit):
+          enable_escapes_the_unit,
+          reload_serves_a_new_certificate,
+          reload_keeps_the_old_certificate_when_the_new_is_bad,
+          init_force_rotates_a_running_servers_key_and_certificate):
     run_test(t, t.__name__)
 
 def start_foreground_waits_for_an_on_demand_server():

@@ -3,7 +3,8 @@
  * (0600) with every key and a new 256-bit API key, and the TLS key pair and
  * self-signed certificate peers will pin.  Idempotent: what exists is kept
  * and modes that are too open are repaired; --force makes a new API key
- * (keeping the rest of config.yaml) and a new key pair.  Runs in the client.
+ * (keeping the rest of config.yaml) and a new key pair, and tells a running
+ * server to reload.  Runs in the client.
  */
 #include <sys/stat.h>
 
@@ -261,6 +262,32 @@ out:
 	return (rc);
 }
 
+/*
+ * After --force: a running server reads the new API key and certificate
+ * now (as after key generate), so what key show prints is what it takes.
+ * Without --force nothing a server uses has changed, so it is not asked.
+ */
+static int
+cmd_init_reload(struct cmd_ctx *ctx)
+{
+	char	*argv[] = { "config-reload" }, *cause = NULL;
+
+	if (!operate_server_live()) {
+		cmd_print(ctx, "no server running: the next one uses the new "
+		    "key and certificate\n");
+		return (0);
+	}
+	if (operate_call(1, argv, NULL, &cause) != 0) {
+		cmd_error(ctx, "init", "the server did not reload: %s; fix it, "
+		    "then loopsy config reload", cause);
+		free(cause);
+		return (-1);
+	}
+	cmd_print(ctx, "server reloaded with the new key and certificate; "
+	    "sessions kept\n");
+	return (0);
+}
+
 static enum cmd_retval
 cmd_init(struct cmd_ctx *ctx)
 {
@@ -272,6 +299,8 @@ cmd_init(struct cmd_ctx *ctx)
 	if (cmd_init_config(ctx, force) != 0)
 		bad = 1;
 	if (cmd_init_tls(ctx, force) != 0)
+		bad = 1;
+	if (force && !bad && cmd_init_reload(ctx) != 0)
 		bad = 1;
 	return (bad ? CMD_ERROR : CMD_OK);
 }

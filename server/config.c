@@ -40,6 +40,7 @@ struct config_key {
 	int		 (*set)(struct config *, yaml_node_t *, char **);
 };
 
+static int	config_set_port(struct config *, yaml_node_t *, char **);
 static int	config_set_history_limit(struct config *, yaml_node_t *, char **);
 static int	config_set_shell(struct config *, yaml_node_t *, char **);
 static int	config_set_window_size(struct config *, yaml_node_t *, char **);
@@ -52,7 +53,7 @@ static int	config_set_phone_commands(struct config *, yaml_node_t *,
 
 #define OFF(f) offsetof(struct config, f)
 static const struct config_key config_keys[] = {
-	{ "server", "port", CONFIG_INT, OFF(server_port), NULL },
+	{ "server", "port", CONFIG_INT, OFF(server_port), config_set_port },
 	{ "server", "host", CONFIG_STRING, OFF(server_host), NULL },
 	{ "auth", "apiKey", CONFIG_STRING, OFF(api_key), NULL },
 	{ "auth", "allowedKeys", CONFIG_MAP, 0, config_set_allowed_keys },
@@ -444,6 +445,19 @@ config_set_phone_commands(struct config *c, yaml_node_t *n, char **cause)
 		c->phone_commands[c->nphone_commands].name = xstrdup(name);
 		c->phone_commands[c->nphone_commands++].value = xstrdup(s);
 	}
+	return (0);
+}
+
+static int
+config_set_port(struct config *c, yaml_node_t *n, char **cause)
+{
+	long long	 v;
+
+	config_int(n, &v);
+	if (v > 65535)
+		return (config_error(cause, n, "server.port %lld is more than "
+		    "65535", v));
+	c->server_port = v;
 	return (0);
 }
 

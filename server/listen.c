@@ -14,6 +14,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -60,6 +61,8 @@
 
 static struct evconnlistener	*listen_lev;
 static SSL_CTX			*listen_ctx;
+static struct stat		 listen_cert_sb; /* the files it was made of */
+static struct stat		 listen_key_sb;
 static char			*listen_why;	/* why there is no listener */
 static char			*listen_addr;	/* host:port we listen on */
 static u_short			 listen_bound_port;
@@ -686,6 +689,75 @@ listen_error_cb(struct evconnlistener *lev __unused, void *arg __unused)
 	    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 }
 
+/* Is path not what sb says it was (or gone)? */
+static int
+listen_file_changed(const char *path, const struct stat *was)
+{
+	struct stat	 sb;
+
+	if (stat(path, &sb) != 0)
+		return (1);
+	return (sb.st_dev != was->st_dev || sb.st_ino != was->st_ino ||
+	    sb.st_size != was->st_size ||
+	    sb.st_mtim.tv_sec != was->st_mtim.tv_sec ||
+	    sb.st_mtim.tv_nsec != was->st_mtim.tv_nsec);
+}
+
+/*
+ * Make listen_ctx from tls/cert.pem and tls/key.pem if there is none yet or
+ * either file changed since it was made: 1 if made, 0 if kept, -1 with
+ * *cause if the files are bad (listen_ctx is then untouched).  The files
+ * are looked at before they are read, so a change while reading is seen
+ * next time.  Connections made keep the context they have (each SSL holds
+ * a reference); only new ones get the new certificate.
+ */
+static int
+listen_tls_update(char **cause)
+{
+	struct stat	 csb, ksb;
+	SSL_CTX		*ctx;
+	char		*cert = loopsy_path("tls/cert.pem");
+	char		*key = loopsy_path("tls/key.pem");
+	int		 rc = 0;
+
+	if (listen_ctx != NULL && !listen_file_changed(cert, &listen_cert_sb) &&
+	    !listen_file_changed(key, &listen_key_sb))
+		goto out;
+	if (stat(cert, &csb) != 0)
+		memset(&csb, 0, sizeof csb);
+	if (stat(key, &ksb) != 0)
+		memset(&ksb, 0, sizeof ksb);
+	if ((ctx = tls_server_ctx(cert, key, cause)) == NULL) {
+		rc = -1;
+		goto out;
+	}
+	if (listen_ctx != NULL) {
+		SSL_CTX_free(listen_ctx);
+		log_info("new TLS certificate for new peer connections");
+	}
+	listen_ctx = ctx;
+	listen_cert_sb = csb;
+	listen_key_sb = ksb;
+	rc = 1;
+out:
+	free(cert);
+	free(key);
+	return (rc);
+}
+
+/*
+ * On reload: the certificate and key again, if they changed.  1 if the
+ * certificate is new, 0 if not (or there is no listener: listen_start
+ * reads them), -1 with *cause if the new pair is bad and the old is kept.
+ */
+int
+listen_reload_tls(char **cause)
+{
+	if (listen_ctx == NULL)
+		return (0);
+	return (listen_tls_update(cause));
+}
+
 /* Listen on server.host:server.port, or say why not. */
 void
 listen_start(void)
@@ -693,27 +765,23 @@ listen_start(void)
 	struct addrinfo		 hints, *ai = NULL;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen = sizeof ss;
-	char			 port[16], *cert, *key, *cause = NULL;
+	char			 port[16], *cause = NULL;
 	char			 host[NI_MAXHOST];
 	const char		*bind_host;
 	int			 error;
 
 	listen_stop();
-	listen_stop_tls();
 	http_settings(&listen_settings, listen_on_headers_complete,
 	    listen_on_body, listen_on_message_complete);
 	bind_host = server_lan ? "0.0.0.0" : config.server_host;
 	if (config.api_key == NULL || *config.api_key == '\0') {
 		listen_set_why("no auth.apiKey in config.yaml "
 		    "(run loopsy init)");
+		listen_stop_tls();
 		return;
 	}
-	cert = loopsy_path("tls/cert.pem");
-	key = loopsy_path("tls/key.pem");
-	listen_ctx = tls_server_ctx(cert, key, &cause);
-	free(cert);
-	free(key);
-	if (listen_ctx == NULL) {
+	if (listen_tls_update(&cause) == -1) {
+		listen_stop_tls();
 		listen_set_why("no TLS certificate (run loopsy init): %s",
 		    cause);
 		free(cause);

@@ -100,9 +100,11 @@ server_discovery_start(void)
 
 /*
  * Read config.yaml again into a new struct and switch to it only if it is
- * good: a bad file keeps the old config and says why.  Sessions are not
- * touched; new values apply from now on (key bindings, the status line,
- * history budget, limits).
+ * good: a bad file keeps the old config and says why.  So does a changed
+ * TLS certificate or key that does not load (a good one serves the peer
+ * connections made from now on).  Sessions are not touched; new values
+ * apply from now on (key bindings, the status line, history budget,
+ * limits).
  */
 int
 server_reload_config(char **cause)
@@ -110,17 +112,21 @@ server_reload_config(char **cause)
 	struct config	 nc;
 	struct client	*c;
 	char		*path = config_path(), *why = NULL;
-	int		 relisten, discovery = config.discovery;
+	int		 relisten, newcert, discovery = config.discovery;
+	int		 rc = -1;
 
 	log_info("reloading %s", path);
 	config_defaults(&nc);
 	if (config_load(path, &nc, &why) != 0) {
 		xasprintf(cause, "config reload failed, keeping the old "
 		    "config: %s", why);
-		free(why);
-		config_clear(&nc);
-		free(path);
-		return (-1);
+		goto out;
+	}
+	if ((newcert = listen_reload_tls(&why)) == -1) {
+		xasprintf(cause, "config reload failed, keeping the old "
+		    "config and TLS certificate: the new one does not load: "
+		    "%s", why);
+		goto out;
 	}
 	relisten = listen_port() == 0 || nc.server_port != config.server_port ||
 	    strcmp(nc.server_host, config.server_host) != 0;
@@ -130,15 +136,20 @@ server_reload_config(char **cause)
 		listen_start();
 	server_history.limit = config.history_budget;
 	keys_init();
-	if (config.discovery != discovery || relisten)
+	if (config.discovery != discovery || relisten || newcert)
 		server_discovery_start();	/* stops it first */
 	TAILQ_FOREACH(c, &clients, entry) {
 		if (c->flags & CLIENT_ATTACHED)
 			server_client_redraw(c);
 	}
 	log_info("reloaded %s", path);
+	rc = 0;
+out:
+	if (rc != 0)
+		config_clear(&nc);
+	free(why);
 	free(path);
-	return (0);
+	return (rc);
 }
 
 /* Is a server answering on path?  Removes a stale socket. */

@@ -596,6 +596,7 @@ struct hconn {
 void		 listen_start(void);
 void		 listen_stop(void);
 void		 listen_stop_tls(void);
+int		 listen_reload_tls(char **);	/* new cert/key files? */
 void		 listen_shutdown(void);
 const char	*listen_state(void);	/* "host:port" or "off: why" */
 u_short		 listen_port(void);
