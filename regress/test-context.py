@@ -4,8 +4,8 @@ set/get/list/delete and their --json shapes, the limits of SPEC.md section 3
 with clear errors, TTL expiry (never returned, purged from context.json),
 persistence across restarts and across `kill -9` in the middle of a burst of
 writes, a corrupt store moved aside, rate limits, audit lines naming keys and
-never values, messages to this host, and the audit log read and followed
-across a rotation."""
+never values, messages to this host, other people's text escaped on the
+terminal, and the audit log read (escaped) and followed across a rotation."""
 
 import glob
 import json
@@ -56,6 +56,38 @@ def restart(w):
     rc, out, err = w.lsy("start")
     if rc != 0:
         raise RuntimeError("start: %s" % err)
+
+
+def lsyb(w, *args, input=None):
+    """Run the CLI with bytes arguments; return (rc, stdout, stderr) as
+    bytes, nothing decoded: what a terminal would get."""
+    p = subprocess.run([LOOPSY, "-S", w.sock] + list(args), env=w.env,
+                       cwd=w.home, input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=20)
+    return p.returncode, p.stdout, p.stderr
+
+
+# What a terminal acts on or reorders: C0 but newline, DEL, C1, bidi marks.
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f"
+                    "\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(out):
+    """out is valid UTF-8 with nothing a terminal would act on but
+    newlines."""
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return UNSAFE.search(text) is None
+
+
+def utf8_json(out):
+    """out parsed as JSON if it is valid UTF-8 and valid JSON, else None."""
+    try:
+        return json.loads(out.decode("utf-8"))
+    except ValueError:
+        return None
 
 
 def raw_command(w, argv):
@@ -445,6 +477,46 @@ def messages():
     w.close()
 
 
+# ------------------------------------------------------------------ text
+
+EVIL = "evil\x1b]0;pwned\x07\x1b[2J\x1b[31mred\rover"
+
+
+def others_text_is_escaped():
+    w = started()
+    body = EVIL + "\u009b\u202eabc\tx\ny h\u00e9llo \u2713"
+    rc, out, err = w.lsy("msg", "send", "self", body)
+    mid = out.strip()
+    rc, out, err = lsyb(w, "msg", "inbox")
+    ok(rc == 0 and terminal_safe(out), "inbox_prints_no_control_characters",
+       out)
+    is_eq(out.decode("utf-8", "replace"),
+          "%s %s [chat] evil\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mred"
+          "\\rover\\u009b\\u202eabc\\tx\\ny h\u00e9llo \u2713\n" % (mid, HOST),
+          "inbox_escapes_controls_and_keeps_utf8_text")
+    j = utf8_json(lsyb(w, "msg", "inbox", "--json")[1])
+    ok(j and j[0]["body"] == body, "inbox_json_keeps_the_body_as_sent", j)
+    # Anyone with the store can write an envelope: from and type too.
+    env = json.dumps({"from": "\x1b[31mmallory", "to": HOST, "ts": 1,
+                      "id": "1-x\u202e-0000", "type": "chat\u0085",
+                      "body": "b"})
+    w.lsy("context", "set", "inbox:%s:1-x" % HOST, env)
+    rc, out, err = lsyb(w, "msg", "inbox")
+    ok(terminal_safe(out) and out.decode().splitlines()[0] ==
+       "1-x\\u202e-0000 \\x1b[31mmallory [chat\\u0085] b",
+       "inbox_escapes_from_type_and_id", out)
+
+    key = "x\x01\x1b[31mred\u2066"
+    w.lsy("context", "set", key, EVIL)
+    rc, out, err = lsyb(w, "context", "list")
+    ok(rc == 0 and terminal_safe(out) and
+       "x\\x01\\x1b[31mred\\u2066 %d\n" % len(EVIL) in out.decode(),
+       "context_list_escapes_keys", out)
+    is_eq(lsyb(w, "context", "get", key)[1], (EVIL + "\n").encode(),
+          "context_get_prints_the_value_as_stored")
+    w.close()
+
+
 # ------------------------------------------------------------------ logs
 
 class Follower:
@@ -498,6 +570,28 @@ def logs():
     w.close()
 
 
+def logs_escape_control_characters():
+    w = started()
+    w.lsy("context", "set", "k\x1b]0;pwned\x07\u202e", "v")
+    with open(os.path.join(w.home, "logs", "audit.jsonl"), "ab") as f:
+        f.write(b"not json \x1b[2J\x9b\n")
+    rc, out, err = lsyb(w, "logs")
+    text = out.decode("utf-8", "replace")
+    ok(rc == 0 and terminal_safe(out) and
+       " context-set k\\x1b]0;pwned\\x07\\u202e ok " in text,
+       "logs_escapes_control_characters_in_targets", out)
+    ok("not json \\x1b[2J\\x9b\n" in text,
+       "logs_escapes_lines_that_are_not_json", out)
+    rc, out, err = lsyb(w, "logs", "--json")
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    ok("\nnot json \x1b[2J\ufffd\n" in text,
+       "logs_json_replaces_bytes_that_are_not_utf8", out)
+    w.close()
+
+
 def logs_follow_rotation():
     w = started(env={"LOOPSY_AUDIT_MAX_SIZE": "1500"})
     f = Follower(w, "--json")
@@ -531,6 +625,7 @@ def logs_follow_rotation():
 
 for fn in (set_get_list_delete, json_shapes, prefix, limits, entry_limit,
            ttl_expiry, persistence, kill9_burst, corrupt_store, rate_limit,
-           audit_has_keys_not_values, messages, logs, logs_follow_rotation):
+           audit_has_keys_not_values, messages, others_text_is_escaped, logs,
+           logs_escape_control_characters, logs_follow_rotation):
     run_test(fn, fn.__name__)
 done()
