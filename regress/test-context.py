@@ -5,7 +5,8 @@ with clear errors, TTL expiry (never returned, purged from context.json),
 persistence across restarts and across `kill -9` in the middle of a burst of
 writes, a corrupt store moved aside, rate limits, audit lines naming keys and
 never values, messages to this host, other people's text escaped on the
-terminal, and the audit log read (escaped) and followed across a rotation."""
+terminal and text that is not UTF-8 refused, and the audit log read (escaped)
+and followed across a rotation."""
 
 import glob
 import json
@@ -517,6 +518,63 @@ def others_text_is_escaped():
     w.close()
 
 
+def non_utf8_is_refused():
+    w = started()
+    rc, out, err = lsyb(w, "context", "set", "bin", "-",
+                        input=b"\xff\xfe\x80abc")
+    ok(rc == 1 and b"values are UTF-8 text" in err and
+       b"byte 0xff at offset 0" in err,
+       "context_set_refuses_a_value_that_is_not_utf8", err)
+    is_eq(w.lsy("context", "get", "bin")[0], 1, "refused_value_is_not_stored")
+    rc, out, err = lsyb(w, "context", "set", b"a\xc0\xafb", "v")
+    ok(rc == 1 and b"keys are UTF-8 text" in err and
+       b"a\\xc0\\xafb" in err and terminal_safe(err),
+       "context_set_refuses_a_key_that_is_not_utf8", err)
+    rc, out, err = lsyb(w, "context", "set", "k", b"a\xed\xa0\x80")
+    ok(rc == 1 and b"values are UTF-8 text" in err,
+       "context_set_refuses_an_encoded_surrogate", err)
+    rc, out, err = lsyb(w, "msg", "send", "self", b"hi \x9b31m")
+    ok(rc == 1 and b"messages are UTF-8 text" in err and
+       b"byte 0x9b at offset 3" in err,
+       "msg_send_refuses_a_body_that_is_not_utf8", err)
+    is_eq(utf8_json(lsyb(w, "msg", "inbox", "--json")[1]), [],
+          "refused_message_is_not_delivered")
+
+    text = "h\u00e9 \u2713 \U0001f600 \u009b"
+    is_eq(w.lsy("context", "set", "u", text)[0], 0, "utf8_values_are_stored")
+    rc, out, err = lsyb(w, "context", "get", "u", "--json")
+    is_eq((utf8_json(out) or {}).get("value"), text,
+          "context_get_json_is_utf8")
+    rc, out, err = lsyb(w, "context", "list", "--json")
+    is_eq([e["key"] for e in (utf8_json(out) or {}).get("entries", [])],
+          ["u"], "context_list_json_is_utf8")
+    with open(os.path.join(w.home, "logs", "audit.jsonl"), "rb") as f:
+        audit = f.read()
+    rows = [utf8_json(l) for l in audit.splitlines()]
+    ok(None not in rows and
+       any(r["target"] == "a\ufffd\ufffdb" for r in rows),
+       "audit_log_stays_utf8_json_with_a_bad_key", audit)
+    rc, out, err = lsyb(w, "logs", "--json")
+    rows = [utf8_json(l) for l in out.splitlines()]
+    ok(rows and None not in rows, "logs_json_is_utf8", out)
+    w.close()
+
+
+def old_store_with_bad_bytes():
+    w = World(config=UNLIMITED)
+    with open(os.path.join(w.home, "context.json"), "wb") as f:
+        f.write(b'{"version":1,"entries":[\n{"key":"old","value":"a\xffb",'
+                b'"createdAt":1,"updatedAt":1}\n]}\n')
+    is_eq(w.lsy("start")[0], 0, "server_starts_with_bad_bytes_in_store")
+    rc, out, err = lsyb(w, "context", "get", "old", "--json")
+    is_eq((utf8_json(out) or {}).get("value"), "a\ufffdb",
+          "stored_bad_bytes_become_U_FFFD")
+    with open(os.path.join(w.home, "logs", "server.log")) as f:
+        log = f.read()
+    ok("not UTF-8" in log, "stored_bad_bytes_reported_in_server_log", log)
+    w.close()
+
+
 # ------------------------------------------------------------------ logs
 
 class Follower:
@@ -625,7 +683,8 @@ def logs_follow_rotation():
 
 for fn in (set_get_list_delete, json_shapes, prefix, limits, entry_limit,
            ttl_expiry, persistence, kill9_burst, corrupt_store, rate_limit,
-           audit_has_keys_not_values, messages, others_text_is_escaped, logs,
+           audit_has_keys_not_values, messages, others_text_is_escaped,
+           non_utf8_is_refused, old_store_with_bad_bytes, logs,
            logs_escape_control_characters, logs_follow_rotation):
     run_test(fn, fn.__name__)
 done()
