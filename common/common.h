@@ -69,6 +69,11 @@ char	*file_read(const char *, size_t, size_t *, char **);
 uint64_t	 now_ms(void);		/* monotonic milliseconds */
 uint64_t	 now_us(void);		/* monotonic microseconds */
 size_t		 utf8_encode(uint32_t, char *); /* up to 4 bytes, returns n */
+size_t		 utf8_next(const u_char *, size_t, uint32_t *); /* 0: bad */
+int		 utf8_is_control(uint32_t);	/* C0, DEL, C1, bidi marks */
+int		 utf8_valid(const char *, size_t, size_t *);
+char		*utf8_repair(const char *, size_t);	/* bad bytes: U+FFFD */
+char		*utf8_escape(const char *);	/* for a terminal: \x1b */
 int		 set_nonblock(int);
 int		 set_cloexec(int);
 

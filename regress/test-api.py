@@ -310,6 +310,14 @@ def test_context(h):
     ok(st == 400 and code(j) == 5002, "a_value_over_1_MiB_is_5002", j)
     st, _, j = h.json("PUT", "/context/" + "k" * 300, data={"value": "x"})
     ok(st == 400 and code(j) == 9003, "a_key_over_256_bytes_is_400", j)
+    st, _, j = h.json("PUT", "/context/bin", data=b'{"value":"\xff\xfeabc"}')
+    msg = (j.get("error") or {}).get("message", "")
+    ok(st == 400 and code(j) == 9003 and "values are UTF-8 text" in msg,
+       "a_value_that_is_not_utf8_is_400", j)
+    st, _, j = h.json("PUT", "/context/k%FF", data={"value": "v"})
+    msg = (j.get("error") or {}).get("message", "")
+    ok(st == 400 and code(j) == 9003 and "k\\xff" in msg,
+       "a_key_that_is_not_utf8_is_400", j)
 
     st, _, j = h.json("PUT", "/context/brief", data={"value": "soon gone",
                                                       "ttl": 1})

@@ -4,8 +4,9 @@ set/get/list/delete and their --json shapes, the limits of SPEC.md section 3
 with clear errors, TTL expiry (never returned, purged from context.json),
 persistence across restarts and across `kill -9` in the middle of a burst of
 writes, a corrupt store moved aside, rate limits, audit lines naming keys and
-never values, messages to this host, and the audit log read and followed
-across a rotation."""
+never values, messages to this host, other people's text escaped on the
+terminal and text that is not UTF-8 refused, and the audit log read (escaped)
+and followed across a rotation."""
 
 import glob
 import json
@@ -56,6 +57,38 @@ def restart(w):
     rc, out, err = w.lsy("start")
     if rc != 0:
         raise RuntimeError("start: %s" % err)
+
+
+def lsyb(w, *args, input=None):
+    """Run the CLI with bytes arguments; return (rc, stdout, stderr) as
+    bytes, nothing decoded: what a terminal would get."""
+    p = subprocess.run([LOOPSY, "-S", w.sock] + list(args), env=w.env,
+                       cwd=w.home, input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=20)
+    return p.returncode, p.stdout, p.stderr
+
+
+# What a terminal acts on or reorders: C0 but newline, DEL, C1, bidi marks.
+UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u200e\u200f"
+                    "\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(out):
+    """out is valid UTF-8 with nothing a terminal would act on but
+    newlines."""
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return UNSAFE.search(text) is None
+
+
+def utf8_json(out):
+    """out parsed as JSON if it is valid UTF-8 and valid JSON, else None."""
+    try:
+        return json.loads(out.decode("utf-8"))
+    except ValueError:
+        return None
 
 
 def raw_command(w, argv):
@@ -463,6 +496,103 @@ def messages():
     w.close()
 
 
+# ------------------------------------------------------------------ text
+
+EVIL = "evil\x1b]0;pwned\x07\x1b[2J\x1b[31mred\rover"
+
+
+def others_text_is_escaped():
+    w = started()
+    body = EVIL + "\u009b\u202eabc\tx\ny h\u00e9llo \u2713"
+    rc, out, err = w.lsy("msg", "send", "self", body)
+    mid = out.strip()
+    rc, out, err = lsyb(w, "msg", "inbox")
+    ok(rc == 0 and terminal_safe(out), "inbox_prints_no_control_characters",
+       out)
+    is_eq(out.decode("utf-8", "replace"),
+          "%s %s [chat] evil\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mred"
+          "\\rover\\u009b\\u202eabc\\tx\\ny h\u00e9llo \u2713\n" % (mid, HOST),
+          "inbox_escapes_controls_and_keeps_utf8_text")
+    j = utf8_json(lsyb(w, "msg", "inbox", "--json")[1])
+    ok(j and j[0]["body"] == body, "inbox_json_keeps_the_body_as_sent", j)
+    # Anyone with the store can write an envelope: from and type too.
+    env = json.dumps({"from": "\x1b[31mmallory", "to": HOST, "ts": 1,
+                      "id": "1-x\u202e-0000", "type": "chat\u0085",
+                      "body": "b"})
+    w.lsy("context", "set", "inbox:%s:1-x" % HOST, env)
+    rc, out, err = lsyb(w, "msg", "inbox")
+    ok(terminal_safe(out) and out.decode().splitlines()[0] ==
+       "1-x\\u202e-0000 \\x1b[31mmallory [chat\\u0085] b",
+       "inbox_escapes_from_type_and_id", out)
+
+    key = "x\x01\x1b[31mred\u2066"
+    w.lsy("context", "set", key, EVIL)
+    rc, out, err = lsyb(w, "context", "list")
+    ok(rc == 0 and terminal_safe(out) and
+       "x\\x01\\x1b[31mred\\u2066 %d\n" % len(EVIL) in out.decode(),
+       "context_list_escapes_keys", out)
+    is_eq(lsyb(w, "context", "get", key)[1], (EVIL + "\n").encode(),
+          "context_get_prints_the_value_as_stored")
+    w.close()
+
+
+def non_utf8_is_refused():
+    w = started()
+    rc, out, err = lsyb(w, "context", "set", "bin", "-",
+                        input=b"\xff\xfe\x80abc")
+    ok(rc == 1 and b"values are UTF-8 text" in err and
+       b"byte 0xff at offset 0" in err,
+       "context_set_refuses_a_value_that_is_not_utf8", err)
+    is_eq(w.lsy("context", "get", "bin")[0], 1, "refused_value_is_not_stored")
+    rc, out, err = lsyb(w, "context", "set", b"a\xc0\xafb", "v")
+    ok(rc == 1 and b"keys are UTF-8 text" in err and
+       b"a\\xc0\\xafb" in err and terminal_safe(err),
+       "context_set_refuses_a_key_that_is_not_utf8", err)
+    rc, out, err = lsyb(w, "context", "set", "k", b"a\xed\xa0\x80")
+    ok(rc == 1 and b"values are UTF-8 text" in err,
+       "context_set_refuses_an_encoded_surrogate", err)
+    rc, out, err = lsyb(w, "msg", "send", "self", b"hi \x9b31m")
+    ok(rc == 1 and b"messages are UTF-8 text" in err and
+       b"byte 0x9b at offset 3" in err,
+       "msg_send_refuses_a_body_that_is_not_utf8", err)
+    is_eq(utf8_json(lsyb(w, "msg", "inbox", "--json")[1]), [],
+          "refused_message_is_not_delivered")
+
+    text = "h\u00e9 \u2713 \U0001f600 \u009b"
+    is_eq(w.lsy("context", "set", "u", text)[0], 0, "utf8_values_are_stored")
+    rc, out, err = lsyb(w, "context", "get", "u", "--json")
+    is_eq((utf8_json(out) or {}).get("value"), text,
+          "context_get_json_is_utf8")
+    rc, out, err = lsyb(w, "context", "list", "--json")
+    is_eq([e["key"] for e in (utf8_json(out) or {}).get("entries", [])],
+          ["u"], "context_list_json_is_utf8")
+    with open(os.path.join(w.home, "logs", "audit.jsonl"), "rb") as f:
+        audit = f.read()
+    rows = [utf8_json(l) for l in audit.splitlines()]
+    ok(None not in rows and
+       any(r["target"] == "a\ufffd\ufffdb" for r in rows),
+       "audit_log_stays_utf8_json_with_a_bad_key", audit)
+    rc, out, err = lsyb(w, "logs", "--json")
+    rows = [utf8_json(l) for l in out.splitlines()]
+    ok(rows and None not in rows, "logs_json_is_utf8", out)
+    w.close()
+
+
+def old_store_with_bad_bytes():
+    w = World(config=UNLIMITED)
+    with open(os.path.join(w.home, "context.json"), "wb") as f:
+        f.write(b'{"version":1,"entries":[\n{"key":"old","value":"a\xffb",'
+                b'"createdAt":1,"updatedAt":1}\n]}\n')
+    is_eq(w.lsy("start")[0], 0, "server_starts_with_bad_bytes_in_store")
+    rc, out, err = lsyb(w, "context", "get", "old", "--json")
+    is_eq((utf8_json(out) or {}).get("value"), "a\ufffdb",
+          "stored_bad_bytes_become_U_FFFD")
+    with open(os.path.join(w.home, "logs", "server.log")) as f:
+        log = f.read()
+    ok("not UTF-8" in log, "stored_bad_bytes_reported_in_server_log", log)
+    w.close()
+
+
 # ------------------------------------------------------------------ logs
 
 class Follower:
@@ -516,6 +646,28 @@ def logs():
     w.close()
 
 
+def logs_escape_control_characters():
+    w = started()
+    w.lsy("context", "set", "k\x1b]0;pwned\x07\u202e", "v")
+    with open(os.path.join(w.home, "logs", "audit.jsonl"), "ab") as f:
+        f.write(b"not json \x1b[2J\x9b\n")
+    rc, out, err = lsyb(w, "logs")
+    text = out.decode("utf-8", "replace")
+    ok(rc == 0 and terminal_safe(out) and
+       " context-set k\\x1b]0;pwned\\x07\\u202e ok " in text,
+       "logs_escapes_control_characters_in_targets", out)
+    ok("not json \\x1b[2J\\x9b\n" in text,
+       "logs_escapes_lines_that_are_not_json", out)
+    rc, out, err = lsyb(w, "logs", "--json")
+    try:
+        text = out.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    ok("\nnot json \x1b[2J\ufffd\n" in text,
+       "logs_json_replaces_bytes_that_are_not_utf8", out)
+    w.close()
+
+
 def logs_follow_rotation():
     w = started(env={"LOOPSY_AUDIT_MAX_SIZE": "1500"})
     f = Follower(w, "--json")
@@ -549,7 +701,9 @@ def logs_follow_rotation():
 
 for fn in (set_get_list_delete, json_shapes, prefix, limits, entry_limit,
            ttl_expiry, persistence, kill9_burst, corrupt_store, rate_limit,
-           configured_limits, audit_has_keys_not_values, messages, logs,
-           logs_follow_rotation):
+           configured_limits,
+           audit_has_keys_not_values, messages, others_text_is_escaped,
+           non_utf8_is_refused, old_store_with_bad_bytes, logs,
+           logs_escape_control_characters, logs_follow_rotation):
     run_test(fn, fn.__name__)
 done()

@@ -67,6 +67,16 @@ audit_rotate(void)
 	audit_fd = -1;
 }
 
+/* A name as valid UTF-8 (utf8_repair): the file stays JSON for any reader. */
+static void
+audit_add(cJSON *j, const char *name, const char *value)
+{
+	char	*s = utf8_repair(value, strlen(value));
+
+	cJSON_AddStringToObject(j, name, s);
+	free(s);
+}
+
 void
 audit_log(const char *actor, const char *op, const char *target,
     const char *result, uint64_t duration_ms, uint64_t bytes)
@@ -88,10 +98,10 @@ audit_log(const char *actor, const char *op, const char *target,
 
 	j = cJSON_CreateObject();
 	cJSON_AddStringToObject(j, "ts", when);
-	cJSON_AddStringToObject(j, "actor", actor != NULL ? actor : "");
-	cJSON_AddStringToObject(j, "op", op != NULL ? op : "");
-	cJSON_AddStringToObject(j, "target", target != NULL ? target : "");
-	cJSON_AddStringToObject(j, "result", result != NULL ? result : "ok");
+	audit_add(j, "actor", actor != NULL ? actor : "");
+	audit_add(j, "op", op != NULL ? op : "");
+	audit_add(j, "target", target != NULL ? target : "");
+	audit_add(j, "result", result != NULL ? result : "ok");
 	cJSON_AddNumberToObject(j, "duration_ms", duration_ms);
 	cJSON_AddNumberToObject(j, "bytes", bytes);
 	line = cJSON_PrintUnformatted(j);

@@ -1,6 +1,7 @@
 /*
  * server/cmd-context-list.c: the keys of the context store, with sizes and
- * time to live; --json gives whole entries, values included.
+ * time to live, control characters in keys escaped (utf8_escape); --json
+ * gives whole entries, values included.
  */
 #include <stdlib.h>
 
@@ -28,6 +29,7 @@ cmd_context_list(struct cmd_ctx *ctx)
 	const struct context_entry	**v;
 	const char			 *prefix;
 	cJSON				 *j, *a;
+	char				 *key;
 	uint64_t			  now = context_now(), left;
 	u_int				  i, n;
 
@@ -50,7 +52,9 @@ cmd_context_list(struct cmd_ctx *ctx)
 		cmd_print_json(ctx, j);
 	} else {
 		for (i = 0; i < n; i++) {
-			cmd_print(ctx, "%s %zu", v[i]->key, v[i]->len);
+			key = utf8_escape(v[i]->key);
+			cmd_print(ctx, "%s %zu", key, v[i]->len);
+			free(key);
 			if (v[i]->expires != 0) {
 				left = v[i]->expires > now ?
 				    v[i]->expires - now : 0;

@@ -1,7 +1,9 @@
 /*
  * server/cmd-context-set.c: set a key of the context store, with an optional
  * TTL.  A value of "-" is read from standard input by the client (argv
- * cannot carry 1 MiB) and sent in its place.
+ * cannot carry 1 MiB) and sent in its place.  Keys and values are UTF-8
+ * text, checked here, which every way in (CLI, peers, MCP, HTTP) goes
+ * through: so --json output and context.json are always valid JSON.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +26,32 @@ const struct cmd_def cmd_context_set_def = {
 	.rate = RATE_CONTEXT,
 	.run = cmd_context_set
 };
+
+/* 0 if key and value are UTF-8 text; else -1 with ctx's error set. */
+static int
+cmd_context_set_text(struct cmd_ctx *ctx, const char *key, const char *value)
+{
+	size_t	 bad;
+	char	*s;
+
+	if (!utf8_valid(key, strlen(key), &bad)) {
+		s = utf8_escape(key);
+		cmd_error(ctx, "usage", "key %s is not UTF-8 (byte 0x%02x at "
+		    "offset %zu): keys are UTF-8 text", s, (u_char)key[bad],
+		    bad);
+		free(s);
+		return (-1);
+	}
+	if (!utf8_valid(value, strlen(value), &bad)) {
+		s = utf8_escape(key);
+		cmd_error(ctx, "usage", "value for %s is not UTF-8 (byte 0x%02x "
+		    "at offset %zu): values are UTF-8 text", s,
+		    (u_char)value[bad], bad);
+		free(s);
+		return (-1);
+	}
+	return (0);
+}
 
 static enum cmd_retval
 cmd_context_set(struct cmd_ctx *ctx)
@@ -50,6 +78,8 @@ cmd_context_set(struct cmd_ctx *ctx)
 			return (CMD_USAGE);
 		}
 	}
+	if (cmd_context_set_text(ctx, key, value) != 0)
+		return (CMD_ERROR);
 	if (context_check(key, strlen(value), &cause) != 0) {
 		cmd_error(ctx, "limit", "%s", cause);
 		free(cause);

@@ -3,6 +3,7 @@
  * with no server: as columns or as the JSON lines themselves, the rotated
  * files first with --all, and with -f follow it as it grows, through
  * inotify rather than polling, reopening the file when it is rotated.
+ * Nothing in it reaches the terminal raw (logs_print_line).
  */
 #include <sys/stat.h>
 #ifdef __linux__
@@ -44,35 +45,54 @@ struct logs_reader {
 	struct buf	 partial;
 };
 
-static const char *
+/* A field of a line, escaped to print (utf8_escape): "-" if none. */
+static char *
 logs_str(cJSON *j, const char *name)
 {
 	cJSON	*v = cJSON_GetObjectItem(j, name);
 
 	if (!cJSON_IsString(v) || *v->valuestring == '\0')
-		return ("-");
-	return (v->valuestring);
+		return (xstrdup("-"));
+	return (utf8_escape(v->valuestring));
 }
 
+/*
+ * Names in the log come from whoever ran a command, so the columns have
+ * their control characters escaped, and --json lines are made valid UTF-8
+ * (utf8_repair): either way nothing reaches the terminal raw.
+ */
 static void
 logs_print_line(const char *line, size_t len, int json)
 {
-	cJSON	*j;
-	char	*copy;
+	static const char	*names[] = { "ts", "actor", "op", "target",
+				    "result" };
+	cJSON			*j;
+	char			*copy, *s[nitems(names)];
+	u_int			 i;
 
 	if (len == 0)
 		return;
-	copy = xstrndup(line, len);
-	if (json || (j = cJSON_Parse(copy)) == NULL) {
-		printf("%s\n", copy);	/* not ours to judge: print as is */
+	if (json) {
+		copy = utf8_repair(line, len);
+		printf("%s\n", copy);
 		free(copy);
 		return;
 	}
-	printf("%s %s %s %s %s %.0fms %.0fB\n", logs_str(j, "ts"),
-	    logs_str(j, "actor"), logs_str(j, "op"), logs_str(j, "target"),
-	    logs_str(j, "result"),
+	copy = xstrndup(line, len);
+	if ((j = cJSON_Parse(copy)) == NULL) {
+		s[0] = utf8_escape(copy);	/* not ours to judge */
+		printf("%s\n", s[0]);
+		free(s[0]);
+		free(copy);
+		return;
+	}
+	for (i = 0; i < nitems(names); i++)
+		s[i] = logs_str(j, names[i]);
+	printf("%s %s %s %s %s %.0fms %.0fB\n", s[0], s[1], s[2], s[3], s[4],
 	    cJSON_GetNumberValue(cJSON_GetObjectItem(j, "duration_ms")),
 	    cJSON_GetNumberValue(cJSON_GetObjectItem(j, "bytes")));
+	for (i = 0; i < nitems(names); i++)
+		free(s[i]);
 	cJSON_Delete(j);
 	free(copy);
 }

@@ -1,7 +1,8 @@
 /*
  * server/cmd-msg-inbox.c: the messages to this machine not yet acknowledged
  * (inbox:<me>:<id> keys), oldest first.  Values that are not envelopes are
- * skipped: anyone with the store can write any key.
+ * skipped: anyone with the store can write any key.  Their text is someone
+ * else's, so one line each, with control characters escaped (utf8_escape).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,21 @@ cmd_msg_inbox_cmp(const void *a0, const void *b0)
 
 #define S(j, n) (cJSON_GetObjectItem(j, n)->valuestring)
 
+/* One message as a line, safe to print. */
+static void
+cmd_msg_inbox_print(struct cmd_ctx *ctx, cJSON *m)
+{
+	static const char	*fields[] = { "id", "from", "type", "body" };
+	char			*s[nitems(fields)];
+	u_int			 i;
+
+	for (i = 0; i < nitems(fields); i++)
+		s[i] = utf8_escape(S(m, fields[i]));
+	cmd_print(ctx, "%s %s [%s] %s\n", s[0], s[1], s[2], s[3]);
+	for (i = 0; i < nitems(fields); i++)
+		free(s[i]);
+}
+
 static enum cmd_retval
 cmd_msg_inbox(struct cmd_ctx *ctx)
 {
@@ -92,8 +108,7 @@ cmd_msg_inbox(struct cmd_ctx *ctx)
 		cmd_print_json(ctx, a);
 	} else {
 		for (i = 0; i < nm; i++) {
-			cmd_print(ctx, "%s %s [%s] %s\n", S(m[i], "id"),
-			    S(m[i], "from"), S(m[i], "type"), S(m[i], "body"));
+			cmd_msg_inbox_print(ctx, m[i]);
 			cJSON_Delete(m[i]);
 		}
 	}

@@ -51,6 +51,7 @@ cmd_msg_send(struct cmd_ctx *ctx)
 	const char	*type, *from;
 	const char	*me = msg_hostname();
 	char		 id[128], *inbox, *outbox, *env, *cause = NULL;
+	size_t		 bad;
 	uint64_t	 ts = context_now();
 	cJSON		*j;
 	enum cmd_retval	 rv = CMD_ERROR;
@@ -64,6 +65,12 @@ cmd_msg_send(struct cmd_ctx *ctx)
 		return (CMD_USAGE);
 	if (msg_check_host(ctx, host) != 0)
 		return (CMD_ERROR);
+	if (!utf8_valid(body, strlen(body), &bad)) {
+		cmd_error(ctx, "usage", "message is not UTF-8 (byte 0x%02x at "
+		    "offset %zu): messages are UTF-8 text", (u_char)body[bad],
+		    bad);
+		return (CMD_ERROR);
+	}
 	/*
 	 * Over a peer link the sender is the peer: the name its key has here
 	 * if it was paired, else the hostname its client says (--from, which
@@ -74,7 +81,8 @@ cmd_msg_send(struct cmd_ctx *ctx)
 		if (strncmp(ctx->actor, "peer:", 5) == 0)
 			from = ctx->actor + 5;
 		else if ((from = args_get_long(ctx->args, "from")) == NULL ||
-		    *from == '\0' || strlen(from) > 255)
+		    *from == '\0' || strlen(from) > 255 ||
+		    !utf8_valid(from, strlen(from), NULL))
 			from = ctx->actor;
 	}
 	snprintf(id, sizeof id, "%llu-%s-%04x", (unsigned long long)ts, me,

@@ -4,6 +4,8 @@
  * purged by a timer at the earliest expiry and skipped on read, and the whole
  * store rewritten atomically to context.json after every change, before the
  * change is acknowledged.  Commands are in cmd-context-*.c and cmd-msg-*.c.
+ * Keys and values are UTF-8 text (cmd-context-set.c refuses the rest; a
+ * file from an older loopsy has bad bytes replaced on loading).
  */
 #include <sys/stat.h>
 
@@ -413,23 +415,37 @@ context_load_entry(cJSON *e, u_int n)
 {
 	struct context_entry	*ce;
 	cJSON			*k, *v, *c, *u, *x;
+	char			*key, *value;
 
 	k = cJSON_GetObjectItem(e, "key");
 	v = cJSON_GetObjectItem(e, "value");
 	c = cJSON_GetObjectItem(e, "createdAt");
 	u = cJSON_GetObjectItem(e, "updatedAt");
 	x = cJSON_GetObjectItem(e, "expiresAt");
-	if (!cJSON_IsString(k) || !cJSON_IsString(v) ||
-	    *k->valuestring == '\0' ||
-	    strlen(k->valuestring) > CONTEXT_MAX_KEY ||
-	    strlen(v->valuestring) > CONTEXT_MAX_VALUE) {
+	if (!cJSON_IsString(k) || !cJSON_IsString(v)) {
 		log_warnx("context: %s: entry %u is not a valid "
 		    "{key, value}, skipped", context_file, n);
 		return (NULL);
 	}
+	/* Older versions stored any bytes: what is not UTF-8 is U+FFFD. */
+	key = utf8_repair(k->valuestring, strlen(k->valuestring));
+	value = utf8_repair(v->valuestring, strlen(v->valuestring));
+	if (*key == '\0' || strlen(key) > CONTEXT_MAX_KEY ||
+	    strlen(value) > CONTEXT_MAX_VALUE) {
+		log_warnx("context: %s: entry %u is not a valid "
+		    "{key, value}, skipped", context_file, n);
+		free(key);
+		free(value);
+		return (NULL);
+	}
+	if (strcmp(key, k->valuestring) != 0 ||
+	    strcmp(value, v->valuestring) != 0) {
+		log_warnx("context: %s: entry %u is not UTF-8 text: its bad "
+		    "bytes became U+FFFD", context_file, n);
+	}
 	ce = xcalloc(1, sizeof *ce);
-	ce->key = xstrdup(k->valuestring);
-	ce->value = xstrdup(v->valuestring);
+	ce->key = key;
+	ce->value = value;
 	ce->len = strlen(ce->value);
 	ce->created = cJSON_IsNumber(c) ? (uint64_t)c->valuedouble : 0;
 	ce->updated = cJSON_IsNumber(u) ? (uint64_t)u->valuedouble :

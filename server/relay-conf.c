@@ -130,57 +130,6 @@ relay_valid_id(const char *s, char kind)
 /* ----------------------------------------------------------------- text */
 
 /*
- * The code point of the UTF-8 sequence at s (n bytes left): its length, or
- * 0 if it is not valid UTF-8 (overlong, a surrogate, past U+10FFFF, cut).
- */
-static size_t
-relay_utf8_next(const u_char *s, size_t n, uint32_t *cp)
-{
-	size_t		 len, i;
-	uint32_t	 c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return (1);
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		c = s[0] & 0x1f;
-		min = 0x80;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		c = s[0] & 0x0f;
-		min = 0x800;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		c = s[0] & 0x07;
-		min = 0x10000;
-	} else
-		return (0);
-	if (len > n)
-		return (0);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return (0);
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return (0);
-	*cp = c;
-	return (len);
-}
-
-/* Characters a terminal acts on, or that reorder what it shows. */
-static int
-relay_text_control(uint32_t c)
-{
-	return (c < 0x20 || (c >= 0x7f && c <= 0x9f) ||	/* C0, DEL, C1 */
-	    c == 0x200e || c == 0x200f ||			/* LRM, RLM */
-	    (c >= 0x202a && c <= 0x202e) ||			/* embeddings */
-	    (c >= 0x2066 && c <= 0x2069));			/* isolates */
-}
-
-/*
  * Text from a relay or a phone, safe to print to a terminal or store:
  * valid UTF-8 only (each byte of an invalid sequence becomes '?'),
  * control characters (C0, DEL, C1, bidirectional overrides) removed, at
@@ -195,7 +144,7 @@ relay_safe_text(const char *in, size_t max)
 	char		*out = xmalloc(max + 1);
 
 	while (n > 0) {
-		if ((len = relay_utf8_next(s, n, &c)) == 0) {
+		if ((len = utf8_next(s, n, &c)) == 0) {
 			if (used + 1 > max)
 				break;
 			out[used++] = '?';
@@ -203,7 +152,7 @@ relay_safe_text(const char *in, size_t max)
 			n--;
 			continue;
 		}
-		if (!relay_text_control(c)) {
+		if (!utf8_is_control(c)) {
 			if (used + len > max)
 				break;
 			memcpy(out + used, s, len);
