@@ -244,6 +244,17 @@ def test_stream(h):
        ev[-1]["type"] == "exit" and ev[-1]["data"] == "4" and
        all(e["jobId"] == ev[0]["jobId"] and "timestamp" in e for e in ev),
        "stream_sends_stdout_stderr_then_exit", body)
+    # A surrogate split between two writes, then a cut 3-byte sequence.
+    cmd = "printf 'x\\355'; sleep 0.2; printf '\\240\\200y\\342\\202'"
+    st, heads, body = h.curl("POST", "/execute/stream",
+                             data={"command": "sh", "args": ["-c", cmd]})
+    try:
+        ev = sse_events(body)
+        out = "".join(e["data"] for e in ev if e["type"] == "stdout")
+    except (UnicodeError, ValueError) as e:
+        out = repr(e)
+    is_eq(out, "x\ufffd\ufffd\ufffdy\ufffd\ufffd",
+          "stream_output_is_utf8_with_bad_sequences_replaced")
     st, _, j = h.json("POST", "/execute/stream",
                       data={"command": "rm", "args": ["-r", h.home]})
     ok(st == 400 and code(j) == 3001, "stream_applies_the_denylist_too", j)

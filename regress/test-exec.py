@@ -117,6 +117,19 @@ def output_exit_codes_and_signals():
            j["duration_ms"])
         is_eq(j["stdout"], "a\ufffdb\ufffd",
               "exec_json_output_is_utf8_with_bad_bytes_replaced")
+        # A surrogate, an overlong form, past U+10FFFF: each byte U+FFFD.
+        raw = subprocess.run(w.argv("exec", "--json", "--", "printf",
+                                    "a\\355\\240\\200b\\340\\200\\200"
+                                    "c\\364\\220\\200\\200d\\303\\251"),
+                             env=w.env, cwd=w.home, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, timeout=20).stdout
+        try:
+            got = json.loads(raw.decode("utf-8"))["stdout"]
+        except (UnicodeDecodeError, ValueError) as e:
+            got = repr(e)
+        is_eq(got, "a" + "\ufffd" * 3 + "b" + "\ufffd" * 3 + "c" +
+              "\ufffd" * 4 + "d\u00e9",
+              "exec_json_replaces_surrogates_overlongs_and_past_10ffff")
         os.mkdir(os.path.join(w.home, "sub"))
         rc, out, err = w.lsy("exec", "--cwd", "sub", "--env", "FOO=bar baz",
                              "--env", "HOME=/elsewhere", "--", "sh", "-c",

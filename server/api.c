@@ -811,7 +811,8 @@ api_utf8(struct api_call *a, int i, const char *data, size_t len, int last)
 {
 	struct buf	 in, o;
 	const u_char	*p;
-	size_t		 k, n, j;
+	size_t		 k, n, j, want;
+	uint32_t	 c;
 	char		*s;
 
 	buf_init(&in);
@@ -821,28 +822,23 @@ api_utf8(struct api_call *a, int i, const char *data, size_t len, int last)
 	a->ncarry[i] = 0;
 	p = (const u_char *)in.data;
 	for (k = 0; k < in.len; k += n) {
-		n = 1;
-		if (p[k] >= 0x01 && p[k] < 0x80) {
-			buf_add(&o, p + k, 1);
+		if ((n = utf8_next(p + k, in.len - k, &c)) != 0 && c != 0) {
+			buf_add(&o, p + k, n);
 			continue;
 		}
-		n = (p[k] & 0xe0) == 0xc0 && p[k] >= 0xc2 ? 2 :
-		    (p[k] & 0xf0) == 0xe0 ? 3 : (p[k] & 0xf8) == 0xf0 ? 4 : 0;
-		for (j = 1; n != 0 && j < n && k + j < in.len; j++) {
-			if ((p[k + j] & 0xc0) != 0x80)
-				n = 0;
-		}
-		if (n != 0 && k + n > in.len && !last) {
-			a->ncarry[i] = in.len - k;	/* the rest comes */
+		/* A sequence cut by the end of the read: the rest comes. */
+		want = p[k] >= 0xc2 && p[k] < 0xe0 ? 2 : p[k] >= 0xe0 &&
+		    p[k] < 0xf0 ? 3 : p[k] >= 0xf0 && p[k] < 0xf5 ? 4 : 0;
+		for (j = 1; j < in.len - k && (p[k + j] & 0xc0) == 0x80; j++)
+			;
+		if (!last && want != 0 && k + want > in.len &&
+		    k + j == in.len) {
+			a->ncarry[i] = in.len - k;
 			memcpy(a->carry[i], p + k, a->ncarry[i]);
 			break;
 		}
-		if (n == 0 || k + n > in.len) {
-			buf_add(&o, "\xef\xbf\xbd", 3);
-			n = 1;
-			continue;
-		}
-		buf_add(&o, p + k, n);
+		buf_add(&o, "\xef\xbf\xbd", 3);
+		n = 1;
 	}
 	buf_add(&o, "", 1);
 	s = xstrdup(o.data);

@@ -276,37 +276,7 @@ cmd_exec_timeout_cb(int fd __unused, short events __unused, void *arg)
 static char *
 cmd_exec_text(const struct buf *b)
 {
-	struct buf	 o;
-	const u_char	*p = (const u_char *)b->data;
-	size_t		 i = 0, n, k;
-	char		*s;
-
-	buf_init(&o);
-	while (i < b->len) {
-		if (p[i] >= 0x01 && p[i] < 0x80) {
-			buf_add(&o, p + i++, 1);
-			continue;
-		}
-		n = (p[i] & 0xe0) == 0xc0 ? 2 : (p[i] & 0xf0) == 0xe0 ? 3 :
-		    (p[i] & 0xf8) == 0xf0 ? 4 : 0;
-		for (k = 1; n != 0 && k < n; k++) {
-			if (i + k >= b->len || (p[i + k] & 0xc0) != 0x80)
-				n = 0;
-		}
-		if (n == 2 && p[i] < 0xc2)
-			n = 0;
-		if (n == 0) {
-			buf_add(&o, "\xef\xbf\xbd", 3);
-			i++;
-			continue;
-		}
-		buf_add(&o, p + i, n);
-		i += n;
-	}
-	buf_add(&o, "", 1);
-	s = xstrdup(o.data);
-	buf_free(&o);
-	return (s);
+	return (utf8_repair(b->data, b->len));
 }
 
 static void
