@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,14 +88,21 @@ file_write_all(int fd, const void *data, size_t len)
 	return (0);
 }
 
-/* Replace path with data, atomically, with the given mode. */
+/*
+ * Replace path with data, atomically, with the given mode.  A symlink (a
+ * config.yaml kept with one's dotfiles) stays one: its target is replaced.
+ */
 int
 file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
     char **cause)
 {
-	char	*tmp, *copy, *dir;
-	int	 fd, dfd;
+	char		*tmp, *copy, *dir, real[PATH_MAX];
+	struct stat	 sb;
+	int		 fd, dfd;
 
+	if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode) &&
+	    realpath(path, real) != NULL)
+		path = real;
 	xasprintf(&tmp, "%s.XXXXXX", path);
 	if ((fd = mkstemp(tmp)) == -1) {
 		xasprintf(cause, "cannot create a file beside %s: %s", path,

@@ -297,6 +297,16 @@ def keys_show_and_generate():
            "audit_log_records_key_generate_and_reload")
         bad = [k for k in (old, new, newest) if k in logs]
         is_eq(bad, [], "audit_and_server_log_never_contain_a_key")
+        # A config.yaml kept elsewhere and linked stays a link.
+        dots = path(w, "dotfiles")
+        os.mkdir(dots)
+        os.rename(path(w, "config.yaml"), os.path.join(dots, "config.yaml"))
+        os.symlink(os.path.join(dots, "config.yaml"), path(w, "config.yaml"))
+        rc, out, err = w.lsy("key", "generate")
+        ok(rc == 0 and os.path.islink(path(w, "config.yaml")) and
+           api_key(w) not in (newest, "") and
+           mode(os.path.join(dots, "config.yaml")) == 0o600,
+           "key_generate_writes_through_a_symlinked_config_yaml", out + err)
     finally:
         w.close()
 
