@@ -237,6 +237,7 @@ main(int argc, char **argv)
 	if (def->client) {
 		/* For doctor and key generate, which ask a running server. */
 		operate_socket = client_socket_path(label, path, &cause);
+		operate_socket_given = label != NULL || path != NULL;
 		free(cause);
 		return (main_in_client(argc, argv));
 	}

@@ -517,7 +517,8 @@ def enable_disable():
         env = dict(w.env, XDG_CONFIG_HOME=xdg, PATH=fake)
 
         rc, out, err = run_env(w, env, "enable", "--dry-run")
-        ok(rc == 0 and "ExecStart=%s start -F\n" % exe in out and
+        start = 'ExecStart=%s -S "%s" start -F\n' % (exe, w.sock)
+        ok(rc == 0 and start in out and
            "Restart=on-failure\n" in out and "WantedBy=default.target" in out,
            "enable_dry_run_prints_the_unit_with_an_absolute_path", out + err)
         ok("would run: systemctl --user daemon-reload\n" in out and
@@ -528,7 +529,7 @@ def enable_disable():
 
         rc, out, err = run_env(w, env, "enable")
         ok(rc == 0 and os.path.exists(unit) and
-           "ExecStart=%s start -F\n" % exe in read(unit),
+           start in read(unit),
            "enable_writes_the_unit", out + err)
         ok("Environment=\"LOOPSY_HOME=%s\"" % w.home in read(unit),
            "enable_passes_loopsy_home_on")
@@ -628,6 +629,14 @@ def enable_escapes_the_unit():
         ok(rc == 0 and 'Environment="LOOPSY_HOME=%s"\n' %
            home.replace("%", "%%").replace('"', '\\"') in out,
            "enable_escapes_percent_and_quotes_in_the_unit", out + err)
+        p = subprocess.run([LOOPSY, "enable", "--dry-run"], env=env,
+                           cwd=w.home, stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=20)
+        out = p.stdout.decode()
+        ok(p.returncode == 0 and re.search(r"^ExecStart=\S+ start -F$", out,
+                                           re.M),
+           "enable_without_a_socket_option_runs_the_default_server", out)
     finally:
         w.close()
 

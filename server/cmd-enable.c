@@ -194,11 +194,15 @@ enable_text(const char *exe)
 	    "<plist version=\"1.0\">\n<dict>\n"
 	    "  <key>Label</key><string>dev.loopsy.server</string>\n"
 	    "  <key>ProgramArguments</key>\n  <array>\n"
-	    "    <string>%s</string><string>start</string>"
+	    "    <string>%s</string>", exe);
+	if (operate_socket_given && operate_socket != NULL)
+		buf_printf(&b, "<string>-S</string><string>%s</string>",
+		    operate_socket);
+	buf_printf(&b, "<string>start</string>"
 	    "<string>-F</string>\n  </array>\n"
 	    "  <key>RunAtLoad</key><true/>\n"
 	    "  <key>KeepAlive</key><dict><key>SuccessfulExit</key><false/>"
-	    "</dict>\n", exe);
+	    "</dict>\n");
 	buf_printf(&b, "  <key>EnvironmentVariables</key><dict>\n");
 	enable_env(&b, "    <key>%s</key><string>%s</string>\n", "LOOPSY_HOME");
 	enable_env(&b, "    <key>%s</key><string>%s</string>\n", "TMPDIR");
@@ -214,7 +218,14 @@ enable_text(const char *exe)
 		quote |= (u_char)*p < 0x20 || *p == 0x7f;
 	buf_printf(&b, "ExecStart=%s", quote ? "\"" : "");
 	enable_escape(&b, exe);
-	buf_printf(&b, "%s start -F\n", quote ? "\"" : "");
+	buf_printf(&b, "%s", quote ? "\"" : "");
+	if (operate_socket_given && operate_socket != NULL) {
+		/* The server of -L/-S, not the default one. */
+		buf_printf(&b, " -S \"");
+		enable_escape(&b, operate_socket);
+		buf_printf(&b, "\"");
+	}
+	buf_printf(&b, " start -F\n");
 	buf_printf(&b, "Restart=on-failure\nRestartSec=2\n\n[Install]\n"
 	    "WantedBy=default.target\n");
 #endif

@@ -23,6 +23,7 @@
 #define OPERATE_TIMEOUT	10	/* seconds for the server to answer */
 
 char	*operate_socket;	/* set by client/main.c */
+int	 operate_socket_given;	/* ... from -L or -S, not the default */
 
 /*
  * Connect to the server's socket; hint (or NULL) follows "no server
