@@ -268,6 +268,23 @@ unknown_command_is_named(void **state __unused)
 	free(cause);
 }
 
+static void
+two_word_group_names_its_words(void **state __unused)
+{
+	const struct cmd_def	*def;
+	char			*cause = NULL, *argv[] = { "context", "bogus" };
+
+	assert_null(cmd_find("context", &cause));
+	assert_string_equal(cause, "context needs one of: delete, get, list, "
+	    "set");
+	free(cause);
+	cause = NULL;
+	assert_int_equal(cmd_lookup(2, argv, &def, &cause), 0);
+	assert_string_equal(cause, "unknown command: context bogus (context "
+	    "takes: delete, get, list, set)");
+	free(cause);
+}
+
 #define T_FREE(setup, test) \
 	cmocka_unit_test_setup_teardown(test, setup, t_free_args)
 
@@ -293,6 +310,7 @@ main(void)
 		cmocka_unit_test(unique_prefix_finds_its_command),
 		cmocka_unit_test(ambiguous_prefix_is_refused),
 		cmocka_unit_test(unknown_command_is_named),
+		cmocka_unit_test(two_word_group_names_its_words),
 	};
 
 	return (cmocka_run_group_tests(args, NULL, NULL));

@@ -11,6 +11,8 @@
 
 #include "server.h"
 
+static char	*cmd_group_words(const char *);
+
 
 extern const struct cmd_def cmd_attach_session_def;
 extern const struct cmd_def cmd_capture_pane_def;
@@ -156,6 +158,7 @@ const struct cmd_def *
 cmd_find(const char *name, char **cause)
 {
 	const struct cmd_def	**d, *found = NULL;
+	char			 *words;
 	int			  ambiguous = 0;
 
 	for (d = cmd_table; *d != NULL; d++) {
@@ -173,9 +176,37 @@ cmd_find(const char *name, char **cause)
 	}
 	if (found != NULL && !ambiguous && *name != '\0')
 		return (found);
-	xasprintf(cause, "%s command: %s", ambiguous ? "ambiguous" : "unknown",
-	    name);
+	if ((words = cmd_group_words(name)) != NULL) {
+		xasprintf(cause, "%s needs one of: %s", name, words);
+		free(words);
+	} else
+		xasprintf(cause, "%s command: %s", ambiguous ? "ambiguous" :
+		    "unknown", name);
 	return (NULL);
+}
+
+/* "get, list, set" if name is a two-word command's first word, or NULL. */
+static char *
+cmd_group_words(const char *name)
+{
+	const struct cmd_def	**d;
+	struct buf		  b;
+	size_t			  n = strlen(name);
+
+	buf_init(&b);
+	for (d = cmd_table; *d != NULL; d++) {
+		if (strncmp((*d)->name, name, n) != 0 || (*d)->name[n] != '-' ||
+		    !(*d)->client_words)
+			continue;
+		buf_printf(&b, "%s%s", b.len != 0 ? ", " : "",
+		    (*d)->name + n + 1);
+	}
+	if (b.len == 0) {
+		buf_free(&b);
+		return (NULL);
+	}
+	buf_add(&b, "", 1);
+	return (b.data);
 }
 
 /*
@@ -187,7 +218,7 @@ int
 cmd_lookup(int argc, char **argv, const struct cmd_def **def, char **cause)
 {
 	const struct cmd_def	**d;
-	char			 *two;
+	char			 *two, *words;
 
 	if (argc >= 2 && argv[1][0] != '-') {
 		xasprintf(&two, "%s-%s", argv[0], argv[1]);
@@ -200,8 +231,15 @@ cmd_lookup(int argc, char **argv, const struct cmd_def **def, char **cause)
 		}
 		free(two);
 	}
-	if ((*def = cmd_find(argv[0], cause)) == NULL)
+	if ((*def = cmd_find(argv[0], cause)) == NULL) {
+		if (argc >= 2 && (words = cmd_group_words(argv[0])) != NULL) {
+			free(*cause);
+			xasprintf(cause, "unknown command: %s %s (%s takes: %s)",
+			    argv[0], argv[1], argv[0], words);
+			free(words);
+		}
 		return (0);
+	}
 	return (1);
 }
 
