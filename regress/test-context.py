@@ -382,6 +382,17 @@ def corrupt_store():
     is_eq(w.lsy("context", "set", "fresh", "v")[0], 0,
           "store_works_after_corruption")
     w.close()
+    # A store that cannot be read at all: every reader says so.
+    w = World(config=UNLIMITED)
+    os.mkdir(os.path.join(w.home, "context.json"))
+    w.lsy("start")
+    for argv in (["context", "list"], ["context", "get", "k"],
+                 ["msg", "inbox"]):
+        rc, out, err = w.lsy(*argv)
+        ok(rc == 1 and out == "" and "context store unavailable" in err,
+           "unreadable_store_fails_" + "_".join(argv[:2]).replace("-", "_"),
+           (rc, out, err))
+    w.close()
 
 
 # ------------------------------------------------------------------ policy

@@ -32,6 +32,10 @@ cmd_context_get(struct cmd_ctx *ctx)
 	ctx->audit_target = xstrdup(key);
 	if (msg_check_host(ctx, args_get(ctx->args, 't')) != 0)
 		return (CMD_ERROR);
+	if (context_unavailable() != NULL) {
+		cmd_error(ctx, "unavailable", "%s", context_unavailable());
+		return (CMD_ERROR);
+	}
 	context_purge();
 	if ((ce = context_get(key)) == NULL) {
 		cmd_error(ctx, "no-key", "no such key: %s", key);

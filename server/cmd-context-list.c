@@ -42,6 +42,10 @@ cmd_context_list(struct cmd_ctx *ctx)
 	}
 	if (msg_check_host(ctx, args_get(ctx->args, 't')) != 0)
 		return (CMD_ERROR);
+	if (context_unavailable() != NULL) {
+		cmd_error(ctx, "unavailable", "%s", context_unavailable());
+		return (CMD_ERROR);
+	}
 	context_purge();
 	n = context_list(prefix, &v);
 	if (args_has_long(ctx->args, "json")) {

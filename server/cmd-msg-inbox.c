@@ -93,6 +93,10 @@ cmd_msg_inbox(struct cmd_ctx *ctx)
 	xasprintf(&prefix, "inbox:%s:", msg_hostname());
 	free(ctx->audit_target);
 	ctx->audit_target = xstrdup(prefix);
+	if (context_unavailable() != NULL) {
+		cmd_error(ctx, "unavailable", "%s", context_unavailable());
+		return (CMD_ERROR);
+	}
 	context_purge();
 	n = context_list(prefix, &v);
 	m = xcalloc(n + 1, sizeof *m);

@@ -377,6 +377,13 @@ context_delete(const char *key, char **cause)
 	return (0);
 }
 
+/* Why the store cannot be read (its file is unreadable), or NULL. */
+const char *
+context_unavailable(void)
+{
+	return (context_error);
+}
+
 /*
  * The live entries whose key starts with prefix (NULL: all), in key order;
  * the array is the caller's to free, the entries are not.

@@ -453,6 +453,7 @@ int		 context_set(const char *, const char *, size_t, u_int,
 		     char **);
 const struct context_entry *context_get(const char *);
 int		 context_delete(const char *, char **);
+const char	*context_unavailable(void);
 u_int		 context_list(const char *, const struct context_entry ***);
 u_int		 context_count(void);
 void		 context_purge(void);
