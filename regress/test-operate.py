@@ -586,6 +586,16 @@ def init_and_doctor_on_a_broken_setup():
            "doctor_fails_an_unreadable_tls_key", out)
         os.rmdir(path(w, "tls", "key.pem"))
         w.lsy("init", "--force")
+        write(path(w, "context.json"), '{"version":1,"entries":[]}')
+        os.chmod(path(w, "context.json"), 0o644)
+        rc, out, err = w.lsy("doctor")
+        ok(rc == 1 and re.search(r"^fail +stores-mode +.*context\.json", out,
+                                 re.M) and "chmod 600" in out,
+           "doctor_fails_a_context_store_others_can_read", out)
+        rc, out, err = w.lsy("init")
+        ok(rc == 0 and mode(path(w, "context.json")) == 0o600 and
+           "context.json: mode 0644 was too open" in out,
+           "init_repairs_the_context_store_mode", out + err)
 
         write(path(w, "config.yaml"), "# apiKey: nope\nauth:\n")
         os.chmod(path(w, "config.yaml"), 0o600)

@@ -380,6 +380,26 @@ doctor_phone_key(struct doctor *d __unused, struct doctor_result *r)
 	doctor_mode(r, path, S_IRUSR|S_IWUSR);
 }
 
+/* The stores and logs: 0600 when there (loopsy init repairs them). */
+static void
+doctor_stores_mode(struct doctor *d __unused, struct doctor_result *r)
+{
+	char	*path, *cause = NULL;
+	u_int	 i;
+
+	for (i = 0; i < nitems(loopsy_private_files); i++) {
+		path = loopsy_path(loopsy_private_files[i]);
+		if (access(path, F_OK) == 0 && operate_check_mode(path,
+		    S_IRUSR|S_IWUSR, &cause) != 0) {
+			free(cause);
+			doctor_mode(r, path, S_IRUSR|S_IWUSR);	/* the fix */
+			return;
+		}
+		free(path);
+	}
+	doctor_set(r, DOCTOR_OK, "the stores and logs are private (0600)");
+}
+
 static void
 doctor_peers(struct doctor *d, struct doctor_result *r)
 {
@@ -568,6 +588,7 @@ static const struct {
 	{ "relay", doctor_relay },
 	{ "relay-json", doctor_relay_json },
 	{ "phone-key", doctor_phone_key },
+	{ "stores-mode", doctor_stores_mode },
 	{ "peers", doctor_peers },
 	{ "mdns", doctor_mdns },
 	{ "mcp", doctor_mcp },

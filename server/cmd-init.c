@@ -82,6 +82,28 @@ out:
 	return (rc);
 }
 
+/* What the server keeps in its directory besides config and keys. */
+const char *const loopsy_private_files[4] = { "context.json", "peers.json",
+	"logs/audit.jsonl", "logs/server.log" };
+
+/* The stores and logs the server keeps, if there: 0600 like the rest. */
+static int
+cmd_init_stores(struct cmd_ctx *ctx)
+{
+	u_int	 i;
+	char	*path;
+	int	 rc = 0;
+
+	for (i = 0; i < nitems(loopsy_private_files); i++) {
+		path = loopsy_path(loopsy_private_files[i]);
+		if (access(path, F_OK) == 0 &&
+		    cmd_init_repair(ctx, path, S_IRUSR|S_IWUSR, 0) != 0)
+			rc = -1;
+		free(path);
+	}
+	return (rc);
+}
+
 static int
 cmd_init_dir(struct cmd_ctx *ctx, const char *sub)
 {
@@ -299,6 +321,8 @@ cmd_init(struct cmd_ctx *ctx)
 	if (cmd_init_config(ctx, force) != 0)
 		bad = 1;
 	if (cmd_init_tls(ctx, force) != 0)
+		bad = 1;
+	if (cmd_init_stores(ctx) != 0)
 		bad = 1;
 	if (force && !bad && cmd_init_reload(ctx) != 0)
 		bad = 1;

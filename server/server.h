@@ -528,6 +528,7 @@ enum mcp_reg	 mcp_agent_registered(u_int, char **, char **);
 /* operate.c: client-side commands asking the running server. */
 extern char	*operate_socket;	/* -L/-S, set by client/main.c */
 extern int	 operate_socket_given;	/* -L or -S was given */
+extern const char *const loopsy_private_files[4];	/* cmd-init.c */
 int		 operate_connect(const char *, char **);
 int		 operate_server_live(void);
 int		 operate_call(int, char **, struct buf *, char **);
