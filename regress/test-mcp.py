@@ -447,10 +447,11 @@ def local_tools(w, m):
        "capture_cut_keeps_the_newest_lines_under_the_cap",
        t[-200:] + " %d" % len(t))
     m.call("loopsy_session_remove", session="long")
-    w.lsy("context-set", "bad", "x\udcffy")
+    rc, out, err = w.lsy("context-set", "bad", "x\udcffy")
     res = m.call("loopsy_context_get", key="bad")
-    ok(good(res) and sc(res).get("value") == "x\ufffdy",
-       "invalid_utf8_in_a_context_value_is_replaced", json.dumps(res))
+    ok(rc == 1 and "not UTF-8" in err and not good(res),
+       "invalid_utf8_in_a_context_value_is_refused_at_the_door",
+       err + json.dumps(res))
     w.lsy("context-delete", "bad")
 
     res = m.call("loopsy_context_set", key="k1", value="v1", ttl=600)
