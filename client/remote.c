@@ -483,20 +483,27 @@ remote_route(const struct cmd_def *def, int *argc, char ***argvp)
 	if (strcmp(name, "msg-send") == 0) {
 		/* The host is the first argument that is not an option. */
 		for (i = words; i < *argc; i++) {
-			if (strcmp(argv[i], "--type") == 0) {
+			if (strcmp(argv[i], "--") == 0) {
+				if (++i == *argc)
+					return (NULL);
+			} else if (strcmp(argv[i], "--type") == 0) {
 				i++;
 				continue;
-			}
-			if (argv[i][0] == '-')
+			} else if (argv[i][0] == '-')
 				continue;
 			if (!remote_is_peer(argv[i], strlen(argv[i])))
 				return (NULL);
 			host = xstrdup(argv[i]);
 			argv[i] = xstrdup("self");
-			/* Who sends: an unpaired peer cannot tell. */
-			argv[(*argc)++] = xstrdup("--from");
-			argv[(*argc)++] = xstrdup(msg_hostname());
-			argv[*argc] = NULL;
+			/*
+			 * Who sends: an unpaired peer cannot tell.  Before the
+			 * arguments, where a "--" among them cannot end it.
+			 */
+			memmove(argv + words + 2, argv + words,
+			    (*argc - words + 1) * sizeof *argv);
+			argv[words] = xstrdup("--from");
+			argv[words + 1] = xstrdup(msg_hostname());
+			*argc += 2;
 			return (host);
 		}
 		return (NULL);

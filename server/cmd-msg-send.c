@@ -47,8 +47,7 @@ cmd_msg_send_type(struct cmd_ctx *ctx, const char *type)
 static enum cmd_retval
 cmd_msg_send(struct cmd_ctx *ctx)
 {
-	const char	*host = ctx->args->argv[0], *body = ctx->args->argv[1];
-	const char	*type, *from;
+	const char	*host, *body, *type, *from;
 	const char	*me = msg_hostname();
 	char		 id[128], *inbox, *outbox, *env, *cause = NULL;
 	uint64_t	 ts = context_now();
@@ -57,6 +56,8 @@ cmd_msg_send(struct cmd_ctx *ctx)
 
 	if (msg_args_tail(ctx, 2) != 0)
 		return (CMD_USAGE);
+	host = ctx->args->argv[0];	/* after a "--" between them went */
+	body = ctx->args->argv[1];
 	type = args_get_long(ctx->args, "type");
 	if (type == NULL)
 		type = "chat";

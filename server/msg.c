@@ -52,30 +52,43 @@ msg_check_host(struct cmd_ctx *ctx, const char *host)
 
 /*
  * Options after the npos positional arguments ("context set k v --ttl 60")
- * are parsed as if they came first.  Anything else left over is a usage
- * error: -1 with ctx's error set.
+ * are parsed as if they came first, and a "--" among the arguments or just
+ * after them ends the options as one before them does ("msg send host --
+ * -t"): what follows it is arguments.  Anything left over is an error: -1
+ * with *cause set (the client checks "msg ack" with this too).
  */
 int
-msg_args_tail(struct cmd_ctx *ctx, int npos)
+msg_args_finish(const struct cmd_def *def, struct args *a, int npos,
+    char **cause)
 {
-	struct args	*a = ctx->args, *t;
-	char		*cause = NULL, *usage;
+	struct args	*t;
 	int		 i;
 
+	for (i = 0; !a->ended && i < a->argc && i <= npos; i++) {
+		if (strcmp(a->argv[i], "--") != 0)
+			continue;
+		free(a->argv[i]);
+		memmove(a->argv + i, a->argv + i + 1,
+		    (a->argc - i) * sizeof *a->argv);	/* and the NULL */
+		a->argc--;
+		a->ended = 1;
+	}
+	if (a->argc < def->min_args) {
+		xasprintf(cause, "wrong number of arguments");
+		return (-1);
+	}
 	if (a->argc <= npos)
 		return (0);
-	t = args_parse(ctx->def->flags, ctx->def->longs, a->argc - npos,
-	    a->argv + npos, &cause);
-	if (t == NULL || t->argc != 0) {
-		usage = cmd_usage(ctx->def);
-		if (cause != NULL)
-			cmd_error(ctx, "usage", "%s: %s\n%s", ctx->def->name,
-			    cause, usage);
-		else
-			cmd_error(ctx, "usage", "%s: unexpected argument: %s"
-			    "\n%s", ctx->def->name, t->argv[0], usage);
-		free(usage);
-		free(cause);
+	if (a->ended) {
+		xasprintf(cause, "unexpected argument: %s", a->argv[npos]);
+		return (-1);
+	}
+	t = args_parse(def->flags, def->longs, a->argc - npos, a->argv + npos,
+	    cause);
+	if (t == NULL)
+		return (-1);
+	if (t->argc != 0) {
+		xasprintf(cause, "unexpected argument: %s", t->argv[0]);
 		args_free(t);
 		return (-1);
 	}
@@ -89,7 +102,23 @@ msg_args_tail(struct cmd_ctx *ctx, int npos)
 	}
 	for (i = npos; i < a->argc; i++)
 		free(a->argv[i]);
+	a->argv[npos] = NULL;
 	a->argc = npos;
 	args_free(t);
 	return (0);
+}
+
+/* msg_args_finish for a command: a usage error is -1 with ctx's error set. */
+int
+msg_args_tail(struct cmd_ctx *ctx, int npos)
+{
+	char	*cause = NULL, *usage;
+
+	if (msg_args_finish(ctx->def, ctx->args, npos, &cause) == 0)
+		return (0);
+	usage = cmd_usage(ctx->def);
+	cmd_error(ctx, "usage", "%s: %s\n%s", ctx->def->name, cause, usage);
+	free(usage);
+	free(cause);
+	return (-1);
 }
