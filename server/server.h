@@ -464,7 +464,9 @@ int		 context_client_argv(const struct cmd_def *, int, char **,
 #define MSG_ACK_TTL	7200
 const char	*msg_hostname(void);
 int		 msg_is_self(const char *);
+int		 msg_is_peer(const char *);
 int		 msg_check_host(struct cmd_ctx *, const char *);
+const char	*msg_sender(struct cmd_ctx *);
 int		 msg_args_finish(const struct cmd_def *, struct args *, int,
 		    char **);
 int		 msg_args_tail(struct cmd_ctx *, int);
