@@ -349,7 +349,7 @@ client_wants_attach(const struct cmd_def *def, int argc, char **argv)
 }
 
 /* Connect to the server, starting one if the command may; -1 if not. */
-static int
+int
 client_open(const char *path, const struct cmd_def *def)
 {
 	char	*cause = NULL;
@@ -385,7 +385,7 @@ client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
 {
 	struct client_state	 cs;
 	char			*cause = NULL, *host;
-	int			 fd, tries = 0;
+	int			 fd, tries = 0, rv;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("LOOPSY") != NULL && *getenv("LOOPSY") != '\0' &&
@@ -394,6 +394,8 @@ client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
 		    "$LOOPSY to force\n");
 		return (1);
 	}
+	if ((rv = remote_msg_ack(path, def, argc, argv)) != -1)
+		return (rv);		/* a message from a peer: acked there */
 	if ((host = remote_route(def, &argc, &argv)) != NULL) {
 		client_remote = 1;
 		fd = remote_connect(host, &cause);

@@ -17,6 +17,7 @@ char	*client_socket_path(const char *label, const char *path, char **cause);
 int	 client_connect(const char *path);
 int	 client_start_server(const char *path, char **cause);
 struct cmd_def;
+int	 client_open(const char *, const struct cmd_def *);
 int	 client_run(const char *, const struct cmd_def *, int, char **);
 
 /* remote.c: host: targets, over a link to a peer. */
@@ -27,6 +28,7 @@ extern u_int	 remote_session_id;
 extern char	*remote_token;		/* and who we were (attach resume) */
 int	 remote_connect(const char *, char **);
 char	*remote_route(const struct cmd_def *, int *, char ***);
+int	 remote_msg_ack(const char *, const struct cmd_def *, int, char **);
 
 /* attach.c: returns the process exit status. */
 int	 attach_loop(struct event_base *, struct bufferevent *);

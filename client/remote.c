@@ -9,7 +9,9 @@
  *
  * The connection is set up here, in the caller's process, so that every
  * failure (unknown peer, refused, changed certificate, wrong key) is a clear
- * message on its stderr rather than a dead link.
+ * message on its stderr rather than a dead link.  "msg ack" of a peer's
+ * message is the one command that needs both ends: the ack goes to the peer,
+ * then the inbox entry here goes.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -52,6 +54,7 @@ char	*remote_token;
 
 #define REMOTE_HEAD_MAX		(16 * 1024)
 #define REMOTE_SEEN_EVERY_MS	(60 * 1000)
+#define REMOTE_REPLY_S		30	/* for a command of msg ack */
 
 /* The upgrade's answer, as http-parser reads it. */
 struct remote_reply {
@@ -483,20 +486,27 @@ remote_route(const struct cmd_def *def, int *argc, char ***argvp)
 	if (strcmp(name, "msg-send") == 0) {
 		/* The host is the first argument that is not an option. */
 		for (i = words; i < *argc; i++) {
-			if (strcmp(argv[i], "--type") == 0) {
+			if (strcmp(argv[i], "--") == 0) {
+				if (++i == *argc)
+					return (NULL);
+			} else if (strcmp(argv[i], "--type") == 0) {
 				i++;
 				continue;
-			}
-			if (argv[i][0] == '-')
+			} else if (argv[i][0] == '-')
 				continue;
 			if (!remote_is_peer(argv[i], strlen(argv[i])))
 				return (NULL);
 			host = xstrdup(argv[i]);
 			argv[i] = xstrdup("self");
-			/* Who sends: an unpaired peer cannot tell. */
-			argv[(*argc)++] = xstrdup("--from");
-			argv[(*argc)++] = xstrdup(msg_hostname());
-			argv[*argc] = NULL;
+			/*
+			 * Who sends: an unpaired peer cannot tell.  Before the
+			 * arguments, where a "--" among them cannot end it.
+			 */
+			memmove(argv + words + 2, argv + words,
+			    (*argc - words + 1) * sizeof *argv);
+			argv[words] = xstrdup("--from");
+			argv[words + 1] = xstrdup(msg_hostname());
+			*argc += 2;
 			return (host);
 		}
 		return (NULL);
@@ -576,4 +586,236 @@ remote_route(const struct cmd_def *def, int *argc, char ***argvp)
 	} else
 		argv[at] = xstrndup(argv[at], off);	/* "-dthost:" */
 	return (host);
+}
+
+/*
+ * Run one command over fd (hello sent) and wait up to REMOTE_REPLY_S seconds
+ * for its reply: its exit status, with standard output added to *out and
+ * the error message, if any, in *cause; -1 and *cause if no reply came.
+ */
+static int
+remote_exchange(int fd, int argc, char **argv, struct buf *out, char **cause)
+{
+	struct evbuffer	*b = evbuffer_new();
+	struct pollfd	 pfd = { fd, POLLIN, 0 };
+	time_t		 deadline = time(NULL) + REMOTE_REPLY_S, left;
+	cJSON		*j, *e, *m;
+	char		*data, *why = NULL;
+	uint8_t		 type;
+	size_t		 len;
+	int		 rc, status = -1;
+
+	proto_add_cjson(b, MSG_COMMAND, proto_command_new(1, argc, argv));
+	while (evbuffer_get_length(b) != 0) {
+		if (evbuffer_write(b, fd) == -1 && errno != EINTR) {
+			xasprintf(cause, "lost the connection (%s)",
+			    strerror(errno));
+			goto out;
+		}
+	}
+	while (status == -1) {
+		if ((rc = proto_take(b, &type, &data, &len, &why)) == -1) {
+			xasprintf(cause, "bad frame: %s", why);
+			free(why);
+			goto out;
+		}
+		if (rc == 0) {
+			left = deadline - time(NULL);
+			if (left <= 0 || poll(&pfd, 1, left * 1000) == 0) {
+				xasprintf(cause, "no answer within %d s",
+				    REMOTE_REPLY_S);
+				goto out;
+			}
+			rc = evbuffer_read(b, fd, 65536);
+			if (rc <= 0 && !(rc == -1 && errno == EINTR)) {
+				xasprintf(cause, "lost the connection");
+				goto out;
+			}
+			continue;
+		}
+		if (type == MSG_STDOUT)
+			buf_add(out, data, len);
+		else if (type == MSG_HELLO && strstr(data, "\"error\"") != NULL)
+			xasprintf(cause, "refused: %s", data);
+		else if (type == MSG_REPLY) {
+			j = cJSON_Parse(data);
+			e = cJSON_GetObjectItem(j, "exit");
+			status = cJSON_IsNumber(e) ? e->valueint : 1;
+			e = cJSON_GetObjectItem(j, "error");
+			m = cJSON_GetObjectItem(e, "message");
+			if (cJSON_IsString(m) && *m->valuestring != '\0')
+				*cause = xstrdup(m->valuestring);
+			cJSON_Delete(j);
+		}
+		free(data);
+		if (*cause != NULL && status == -1)
+			goto out;
+	}
+out:
+	buf_add(out, "", 1);
+	out->len--;
+	evbuffer_free(b);
+	return (status);
+}
+
+/* Connect to peer (NULL: the local server) and say hello; -1 and *cause. */
+static int
+remote_open(const char *path, const struct cmd_def *def, const char *peer,
+    char **cause)
+{
+	struct evbuffer	*b;
+	int		 fd;
+
+	if (peer != NULL)
+		fd = remote_connect(peer, cause);
+	else if ((fd = client_open(path, def)) == -1)
+		*cause = xstrdup("");	/* client_open said why */
+	if (fd == -1)
+		return (-1);
+	b = evbuffer_new();
+	proto_add_hello(b);
+	while (evbuffer_get_length(b) != 0) {
+		if (evbuffer_write(b, fd) == -1 && errno != EINTR) {
+			xasprintf(cause, "lost the connection (%s)",
+			    strerror(errno));
+			close(fd);
+			fd = -1;
+			break;
+		}
+	}
+	evbuffer_free(b);
+	return (fd);
+}
+
+/* The "from" of message id in this machine's inbox, or NULL. */
+static char *
+remote_msg_from(int fd, const char *id)
+{
+	struct buf	 out;
+	cJSON		*j, *env;
+	char		*key, *cause = NULL, *from = NULL;
+	char		*av[] = { "context-get", "--json", "--", NULL };
+	const char	*v;
+
+	buf_init(&out);
+	xasprintf(&key, "inbox:%s:%s", msg_hostname(), id);
+	av[3] = key;
+	if (remote_exchange(fd, nitems(av), av, &out, &cause) == 0) {
+		j = cJSON_Parse(out.data);
+		v = cJSON_GetStringValue(cJSON_GetObjectItem(j, "value"));
+		env = cJSON_Parse(v != NULL ? v : "");
+		v = cJSON_GetStringValue(cJSON_GetObjectItem(env, "from"));
+		if (v != NULL)
+			from = xstrdup(v);
+		cJSON_Delete(env);
+		cJSON_Delete(j);
+	}
+	free(cause);
+	free(key);
+	buf_free(&out);
+	return (from);
+}
+
+/*
+ * "msg ack ID" for a message from a peer (SPEC.md 3): the acknowledgement is
+ * kept by the sender, so the client reads the envelope here, has the peer
+ * record it ("msg-ack --record", which names us as the peer knows us) and
+ * then removes the inbox entry here.  Only a peer in peers.json is
+ * contacted: the sender writes "from" itself.  Returns the exit status, or
+ * -1 if the local server should run the command as it is (a message from
+ * this machine, no such message, a usage error: it says which).
+ */
+int
+remote_msg_ack(const char *path, const struct cmd_def *def, int argc,
+    char **argv)
+{
+	const struct cmd_def	*d;
+	struct args		*args = NULL;
+	struct peers		 ps;
+	struct buf		 out;
+	char			*cause = NULL, *from = NULL, *key = NULL;
+	char			*av[5];
+	const char		*id, *me = msg_hostname();
+	int			 words, fd = -1, pfd = -1, rv = -1;
+
+	memset(&ps, 0, sizeof ps);
+	buf_init(&out);
+	if (strcmp(def->name, "msg-ack") != 0 ||
+	    (words = cmd_lookup(argc, argv, &d, &cause)) == 0)
+		goto out;
+	args = args_parse(def->flags, def->longs, argc - words, argv + words,
+	    &cause);
+	if (args == NULL || args->argc < 1 ||
+	    msg_args_finish(def, args, 1, &cause) != 0 || args->nentries != 0)
+		goto out;
+	id = args->argv[0];
+	if ((fd = remote_open(path, def, NULL, &cause)) == -1) {
+		if (*cause != '\0')
+			fprintf(stderr, "%s\n", cause);
+		rv = 1;
+		goto out;
+	}
+	if ((from = remote_msg_from(fd, id)) == NULL || msg_is_self(from))
+		goto out;
+
+	rv = 1;
+	free(cause);
+	cause = NULL;
+	if (peers_load(&ps, &cause) != 0) {
+		fprintf(stderr, "cannot acknowledge %s to %s: %s\n", id, from,
+		    cause);
+		goto out;
+	}
+	if (peers_find(&ps, from) == NULL) {
+		fprintf(stderr, "cannot acknowledge %s: it is from %s, which "
+		    "is not a peer here (loopsy peers list shows the peers; "
+		    "loopsy peers add %s HOST adds it), so it stays in the "
+		    "inbox\n", id, from, from);
+		goto out;
+	}
+	if ((pfd = remote_open(path, def, from, &cause)) == -1) {
+		fprintf(stderr, "cannot acknowledge %s to peer %s, so it "
+		    "stays in the inbox: %s%s\n", id, from, cause,
+		    strncmp(cause, "cannot ", 7) == 0 ? " (loopsy peers list "
+		    "shows whether it is online)" : "");
+		goto out;
+	}
+	av[0] = "msg-ack";
+	av[1] = "--record";
+	xasprintf(&av[2], "--from=%s", me);
+	av[3] = "--";
+	av[4] = (char *)id;
+	if (remote_exchange(pfd, nitems(av), av, &out, &cause) != 0) {
+		fprintf(stderr, "peer %s did not keep the acknowledgement of "
+		    "%s, so it stays in the inbox: %s\n", from, id,
+		    cause != NULL ? cause : "no reason given");
+		free(av[2]);
+		goto out;
+	}
+	free(av[2]);
+	free(cause);
+	cause = NULL;
+	xasprintf(&key, "inbox:%s:%s", me, id);
+	av[0] = "context-delete";
+	av[1] = "--";
+	av[2] = key;
+	if (remote_exchange(fd, 3, av, &out, &cause) != 0) {
+		fprintf(stderr, "acknowledged %s to %s, but it is still in the "
+		    "inbox: %s\n", id, from, cause != NULL ? cause :
+		    "no reason given");
+		goto out;
+	}
+	rv = 0;
+out:
+	if (pfd != -1)
+		close(pfd);
+	if (fd != -1)
+		close(fd);
+	peers_clear(&ps);
+	buf_free(&out);
+	args_free(args);
+	free(key);
+	free(from);
+	free(cause);
+	return (rv);
 }

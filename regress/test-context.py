@@ -504,6 +504,45 @@ def messages():
     rc, out, err = w.lsy("msg", "send", HOST, "hi", "--type", "gossip")
     ok(rc == 2 and "unknown message type: gossip" in err,
        "msg_type_must_be_known", err)
+    # "--" ends the options where the arguments are, as it does before them.
+    rc, out, err = w.lsy("msg", "send", "self", "--", "hello")
+    rc2, out2, err2 = w.lsy("msg", "send", "self", "--", "-t")
+    bodies = {m["id"]: m["body"] for m in
+              json.loads(w.lsy("msg", "inbox", "--json")[1])}
+    ok(rc == 0 and bodies.get(out.strip()) == "hello",
+       "msg_send_text_after_double_dash", err)
+    ok(rc2 == 0 and bodies.get(out2.strip()) == "-t",
+       "msg_send_text_after_double_dash_is_no_option", err2)
+    rc, out, err = w.lsy("msg", "send", "self", "x", "--", "y")
+    ok(rc == 2 and "unexpected argument: y" in err,
+       "msg_send_extra_argument_after_double_dash_is_a_usage_error", err)
+    rc, out, err = w.lsy("msg", "ack", "--", out2.strip())
+    ok(rc == 0 and out2.strip() not in json.dumps(json.loads(
+        w.lsy("msg", "inbox", "--json")[1])), "msg_ack_after_double_dash",
+       err)
+    w.close()
+
+
+def double_dash():
+    w = started()
+    rc, out, err = w.lsy("context", "set", "key", "--", "--ttl")
+    ok(rc == 0 and w.lsy("context", "get", "key")[1] == "--ttl\n",
+       "context_set_value_after_double_dash_is_no_option", err)
+    rc, out, err = w.lsy("context", "set", "--ttl", "60", "k2", "--", "-t")
+    e = [x for x in json.loads(w.lsy("context", "list", "--json")[1])
+         ["entries"] if x["key"] == "k2"]
+    ok(rc == 0 and len(e) == 1 and e[0]["value"] == "-t" and
+       e[0]["expiresAt"] - e[0]["updatedAt"] == 60000,
+       "context_set_options_before_and_value_after_double_dash", err)
+    rc, out, err = w.lsy("context", "set", "--", "k3", "v", "--ttl", "5")
+    ok(rc == 2 and "unexpected argument: --ttl" in err and
+       w.lsy("context", "get", "k3")[0] == 1,
+       "context_set_option_after_leading_double_dash_is_an_argument", err)
+    rc, out, err = w.lsy("context", "set", "k4", "--")
+    ok(rc == 2 and "wrong number of arguments" in err and
+       w.lsy("context", "get", "key")[0] == 0,
+       "context_set_double_dash_is_not_the_value_and_the_server_goes_on",
+       err)
     w.close()
 
 
@@ -712,9 +751,9 @@ def logs_follow_rotation():
 
 for fn in (set_get_list_delete, json_shapes, prefix, limits, entry_limit,
            ttl_expiry, persistence, kill9_burst, corrupt_store, rate_limit,
-           configured_limits,
-           audit_has_keys_not_values, messages, others_text_is_escaped,
-           non_utf8_is_refused, old_store_with_bad_bytes, logs,
-           logs_escape_control_characters, logs_follow_rotation):
+           configured_limits, audit_has_keys_not_values, messages,
+           double_dash, others_text_is_escaped, non_utf8_is_refused,
+           old_store_with_bad_bytes, logs, logs_escape_control_characters,
+           logs_follow_rotation):
     run_test(fn, fn.__name__)
 done()

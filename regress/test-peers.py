@@ -327,6 +327,85 @@ def remote_cp(a, b):
        err)
 
 
+def allow_key(host, name, key):
+    """Accept key from a peer as name (auth.allowedKeys), reloaded."""
+    p = os.path.join(host.w.home, "config.yaml")
+    text = read(p).replace("allowedKeys: {}",
+                           "allowedKeys: { %s: %s }" % (name, key))
+    host.w.write_config(text)
+    rc, out, err = host.lsy("config", "reload")
+    if rc != 0:
+        raise RuntimeError("config reload: " + err)
+
+
+def inbox_ids(host):
+    rc, out, err = host.lsy("msg", "inbox", "--json")
+    return [m["id"] for m in json.loads(out)] if rc == 0 else None
+
+
+def set_from(host, mid, sender):
+    """Rewrite the "from" of a message in host's inbox."""
+    key = "inbox:%s:%s" % (socket.gethostname(), mid)
+    env = json.loads(host.lsy("context", "get", key)[1])
+    env["from"] = sender
+    host.lsy("context", "set", "--ttl", "3600", key, json.dumps(env))
+
+
+def msg_ack_across_peers(a, b):
+    # Each side presents its own key, which the other knows by a name:
+    # a is "ay" on b, b is "kai" on a, as two paired machines would be.
+    allow_key(a, "kai", b.key)
+    allow_key(b, "ay", a.key)
+    for host, name, peer in ((a, "kai", b), (b, "ay", a)):
+        rc, out, err = host.lsy("peers", "add", name,
+                                "127.0.0.1:%d" % peer.port, "--key", "-",
+                                input=host.key + "\n")
+        if rc != 0:
+            raise RuntimeError("peers add: " + err)
+    rc, out, err = a.lsy("msg", "send", "kai", "--", "-t")
+    mid = out.strip()
+    rc2, out2, err2 = b.lsy("msg", "inbox", "--json")
+    inbox = json.loads(out2) if rc2 == 0 else []
+    ok(rc == 0 and [(m["from"], m["body"]) for m in inbox
+                    if m["id"] == mid] == [("ay", "-t")],
+       "msg_send_to_a_peer_after_double_dash_sends_the_text_as_is",
+       out + err + out2 + err2)
+
+    rc, out, err = b.lsy("msg", "ack", mid)
+    ok(rc == 0 and mid not in (inbox_ids(b) or [mid]),
+       "msg_ack_of_a_peers_message_removes_it_from_the_inbox", err)
+    rc2, out2, err2 = a.lsy("context", "get", "ack:kai")
+    ok(out2 == mid + "\n" and "ack:" not in b.lsy("context", "list")[1],
+       "msg_ack_keeps_the_ack_on_the_sender_under_our_name_there",
+       out2 + err2 + b.lsy("context", "list")[1])
+    rc, out, err = a.lsy("msg", "acked", "kai")
+    ok(rc == 0 and out == mid + "\n", "msg_acked_a_peer_prints_its_ack",
+       out + err)
+    rc, out, err = a.lsy("msg", "acked", "nobody")
+    ok(rc == 1 and "unknown peer: nobody" in err and
+       "no peers are configured" not in err,
+       "msg_acked_an_unknown_peer_says_so", err)
+
+    # A sender that is offline: the ack cannot be kept, so nothing changes.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    b.lsy("peers", "add", "gone", "127.0.0.1:%d" % port, "--key", "-",
+          "--fingerprint", a.fp, input=b.key + "\n")
+    mid = a.lsy("msg", "send", "kai", "from a machine now gone")[1].strip()
+    set_from(b, mid, "gone")
+    rc, out, err = b.lsy("msg", "ack", mid)
+    ok(rc == 1 and "peer gone" in err and "cannot connect" in err and
+       mid in (inbox_ids(b) or []),
+       "msg_ack_to_an_offline_peer_says_why_and_keeps_the_message", err)
+    set_from(b, mid, "stranger")
+    rc, out, err = b.lsy("msg", "ack", mid)
+    ok(rc == 1 and "from stranger, which is not a peer here" in err and
+       mid in (inbox_ids(b) or []),
+       "msg_ack_from_an_unknown_peer_says_so_and_keeps_the_message", err)
+
+
 def main():
     a = PeerHost("a", no_rate_limits)
     b = PeerHost("b", no_rate_limits)
@@ -406,6 +485,7 @@ def main():
                            m.get("from") == socket.gethostname()
                            for m in inbox),
            "msg_send_to_a_peer_lands_in_its_inbox", out2 + err + err2)
+        msg_ack_across_peers(a, b)
         rc, out, err = a.lsy("kill-session", "-t", "bee:work")
         ok(rc == 0 and "work" not in b.lsy("ls")[1],
            "kill_session_on_a_peer", err)

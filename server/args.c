@@ -118,6 +118,7 @@ args_parse(const char *flags, const char *longs, int argc, char **argv,
 	a = xcalloc(1, sizeof *a);
 	for (i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
+			a->ended = 1;
 			i++;
 			break;
 		}

@@ -56,13 +56,14 @@ cmd_context_set_text(struct cmd_ctx *ctx, const char *key, const char *value)
 static enum cmd_retval
 cmd_context_set(struct cmd_ctx *ctx)
 {
-	const char	*key = ctx->args->argv[0], *value = ctx->args->argv[1];
-	const char	*ttl_s;
+	const char	*key, *value, *ttl_s;
 	char		*cause = NULL, *end;
 	long long	 ttl = 0;
 
 	if (msg_args_tail(ctx, 2) != 0)
 		return (CMD_USAGE);
+	key = ctx->args->argv[0];	/* after a "--" between them went */
+	value = ctx->args->argv[1];
 	ttl_s = args_get_long(ctx->args, "ttl");
 	free(ctx->audit_target);
 	ctx->audit_target = xstrdup(key);	/* the key, never the value */

@@ -1,8 +1,8 @@
 /*
  * server/cmd-msg-send.c: send a message to a host: the envelope
  * {from, to, ts, id, type, body} goes to the recipient's inbox:<to>:<id> and
- * to our own outbox:<id>, both for MSG_TTL seconds.  Only this machine can be
- * the recipient until peers exist.
+ * to outbox:<id>, both for MSG_TTL seconds.  The recipient is this machine:
+ * "msg send PEER" is sent to the peer by the client, to run there.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +47,7 @@ cmd_msg_send_type(struct cmd_ctx *ctx, const char *type)
 static enum cmd_retval
 cmd_msg_send(struct cmd_ctx *ctx)
 {
-	const char	*host = ctx->args->argv[0], *body = ctx->args->argv[1];
-	const char	*type, *from;
+	const char	*host, *body, *type, *from;
 	const char	*me = msg_hostname();
 	char		 id[128], *inbox, *outbox, *env, *cause = NULL;
 	size_t		 bad;
@@ -58,6 +57,8 @@ cmd_msg_send(struct cmd_ctx *ctx)
 
 	if (msg_args_tail(ctx, 2) != 0)
 		return (CMD_USAGE);
+	host = ctx->args->argv[0];	/* after a "--" between them went */
+	body = ctx->args->argv[1];
 	type = args_get_long(ctx->args, "type");
 	if (type == NULL)
 		type = "chat";
@@ -72,19 +73,10 @@ cmd_msg_send(struct cmd_ctx *ctx)
 		return (CMD_ERROR);
 	}
 	/*
-	 * Over a peer link the sender is the peer: the name its key has here
-	 * if it was paired, else the hostname its client says (--from, which
-	 * the client adds when it routes "msg send host").
+	 * Over a peer link the sender is the peer, named as msg_sender() says
+	 * (--from is the hostname its client adds when it routes "msg send").
 	 */
-	from = me;
-	if (ctx->c != NULL && (ctx->c->flags & CLIENT_REMOTE)) {
-		if (strncmp(ctx->actor, "peer:", 5) == 0)
-			from = ctx->actor + 5;
-		else if ((from = args_get_long(ctx->args, "from")) == NULL ||
-		    *from == '\0' || strlen(from) > 255 ||
-		    !utf8_valid(from, strlen(from), NULL))
-			from = ctx->actor;
-	}
+	from = msg_sender(ctx);
 	snprintf(id, sizeof id, "%llu-%s-%04x", (unsigned long long)ts, me,
 	    (u_int)arc4random_uniform(0x10000));
 	xasprintf(&inbox, "inbox:%s:%s", me, id);

@@ -107,6 +107,7 @@ struct args {
 	u_int		 nentries;
 	char		**argv;		/* positional arguments */
 	int		 argc;
+	int		 ended;		/* a "--" ended the options */
 };
 struct args	*args_parse(const char *flags, const char *longs, int argc,
 		    char **argv, char **cause);
@@ -469,7 +470,11 @@ int		 context_client_argv(const struct cmd_def *, int, char **,
 #define MSG_ACK_TTL	7200
 const char	*msg_hostname(void);
 int		 msg_is_self(const char *);
+int		 msg_is_peer(const char *);
 int		 msg_check_host(struct cmd_ctx *, const char *);
+const char	*msg_sender(struct cmd_ctx *);
+int		 msg_args_finish(const struct cmd_def *, struct args *, int,
+		    char **);
 int		 msg_args_tail(struct cmd_ctx *, int);
 
 /* transfer */
