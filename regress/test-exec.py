@@ -325,6 +325,37 @@ def allowlist():
             rc, out, err = w.lsy("exec", "--", *argv)
             is_eq((rc, err), (1, want + "\n"),
                   "exec_allowlist_refuses_" + name)
+        # What the review ran rm through, with rm not listed.
+        victim = os.path.join(w.home, "victim")
+        open(victim, "w").close()
+        ev2 = os.path.join(w.home, "ev2")
+        os.mkdir(ev2)
+        shutil.copy(shutil.which("rm"), os.path.join(ev2, "ls"))
+        bypasses = [
+            ("a_copied_binary_named_like_a_listed_one", ("ev2/ls", "victim"),
+             "not in execution.allowlist: ev2/ls (%s/ev2/ls is not the ls "
+             "the server's PATH finds)" % os.path.realpath(w.home)),
+            ("env_LD_PRELOAD", ("env", "LD_PRELOAD=/x.so", "ls", "/"),
+             "refused by the execution policy: setting LD_PRELOAD changes "
+             "what runs (via env)"),
+            ("a_shell_reading_a_pipe", ("sh", "-c", "echo rm victim | sh"),
+             "not in execution.allowlist: sh reading commands from its "
+             "input (they cannot be checked; use sh -c) (via sh -c)"),
+            ("PATH_set_in_a_shell_string",
+             ("sh", "-c", "PATH=ev2 ls victim"),
+             "not in execution.allowlist: setting PATH, which decides what "
+             "the names after it run (via sh -c)"),
+            ("alias", ("bash", "-c", "alias ls=rm; ls victim"),
+             "not in execution.allowlist: alias (it changes what a name "
+             "runs) (via bash -c)"),
+        ]
+        for name, argv, want in bypasses:
+            rc, out, err = w.lsy("exec", "--", *argv)
+            is_eq((rc, err, os.path.exists(victim)), (1, want + "\n", True),
+                  "exec_allowlist_refuses_" + name)
+        rc, out, err = w.lsy("exec", "--", "/bin/ls", "victim")
+        is_eq((rc, out), (0, "victim\n"),
+              "exec_allowlist_runs_the_listed_file_by_its_path")
     finally:
         w.close()
 
@@ -333,6 +364,10 @@ def bad_requests():
     w = world()
     try:
         open(os.path.join(w.home, "notes.txt"), "w").close()
+        bad = os.path.join(w.home, "badinterp")
+        with open(bad, "w") as f:
+            f.write("#!/nonexistent/interp\n")
+        os.chmod(bad, 0o755)
         cases = [
             ("missing_program_exits_127", ("nosuchprogram-x",), 127,
              "command not found: nosuchprogram-x"),
@@ -351,6 +386,15 @@ def bad_requests():
             ("zero_timeout_as_usage", ("--timeout", "0", "--", "ls"), 2,
              "exec: --timeout 0: not a positive number of seconds up to "
              "10000000"),
+            ("a_directory_exits_126", ("--", "/tmp"), 126,
+             "cannot run /tmp: it is a directory"),
+            ("a_missing_interpreter_exits_126", ("./badinterp",), 126,
+             "cannot run ./badinterp: its interpreter /nonexistent/interp: "
+             "No such file or directory"),
+            ("env_LD_PRELOAD_refused", ("--", "env", "LD_PRELOAD=/x.so",
+                                        "ls", "/"), 1,
+             "refused by the execution policy: setting LD_PRELOAD changes "
+             "what runs (via env)"),
             ("loader_env_refused", ("--env", "LD_PRELOAD=/x.so", "--",
                                     "true"), 1,
              "exec: --env LD_PRELOAD: refused by the execution policy: it "

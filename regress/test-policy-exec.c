@@ -20,12 +20,17 @@
 #include <cmocka.h>
 
 static char		 t_dir[] = "/tmp/loopsy-policy-XXXXXX";
+static char		 t_busybox[PATH_MAX];	/* t_dir/busybox */
 static char		*t_deny_v[] = { "rm", "rmdir", "dd", "shutdown",
-			    "/usr/bin/curl" };
+			    "/usr/bin/curl", "zap" };
 static struct strlist	 t_deny = { t_deny_v, nitems(t_deny_v) };
 static char		*t_allow_v[] = { "ls", "dash", "env", "nice", "xargs",
-			    "cat", "wc", "busybox" };
+			    "cat", "wc", t_busybox };
 static struct strlist	 t_allow = { t_allow_v, nitems(t_allow_v) };
+/* The review's list: shells, ls, cat and env, but not rm. */
+static char		*t_shells_v[] = { "sh", "dash", "bash", "ls", "cat",
+			    "env" };
+static struct strlist	 t_shells = { t_shells_v, nitems(t_shells_v) };
 static struct strlist	 t_none = { NULL, 0 };
 
 /* Run the check on a command line split like sh; returns rc, sets *cause. */
@@ -60,7 +65,7 @@ denied(const char *line, const char *want)
 	int	 rc = check(&t_deny, NULL, line, &cause);
 
 	if (rc != POLICY_EXEC_DENIED)
-		fail_msg("not denied: %s", line);
+		fail_msg("not denied: %s (%d: %s)", line, rc, cause);
 	if (strcmp(cause, want) != 0)
 		fail_msg("%s:\n got: %s\nwant: %s", line, cause, want);
 	free(cause);
@@ -77,10 +82,11 @@ allowed(const struct strlist *deny, const struct strlist *allow,
 }
 
 static void
-not_listed(const char *line, const char *want)
+refused(const struct strlist *deny, const struct strlist *allow,
+    const char *line, const char *want)
 {
 	char	*cause = NULL;
-	int	 rc = check(&t_none, &t_allow, line, &cause);
+	int	 rc = check(deny, allow, line, &cause);
 
 	if (rc != POLICY_EXEC_DENIED)
 		fail_msg("not refused: %s", line);
@@ -89,8 +95,29 @@ not_listed(const char *line, const char *want)
 	free(cause);
 }
 
+static void
+not_listed(const char *line, const char *want)
+{
+	refused(&t_none, &t_allow, line, want);
+}
+
+/* Refused with the review's allowlist [sh, dash, bash, ls, cat, env]. */
+static void
+shells_refuse(const char *line, const char *want)
+{
+	refused(&t_none, &t_shells, line, want);
+}
+
 #define D "denied by execution.denylist: rm"
 #define NL "not in execution.allowlist: "
+#define NOCHANGE "refused by the execution policy: setting "
+#define INPUT(sh) NL sh " reading commands from its input (they cannot be " \
+	"checked; use " sh " -c)"
+#define SETPATH NL "setting PATH, which decides what the names after it run"
+#define ARITH NL "arithmetic on a variable (bash runs code found in its value)"
+#define AFTERCD(n) NL n " after cd (a name found from the directory cannot " \
+	"be checked once it changes; give the full path)"
+#define APPENDED(w) NL "what " w " runs, given by the words xargs or find add"
 
 static void
 denied_program_by_name_path_and_symlink(void **state __unused)
@@ -215,6 +242,7 @@ allowlist_runs_only_what_is_listed(void **state __unused)
 	not_listed("sh -c 'ls $(curl x)'", NL "curl (via sh -c)");
 	not_listed("sh -c 'eval curl x'", NL "curl (via sh -c, eval)");
 	not_listed("./busybox wget x", NL "wget (via busybox)");
+	allowed(&t_none, &t_allow, "./busybox ls");
 	not_listed("sh -c '$x'", NL "a program name computed when it runs "
 	    "(via sh -c)");
 	not_listed("sh script.sh", NL "sh script.sh (a script file cannot be "
@@ -228,10 +256,172 @@ allowlist_runs_only_what_is_listed(void **state __unused)
 	not_listed("./wget x", NL "wget");
 }
 
+static void
+denied_through_more_wrappers_and_expansions(void **state __unused)
+{
+	denied("setpriv --reuid=1000 rm x", D " (via setpriv)");
+	denied("setarch x86_64 -R rm x", D " (via setarch)");
+	denied("/usr/sbin/logsave /dev/null rm x", D " (via logsave)");
+	denied("choom -n 0 -- rm x", D " (via choom)");
+	denied("sg users 'rm x'", D " (via sg)");
+	denied("sg users -c 'ls; rm x'", D " (via sg)");
+	denied("/lib64/ld-linux-x86-64.so.2 /bin/rm x", D " (via ld.so)");
+	denied("/lib64/ld-linux-x86-64.so.2 --argv0 ls /bin/rm x",
+	    D " (via ld.so)");
+	denied("bash -c '${x:-rm} x'", D " (via bash -c)");
+	denied("bash -c '{rm,x}'", D " (via bash -c)");
+	denied("sh -c 'echo rm x | sh'", D " (via sh -c)");
+	denied("bash -c \"bash <<< 'rm x'\"", D " (via bash -c)");
+	denied("sh -c 'echo $(( $(rm x) ))'", D " (via sh -c)");
+	denied("sh -c 'alias ls=rm'", D " (via sh -c, alias)");
+	denied("bash -c 'hash -p /bin/rm ls; ls x'",
+	    D " (via bash -c, hash -p)");
+	denied("bash -c 'mapfile -C \"rm x\" a'",
+	    D " (via bash -c, mapfile -C)");
+	denied("env -S 'FOO=1 rm x'", D " (via env -S)");
+	/* A hard link is the same file under another name. */
+	denied("./tidy2 x", "denied by execution.denylist: zap");
+}
+
+static void
+variables_that_change_what_runs_are_refused(void **state __unused)
+{
+	const char	*lines[][2] = {
+		{ "env BASH_ENV=evil.sh bash -c true",
+		    NOCHANGE "BASH_ENV changes what runs (via env)" },
+		{ "env LD_PRELOAD=evil.so ls /",
+		    NOCHANGE "LD_PRELOAD changes what runs (via env)" },
+		{ "env -S 'LD_PRELOAD=evil.so ls'",
+		    NOCHANGE "LD_PRELOAD changes what runs (via env -S)" },
+		{ "env ENV=evil.sh dash -c ls",
+		    NOCHANGE "ENV changes what runs (via env)" },
+		{ "sh -c 'LD_PRELOAD=evil.so ls'",
+		    NOCHANGE "LD_PRELOAD changes what runs (via sh -c)" },
+		{ "sh -c 'export BASH_ENV=evil.sh; bash -c true'",
+		    NOCHANGE "BASH_ENV changes what runs (via sh -c)" },
+		{ "bash -c 'read LD_PRELOAD; export LD_PRELOAD; ls'",
+		    NOCHANGE "LD_PRELOAD changes what runs (via bash -c)" },
+		{ "sh -c ': ${LD_AUDIT:=x}'",
+		    NOCHANGE "LD_AUDIT changes what runs (via sh -c)" },
+	};
+	size_t		 i;
+
+	for (i = 0; i < nitems(lines); i++) {
+		refused(&t_deny, NULL, lines[i][0], lines[i][1]);
+		refused(&t_none, &t_shells, lines[i][0], lines[i][1]);
+	}
+	allowed(&t_deny, NULL, "env FOO=1 ls");
+	allowed(&t_none, &t_shells, "env FOO=1 ls");
+	allowed(&t_deny, NULL, "sh -c 'IFS=: read a b; echo $a'");
+}
+
+static void
+allowlist_refuses_a_shell_reading_its_input(void **state __unused)
+{
+	shells_refuse("sh -c 'echo rm x | sh'", INPUT("sh") " (via sh -c)");
+	shells_refuse("sh -c 'sh < script'", INPUT("sh") " (via sh -c)");
+	shells_refuse("bash -c \"bash <<< 'rm x'\"",
+	    INPUT("bash") " (via bash -c)");
+	shells_refuse("sh", INPUT("sh"));
+	shells_refuse("bash -s", INPUT("bash"));
+	shells_refuse("sh -i", NL "sh -i (start-up files cannot be checked)");
+	shells_refuse("bash --rcfile rc -c ls",
+	    NL "bash --rcfile (start-up files cannot be checked)");
+	shells_refuse("bash -lc ls",
+	    NL "bash -lc (start-up files cannot be checked)");
+	shells_refuse("env ENV=x sh -i", NOCHANGE "ENV changes what runs "
+	    "(via env)");
+	/* Words xargs adds would be the program, or the string. */
+	not_listed("xargs env", APPENDED("env") " (via xargs)");
+	not_listed("xargs dash -c", APPENDED("dash -c") " (via xargs)");
+	not_listed("xargs nice -n 5", APPENDED("nice") " (via xargs)");
+	not_listed("xargs xargs", APPENDED("xargs") " (via xargs)");
+	allowed(&t_none, &t_allow, "xargs dash -c 'ls \"$@\"' sh");
+	allowed(&t_none, &t_allow, "xargs env ls");
+	allowed(&t_none, &t_shells, "sh -c 'ls | cat'");
+	allowed(&t_none, &t_shells, "bash -c 'ls; cat < /dev/null'");
+}
+
+static void
+allowlist_refuses_what_changes_a_name(void **state __unused)
+{
+	shells_refuse("sh -c 'alias ls=rm; ls x'",
+	    NL "alias (it changes what a name runs) (via sh -c)");
+	shells_refuse("bash -c 'hash -p /bin/rm ls; ls x'",
+	    NL "rm (via bash -c, hash -p)");
+	shells_refuse("bash -c 'enable -f ./x.so ls'",
+	    NL "enable (via bash -c)");
+	shells_refuse("sh -c '. ./script'", NL ". (via sh -c)");
+	shells_refuse("bash -c 'source script'", NL "source (via bash -c)");
+	shells_refuse("bash -c 'eval \"$x\"'",
+	    NL "a string eval is given when it runs (via bash -c)");
+	shells_refuse("bash -c 'let x=1'", NL "let (via bash -c)");
+	shells_refuse("sh -c 'PATH=$PWD/ev; ls x'", SETPATH " (via sh -c)");
+	shells_refuse("sh -c 'PATH=ev ls x'", SETPATH " (via sh -c)");
+	shells_refuse("sh -c 'export PATH=ev; ls x'", SETPATH " (via sh -c)");
+	shells_refuse("bash -c 'read PATH < f; ls'", SETPATH " (via bash -c)");
+	shells_refuse("sh -c 'for PATH in ev; do ls; done'",
+	    SETPATH " (via sh -c)");
+	shells_refuse("sh -c ': ${PATH:=ev}'", SETPATH " (via sh -c)");
+	shells_refuse("sh -c 'echo $((PATH=5))'", ARITH " (via sh -c)");
+	shells_refuse("bash -c 'echo $((x))'", ARITH " (via bash -c)");
+	shells_refuse("bash -c '((x))'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'declare \"$v=ev\"'",
+	    NL "a variable name computed when it runs (via bash -c)");
+	shells_refuse("bash -c 'echo ${!x}'", NL "${!name} (bash evaluates "
+	    "the name it finds) (via bash -c)");
+	shells_refuse("bash -c '[[ x -eq 1 ]]'", NL "[[ (via bash -c)");
+	shells_refuse("sh -c 'cd ev2 && ./mycat x'", AFTERCD("./mycat"));
+	shells_refuse("sh -c 'while :; do ./mycat; cd ev2; done'",
+	    AFTERCD("./mycat"));
+	shells_refuse("sh -c '~/ev/ls x'",
+	    NL "a program name computed when it runs (via sh -c)");
+	allowed(&t_none, &t_shells, "sh -c 'cd /; ls; echo $((1 + 2))'");
+	allowed(&t_none, &t_shells, "sh -c 'x=1; export FOO=$x; echo ${x:-y}'");
+	allowed(&t_none, &t_shells, "sh -c 'ls; cd /tmp'");
+}
+
+static void
+allowlist_names_files_not_basenames(void **state __unused)
+{
+	char	 want[PATH_MAX * 2];
+
+	snprintf(want, sizeof want, NL "ev2/ls (%s/ev2/ls is not the ls the "
+	    "server's PATH finds)", t_dir);
+	shells_refuse("ev2/ls x", want);
+	snprintf(want, sizeof want, NL "./ls (%s/ev2/ls is not the ls the "
+	    "server's PATH finds) (via env)", t_dir);
+	shells_refuse("env -C ev2 ./ls x", want);
+	snprintf(want, sizeof want, NL "ev2/ls (%s/ev2/ls is not the ls the "
+	    "server's PATH finds) (via sh -c)", t_dir);
+	shells_refuse("sh -c 'ev2/ls x'", want);
+	allowed(&t_none, &t_shells, "/usr/bin/ls");
+	allowed(&t_none, &t_shells, "/bin/ls");
+	allowed(&t_none, &t_shells, "./mycat /dev/null");
+	/* sh is dash here: the file that runs is what the list names. */
+	allowed(&t_none, &t_shells, "dash -c ls");
+}
+
+static void
+directories_and_bad_interpreters_cannot_run(void **state __unused)
+{
+	char	*cause = NULL;
+
+	assert_int_equal(check(&t_deny, NULL, "/tmp", &cause),
+	    POLICY_EXEC_CANNOT_RUN);
+	assert_string_equal(cause, "cannot run /tmp: it is a directory");
+	free(cause);
+	assert_int_equal(check(&t_deny, NULL, "./badinterp", &cause),
+	    POLICY_EXEC_CANNOT_RUN);
+	assert_string_equal(cause, "cannot run ./badinterp: its interpreter "
+	    "/nonexistent/interp: No such file or directory");
+	free(cause);
+}
+
 static int
 setup(void **state __unused)
 {
-	char	 path[PATH_MAX];
+	char	 path[PATH_MAX], cmd[PATH_MAX * 2];
 
 	if (mkdtemp(t_dir) == NULL)
 		return (-1);
@@ -248,8 +438,16 @@ setup(void **state __unused)
 	snprintf(path, sizeof path, "%s/myenv", t_dir);
 	symlink("/usr/bin/env", path);
 	/* A file really named busybox, as multi-call binaries are. */
-	snprintf(path, sizeof path, "cp /bin/true %s/busybox", t_dir);
-	return (system(path) == 0 ? 0 : -1);
+	snprintf(t_busybox, sizeof t_busybox, "%s/busybox", t_dir);
+	/* ev2/ls is a copy of rm; zap on the server's PATH, tidy2 its link. */
+	snprintf(cmd, sizeof cmd, "cd %s && cp /bin/true busybox && "
+	    "mkdir ev2 bin && cp /bin/rm ev2/ls && cp /bin/true bin/zap && "
+	    "ln bin/zap tidy2 && printf '#!/nonexistent/interp\\n' > "
+	    "badinterp && chmod +x badinterp", t_dir);
+	snprintf(path, sizeof path, "%s/bin:/usr/local/bin:/usr/bin:/bin",
+	    t_dir);
+	setenv("PATH", path, 1);
+	return (system(cmd) == 0 ? 0 : -1);
 }
 
 static int
@@ -271,6 +469,12 @@ main(void)
 		cmocka_unit_test(denylist_allows_the_rest),
 		cmocka_unit_test(missing_program_and_empty_command),
 		cmocka_unit_test(allowlist_runs_only_what_is_listed),
+		cmocka_unit_test(denied_through_more_wrappers_and_expansions),
+		cmocka_unit_test(variables_that_change_what_runs_are_refused),
+		cmocka_unit_test(allowlist_refuses_a_shell_reading_its_input),
+		cmocka_unit_test(allowlist_refuses_what_changes_a_name),
+		cmocka_unit_test(allowlist_names_files_not_basenames),
+		cmocka_unit_test(directories_and_bad_interpreters_cannot_run),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

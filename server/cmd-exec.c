@@ -517,29 +517,6 @@ cmd_exec_environ(struct args *a)
 	return (env);
 }
 
-/*
- * Variables that make a program run other code than the one the policy
- * checked: LD_PRELOAD and the loader's others, what sh and bash read at
- * start, bash's exported functions.
- */
-static int
-cmd_exec_env_denied(const char *v, size_t n)
-{
-	static const char *names[] = { "BASH_ENV", "ENV", "SHELLOPTS",
-	    "BASHOPTS", "PS4", "PROMPT_COMMAND", "GCONV_PATH", "IFS",
-	    "PERL5OPT", "PYTHONSTARTUP", "NODE_OPTIONS" };
-	u_int	 i;
-
-	if ((n >= 3 && strncmp(v, "LD_", 3) == 0) ||
-	    (n >= 10 && strncmp(v, "BASH_FUNC_", 10) == 0))
-		return (1);
-	for (i = 0; i < nitems(names); i++) {
-		if (strlen(names[i]) == n && strncmp(v, names[i], n) == 0)
-			return (1);
-	}
-	return (0);
-}
-
 /* Check --env, --timeout, --cwd; fills *cwd (absolute) and *timeout. */
 static enum cmd_retval
 cmd_exec_options(struct cmd_ctx *ctx, char **cwd, double *timeout)
@@ -564,7 +541,7 @@ cmd_exec_options(struct cmd_ctx *ctx, char **cwd, double *timeout)
 			    "KEY=VALUE", v);
 			return (CMD_USAGE);
 		}
-		if (cmd_exec_env_denied(v, n)) {
+		if (policy_exec_env_denied(v, n, 1)) {
 			cmd_error(ctx, "denied", "exec: --env %.*s: refused by "
 			    "the execution policy: it changes what runs (the "
 			    "dynamic loader, shell start-up files or exported "
@@ -738,8 +715,13 @@ cmd_exec(struct cmd_ctx *ctx)
 	p.cwd = cwd;
 	rc = policy_exec_check(&p, a->argc, a->argv, &file, &cause);
 	if (rc != POLICY_EXEC_OK) {
-		cmd_error(ctx, rc == POLICY_EXEC_DENIED ? "denied" :
-		    "not-found", "%s", cause);
+		if (rc == POLICY_EXEC_DENIED)
+			cmd_error(ctx, "denied", "%s", cause);
+		else if (rc == POLICY_EXEC_CANNOT_RUN) {
+			cmd_error(ctx, "exec-failed", "%s", cause);
+			ctx->exit_status = 126;
+		} else
+			cmd_error(ctx, "not-found", "%s", cause);
 		if (rc == POLICY_EXEC_NOT_FOUND && *a->argv[0] != '\0')
 			ctx->exit_status = 127;
 		rv = CMD_ERROR;

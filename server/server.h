@@ -549,10 +549,12 @@ struct policy_exec {
 #define POLICY_EXEC_OK		0
 #define POLICY_EXEC_DENIED	-1
 #define POLICY_EXEC_NOT_FOUND	-2
+#define POLICY_EXEC_CANNOT_RUN	-3	/* a directory, a bad interpreter */
 int		 policy_exec_check(const struct policy_exec *, int, char **,
 		     char **, char **);
 char		*policy_exec_resolve(const char *, const char *,
 		     const char *);
+int		 policy_exec_env_denied(const char *, size_t, int);
 /* cmd-exec.c: children of exec, reaped by the server's SIGCHLD. */
 int		 cmd_exec_child_exited(pid_t, int);
 void		 cmd_exec_cancel(struct cmd_ctx *);
