@@ -396,6 +396,8 @@ client_run(const char *path, const struct cmd_def *def, int argc, char **argv)
 	}
 	if ((rv = remote_msg_ack(path, def, argc, argv)) != -1)
 		return (rv);		/* a message from a peer: acked there */
+	if ((rv = remote_msg_send(path, def, argc, argv)) != -1)
+		return (rv);		/* to a peer, with our outbox copy */
 	if ((host = remote_route(def, &argc, &argv)) != NULL) {
 		client_remote = 1;
 		fd = remote_connect(host, &cause);

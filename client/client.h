@@ -29,6 +29,7 @@ extern char	*remote_token;		/* and who we were (attach resume) */
 int	 remote_connect(const char *, char **);
 char	*remote_route(const struct cmd_def *, int *, char ***);
 int	 remote_msg_ack(const char *, const struct cmd_def *, int, char **);
+int	 remote_msg_send(const char *, const struct cmd_def *, int, char **);
 
 /* attach.c: returns the process exit status. */
 int	 attach_loop(struct event_base *, struct bufferevent *);

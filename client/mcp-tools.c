@@ -1057,6 +1057,9 @@ tool_broadcast_context(const char *peer, cJSON *args,
 
 /* ----------------------------------------------------------- messages */
 
+static void	tool_send_outbox(const char *, const char *, const char *,
+		    const char *, struct mcp_result *);
+
 static void
 tool_send_message(const char *peer, cJSON *args, struct mcp_result *res)
 {
@@ -1084,7 +1087,48 @@ tool_send_message(const char *peer, cJSON *args, struct mcp_result *res)
 	cJSON_AddStringToObject(res->data, "to", tool_where(peer));
 	xasprintf(&res->text, "sent message %s to %s; loopsy_check_ack with "
 	    "this id says when it is acknowledged\n", id, tool_where(peer));
+	if (peer != NULL)
+		tool_send_outbox(peer, id, type, arg_str(args, "body"), res);
 	free(id);
+}
+
+/* The sender's outbox:<id> for a message sent to a peer (SPEC.md 3). */
+static void
+tool_send_outbox(const char *peer, const char *id, const char *type,
+    const char *body, struct mcp_result *res)
+{
+	struct tool_av		 av = { 0 };
+	struct mcp_reply	 r;
+	struct mcp_result	 local = { 0 };
+	cJSON			*env;
+	char			*s, *text;
+
+	env = cJSON_CreateObject();
+	cJSON_AddStringToObject(env, "from", msg_hostname());
+	cJSON_AddStringToObject(env, "to", peer);
+	cJSON_AddNumberToObject(env, "ts", strtod(id, NULL));
+	cJSON_AddStringToObject(env, "id", id);
+	cJSON_AddStringToObject(env, "type", type != NULL ? type : "chat");
+	cJSON_AddStringToObject(env, "body", body != NULL ? body : "");
+	s = cJSON_PrintUnformatted(env);
+	cJSON_Delete(env);
+	av_add(&av, "context-set");
+	av_add(&av, "--ttl=%d", MSG_TTL);
+	av_add(&av, "--");
+	av_add(&av, "outbox:%s", id);
+	av_add(&av, "%s", s);
+	free(s);
+	if (tool_cmd(NULL, &av, &r, &local, 0) == 0)
+		mcp_reply_free(&r);
+	else {
+		/* Sent all the same: say what is missing here. */
+		xasprintf(&text, "%sbut keeping outbox:%s here failed: %s\n",
+		    res->text, id, local.error);
+		free(res->text);
+		res->text = text;
+		free(local.error);
+	}
+	av_free(&av);
 }
 
 static void
@@ -1176,10 +1220,11 @@ tool_ack_message(const char *peer, cJSON *args, struct mcp_result *res)
 			goto out;
 		to = "local";
 	} else {
-		av_add(&av, "context-set");
-		av_add(&av, "--ttl=%d", MSG_ACK_TTL);
+		/* As loopsy msg ack: the peer names us as it knows us. */
+		av_add(&av, "msg-ack");
+		av_add(&av, "--record");
+		av_add(&av, "--from=%s", me);
 		av_add(&av, "--");
-		av_add(&av, "ack:%s", me);
 		av_add(&av, "%s", id);
 		if (tool_ok(to, &av, res) != 0)
 			goto out;

@@ -717,6 +717,106 @@ remote_msg_from(int fd, const char *id)
 }
 
 /*
+ * "msg send PEER TEXT" (SPEC.md 3): the peer keeps the message in its inbox
+ * and the sender keeps outbox:<id> with the envelope, so the client sends
+ * it there, then records it here.  Returns the exit status, or -1 if the
+ * command is not that (the local server runs it, or remote_route sends it
+ * on as it is).
+ */
+int
+remote_msg_send(const char *path, const struct cmd_def *def, int argc,
+    char **argv)
+{
+	const struct cmd_def	*d;
+	struct args		*args = NULL;
+	struct buf		 out;
+	cJSON			*env;
+	char			*cause = NULL, *id = NULL, *key = NULL, *s = NULL;
+	char			*av[6], *type;
+	const char		*host, *body, *me = msg_hostname();
+	int			 words, fd = -1, rv = -1;
+
+	buf_init(&out);
+	memset(av, 0, sizeof av);
+	if (strcmp(def->name, "msg-send") != 0 ||
+	    (words = cmd_lookup(argc, argv, &d, &cause)) == 0)
+		goto out;
+	args = args_parse(def->flags, def->longs, argc - words, argv + words,
+	    &cause);
+	if (args == NULL || msg_args_finish(def, args, 2, &cause) != 0 ||
+	    args->argc != 2 || args_get_long(args, "from") != NULL)
+		goto out;
+	host = args->argv[0];
+	body = args->argv[1];
+	if (msg_is_self(host) || !remote_is_peer(host, strlen(host)))
+		goto out;
+	type = (char *)args_get_long(args, "type");
+
+	rv = 1;
+	if ((fd = remote_open(path, def, host, &cause)) == -1) {
+		fprintf(stderr, "%s\n", cause);
+		goto out;
+	}
+	av[0] = "msg-send";
+	xasprintf(&av[1], "--type=%s", type != NULL ? type : "chat");
+	xasprintf(&av[2], "--from=%s", me);
+	av[3] = "--";
+	av[4] = "self";
+	av[5] = (char *)body;
+	if (remote_exchange(fd, nitems(av), av, &out, &cause) != 0) {
+		fprintf(stderr, "%s\n", cause != NULL ? cause :
+		    "the peer did not take the message");
+		goto out;
+	}
+	close(fd);
+	fd = -1;
+	id = xstrndup(out.data, strcspn(out.data, "\n"));
+	printf("%s\n", id);
+	fflush(stdout);
+	rv = 0;
+
+	/* Our copy, as the peer's envelope but for "to": its name here. */
+	env = cJSON_CreateObject();
+	cJSON_AddStringToObject(env, "from", me);
+	cJSON_AddStringToObject(env, "to", host);
+	cJSON_AddNumberToObject(env, "ts", strtod(id, NULL));
+	cJSON_AddStringToObject(env, "id", id);
+	cJSON_AddStringToObject(env, "type", type != NULL ? type : "chat");
+	cJSON_AddStringToObject(env, "body", body);
+	s = cJSON_PrintUnformatted(env);
+	cJSON_Delete(env);
+	xasprintf(&key, "outbox:%s", id);
+	free(av[1]);
+	free(av[2]);
+	av[0] = "context-set";
+	xasprintf(&av[1], "--ttl=%d", MSG_TTL);
+	av[2] = xstrdup("--");
+	av[3] = key;
+	av[4] = s;
+	free(cause);
+	cause = NULL;
+	if ((fd = remote_open(path, def, NULL, &cause)) == -1 ||
+	    remote_exchange(fd, 5, av, &out, &cause) != 0)
+		fprintf(stderr, "sent %s to %s, but keeping outbox:%s here "
+		    "failed: %s\n", id, host, id, cause != NULL && *cause !=
+		    '\0' ? cause : "no reason given");
+out:
+	if (fd != -1)
+		close(fd);
+	if (av[0] != NULL) {
+		free(av[1]);
+		free(av[2]);
+	}
+	buf_free(&out);
+	args_free(args);
+	free(key);
+	free(s);
+	free(id);
+	free(cause);
+	return (rv);
+}
+
+/*
  * "msg ack ID" for a message from a peer (SPEC.md 3): the acknowledgement is
  * kept by the sender, so the client reads the envelope here, has the peer
  * record it ("msg-ack --record", which names us as the peer knows us) and

@@ -608,6 +608,14 @@ def scenario(a, b, m, mb):
                  type="response")
     mid = sc(res).get("id", "")
     ok(good(res) and mid, "scenario_leave_a_message", json.dumps(res))
+    res = m.call("loopsy_context_get", key="outbox:" + mid)
+    try:
+        env = json.loads(sc(res).get("value", ""))
+    except ValueError:
+        env = {}
+    ok(good(res) and env.get("to") == "bee" and
+       env.get("body") == "artefact taken" and env.get("type") == "response",
+       "scenario_the_outbox_copy_is_kept_here", json.dumps(res))
     res = m.call("loopsy_check_ack", id=mid)
     ok(good(res) and sc(res).get("acked") is False,
        "scenario_not_acked_before_the_peer_acks", json.dumps(res))

@@ -370,6 +370,15 @@ def msg_ack_across_peers(a, b):
                     if m["id"] == mid] == [("ay", "-t")],
        "msg_send_to_a_peer_after_double_dash_sends_the_text_as_is",
        out + err + out2 + err2)
+    rc, out, err = a.lsy("context", "get", "--json", "outbox:" + mid)
+    try:
+        env = json.loads(json.loads(out)["value"])
+    except (ValueError, KeyError, TypeError):
+        env = {}
+    ok(rc == 0 and env.get("id") == mid and env.get("to") == "kai" and
+       env.get("body") == "-t" and "outbox:" + mid not in
+       b.lsy("context", "list")[1],
+       "msg_send_to_a_peer_keeps_the_outbox_on_the_sender", out + err)
 
     rc, out, err = b.lsy("msg", "ack", mid)
     ok(rc == 0 and mid not in (inbox_ids(b) or [mid]),

@@ -1,8 +1,9 @@
 /*
  * server/cmd-msg-send.c: send a message to a host: the envelope
  * {from, to, ts, id, type, body} goes to the recipient's inbox:<to>:<id> and
- * to outbox:<id>, both for MSG_TTL seconds.  The recipient is this machine:
- * "msg send PEER" is sent to the peer by the client, to run there.
+ * the sender's outbox:<id>, both for MSG_TTL seconds.  The recipient is this
+ * machine: "msg send PEER" is sent to the peer by the client, which keeps
+ * the outbox copy on its own machine; a message to this machine is both.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ cmd_msg_send(struct cmd_ctx *ctx)
 	uint64_t	 ts = context_now();
 	cJSON		*j;
 	enum cmd_retval	 rv = CMD_ERROR;
+	int		 remote;
 
 	if (msg_args_tail(ctx, 2) != 0)
 		return (CMD_USAGE);
@@ -94,8 +96,10 @@ cmd_msg_send(struct cmd_ctx *ctx)
 	env = cJSON_PrintUnformatted(j);
 	cJSON_Delete(j);
 
+	/* From a peer: its outbox is on its machine. */
+	remote = ctx->c != NULL && (ctx->c->flags & CLIENT_REMOTE);
 	if (context_check(inbox, strlen(env), &cause) != 0 ||
-	    context_check(outbox, strlen(env), &cause) != 0) {
+	    (!remote && context_check(outbox, strlen(env), &cause) != 0)) {
 		cmd_error(ctx, "limit", "%s", cause);
 		goto out;
 	}
@@ -103,7 +107,8 @@ cmd_msg_send(struct cmd_ctx *ctx)
 		cmd_error(ctx, "io", "%s", cause);
 		goto out;
 	}
-	if (context_set(outbox, env, strlen(env), MSG_TTL, &cause) != 0) {
+	if (!remote &&
+	    context_set(outbox, env, strlen(env), MSG_TTL, &cause) != 0) {
 		cmd_error(ctx, "io", "%s", cause);
 		free(cause);
 		cause = NULL;
