@@ -181,6 +181,27 @@ limits_configured(void **state __unused)
 	free(big);
 }
 
+/* Whatever the caller, the store holds UTF-8 text only. */
+static void
+only_text_is_stored(void **state __unused)
+{
+	char	*cause = NULL;
+
+	assert_int_equal(context_set("k", "a\xffb", 3, 0, &cause), -1);
+	assert_string_equal(cause, "the value is not UTF-8 text");
+	free(cause);
+	cause = NULL;
+	assert_int_equal(context_set("k\xed\xa0\x80", "v", 1, 0, &cause), -1);
+	assert_string_equal(cause, "the key is not UTF-8 text");
+	free(cause);
+	cause = NULL;
+	assert_int_equal(context_set("k", "a\0b", 3, 0, &cause), -1);
+	free(cause);
+	cause = NULL;
+	assert_null(context_get("k"));
+	assert_int_equal(context_set("k", "caf\xc3\xa9", 5, 0, &cause), 0);
+}
+
 /* Expired entries are never returned, listed, or kept in the file. */
 static void
 ttl_expiry(void **state __unused)
@@ -368,6 +389,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(ttl_expiry,
 		    t_setup, t_teardown),
 		cmocka_unit_test_setup_teardown(limits_configured,
+		    t_setup_memory, t_teardown),
+		cmocka_unit_test_setup_teardown(only_text_is_stored,
 		    t_setup_memory, t_teardown),
 		cmocka_unit_test_setup_teardown(persistence_round_trip,
 		    t_setup, t_teardown),

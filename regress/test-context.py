@@ -625,6 +625,10 @@ def non_utf8_is_refused():
     rc, out, err = lsyb(w, "logs", "--json")
     rows = [utf8_json(l) for l in out.splitlines()]
     ok(rows and None not in rows, "logs_json_is_utf8", out)
+    rc, out, err = w.lsy("msg", "ack", "--record", "--", "\udcff\udcfeabc")
+    rc2, out2, err2 = w.lsy("context", "list", "--json")
+    ok(rc == 1 and "not UTF-8" in err and "ack:" not in out2,
+       "msg_ack_record_refuses_an_id_that_is_not_utf8", err + out2)
     w.close()
 
 

@@ -314,6 +314,13 @@ context_set(const char *key, const char *value, size_t len, u_int ttl,
 
 	if (context_check(key, len, cause) != 0)
 		return (-1);
+	/* Whoever calls: the store holds text, so its JSON is always valid. */
+	if (!utf8_valid(key, strlen(key), NULL) ||
+	    !utf8_valid(value, len, NULL) || memchr(value, '\0', len) != NULL) {
+		xasprintf(cause, "%s is not UTF-8 text", utf8_valid(key,
+		    strlen(key), NULL) ? "the value" : "the key");
+		return (-1);
+	}
 	ce = xcalloc(1, sizeof *ce);
 	ce->key = xstrdup(key);
 	ce->value = xmalloc(len + 1);
