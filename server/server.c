@@ -100,9 +100,10 @@ server_discovery_start(void)
 
 /*
  * Read config.yaml again into a new struct and switch to it only if it is
- * good: a bad file keeps the old config and says why.  So does a changed
- * TLS certificate or key that does not load (a good one serves the peer
- * connections made from now on).  Sessions are not touched; new values
+ * good: a bad file keeps the old config and says why.  A changed TLS
+ * certificate or key serves the peer connections made from now on; one that
+ * does not load keeps the old one and says why, but the config is taken (a
+ * key removed from auth.allowedKeys must go).  Sessions are not touched; new values
  * apply from now on (key bindings, the status line, history budget,
  * limits).
  */
@@ -111,7 +112,7 @@ server_reload_config(char **cause)
 {
 	struct config	 nc;
 	struct client	*c;
-	char		*path = config_path(), *why = NULL;
+	char		*path = config_path(), *why = NULL, *tlswhy = NULL;
 	int		 relisten, newcert, discovery = config.discovery;
 	int		 rc = -1;
 
@@ -122,11 +123,14 @@ server_reload_config(char **cause)
 		    "config: %s", why);
 		goto out;
 	}
+	/*
+	 * A certificate that does not load keeps the old one, but the config
+	 * is still taken: a key removed from auth.allowedKeys must go.
+	 */
 	if ((newcert = listen_reload_tls(&why)) == -1) {
-		xasprintf(cause, "config reload failed, keeping the old "
-		    "config and TLS certificate: the new one does not load: "
-		    "%s", why);
-		goto out;
+		xasprintf(&tlswhy, "the TLS certificate was kept: the new one "
+		    "does not load: %s", why);
+		newcert = 0;
 	}
 	relisten = listen_port() == 0 || nc.server_port != config.server_port ||
 	    strcmp(nc.server_host, config.server_host) != 0;
@@ -142,11 +146,17 @@ server_reload_config(char **cause)
 		if (c->flags & CLIENT_ATTACHED)
 			server_client_redraw(c);
 	}
+	if (tlswhy != NULL) {
+		log_warnx("reloaded %s, but %s", path, tlswhy);
+		xasprintf(cause, "config reloaded, but %s", tlswhy);
+		goto out;
+	}
 	log_info("reloaded %s", path);
 	rc = 0;
 out:
-	if (rc != 0)
+	if (rc != 0 && tlswhy == NULL)
 		config_clear(&nc);
+	free(tlswhy);
 	free(why);
 	free(path);
 	return (rc);
