@@ -647,6 +647,16 @@ def enable_escapes_the_unit():
         ok(p.returncode == 0 and re.search(r"^ExecStart=\S+ start -F$", out,
                                            re.M),
            "enable_without_a_socket_option_runs_the_default_server", out)
+        odd = os.path.join(w.dir, "s$HOME%d")
+        os.mkdir(odd)
+        p = subprocess.run([LOOPSY, "-S", os.path.join(odd, "sock"), "enable",
+                            "--dry-run"], env=env, cwd=w.home,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=20)
+        out = p.stdout.decode()
+        ok(p.returncode == 0 and ' -S "%s/s$$HOME%%%%d/sock" start -F\n' %
+           w.dir in out,
+           "enable_escapes_dollar_and_percent_in_the_socket_argument", out)
     finally:
         w.close()
 

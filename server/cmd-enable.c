@@ -146,15 +146,18 @@ enable_env(struct buf *b, const char *fmt, const char *name)
 #else
 /*
  * s for a systemd unit line: % is a specifier, and inside quotes " and \
- * are escapes and a newline would end the line.  ($ is left: neither the
- * program to run nor Environment= values are expanded.)
+ * are escapes and a newline would end the line.  $ is doubled in an
+ * argument of ExecStart= (arg), which systemd expands; neither the program
+ * to run nor Environment= values are.
  */
 static void
-enable_escape(struct buf *b, const char *s)
+enable_escape(struct buf *b, const char *s, int arg)
 {
 	for (; *s != '\0'; s++) {
 		if (*s == '%')
 			buf_add(b, "%%", 2);
+		else if (*s == '$' && arg)
+			buf_add(b, "$$", 2);
 		else if (*s == '"' || *s == '\\')
 			buf_printf(b, "\\%c", *s);
 		else if ((u_char)*s < 0x20 || *s == 0x7f)
@@ -172,7 +175,7 @@ enable_env_unit(struct buf *b, const char *name)
 	if (v == NULL || *v != '/')
 		return;
 	buf_printf(b, "Environment=\"%s=", name);
-	enable_escape(b, v);
+	enable_escape(b, v, 0);
 	buf_add(b, "\"\n", 2);
 }
 #endif
@@ -217,12 +220,12 @@ enable_text(const char *exe)
 	for (p = exe; *p != '\0'; p++)
 		quote |= (u_char)*p < 0x20 || *p == 0x7f;
 	buf_printf(&b, "ExecStart=%s", quote ? "\"" : "");
-	enable_escape(&b, exe);
+	enable_escape(&b, exe, 0);
 	buf_printf(&b, "%s", quote ? "\"" : "");
 	if (operate_socket_given && operate_socket != NULL) {
 		/* The server of -L/-S, not the default one. */
 		buf_printf(&b, " -S \"");
-		enable_escape(&b, operate_socket);
+		enable_escape(&b, operate_socket, 1);
 		buf_printf(&b, "\"");
 	}
 	buf_printf(&b, " start -F\n");
