@@ -418,6 +418,42 @@ directories_and_bad_interpreters_cannot_run(void **state __unused)
 	free(cause);
 }
 
+static void
+fifos_and_devices_cannot_run(void **state __unused)
+{
+	char	*cause = NULL;
+
+	/* Opening a FIFO to read its #! line would wait for a writer. */
+	assert_int_equal(check(&t_deny, NULL, "./pipe", &cause),
+	    POLICY_EXEC_CANNOT_RUN);
+	assert_string_equal(cause, "cannot run ./pipe: not a regular file");
+	free(cause);
+	assert_int_equal(check(&t_deny, NULL, "/dev/null", &cause),
+	    POLICY_EXEC_CANNOT_RUN);
+	assert_string_equal(cause, "cannot run /dev/null: not a regular file");
+	free(cause);
+}
+
+static void
+a_relative_interpreter_is_found_from_cwd(void **state __unused)
+{
+	char	*cause = NULL, old[PATH_MAX], bin[PATH_MAX];
+	int	 rc;
+
+	/* #!bin/zap is t_dir/bin/zap, where the program runs. */
+	allowed(&t_deny, NULL, "./relinterp");
+	/* #!zap is not t_dir/zap, wherever the server runs. */
+	assert_non_null(getcwd(old, sizeof old));
+	snprintf(bin, sizeof bin, "%s/bin", t_dir);
+	assert_int_equal(chdir(bin), 0);
+	rc = check(&t_deny, NULL, "./relinterp2", &cause);
+	assert_int_equal(chdir(old), 0);
+	assert_int_equal(rc, POLICY_EXEC_CANNOT_RUN);
+	assert_string_equal(cause, "cannot run ./relinterp2: its interpreter "
+	    "zap: No such file or directory");
+	free(cause);
+}
+
 static int
 setup(void **state __unused)
 {
@@ -443,7 +479,9 @@ setup(void **state __unused)
 	snprintf(cmd, sizeof cmd, "cd %s && cp /bin/true busybox && "
 	    "mkdir ev2 bin && cp /bin/rm ev2/ls && cp /bin/true bin/zap && "
 	    "ln bin/zap tidy2 && printf '#!/nonexistent/interp\\n' > "
-	    "badinterp && chmod +x badinterp", t_dir);
+	    "badinterp && chmod +x badinterp && mkfifo pipe && "
+	    "printf '#!bin/zap\\n' > relinterp && printf '#!zap\\n' > "
+	    "relinterp2 && chmod +x relinterp relinterp2", t_dir);
 	snprintf(path, sizeof path, "%s/bin:/usr/local/bin:/usr/bin:/bin",
 	    t_dir);
 	setenv("PATH", path, 1);
@@ -475,6 +513,8 @@ main(void)
 		cmocka_unit_test(allowlist_refuses_what_changes_a_name),
 		cmocka_unit_test(allowlist_names_files_not_basenames),
 		cmocka_unit_test(directories_and_bad_interpreters_cannot_run),
+		cmocka_unit_test(fifos_and_devices_cannot_run),
+		cmocka_unit_test(a_relative_interpreter_is_found_from_cwd),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

@@ -1424,24 +1424,37 @@ out:
 }
 
 /*
- * Why a file found cannot run where execve would only say ENOENT or
- * EISDIR: a directory, or a script whose #! interpreter is missing.
+ * Why a file found cannot run where execve would only say ENOENT, EISDIR or
+ * EACCES: a directory, not a regular file (opening a FIFO would wait for a
+ * writer, here in the server's loop), or a script whose #! interpreter is
+ * missing (a relative one is found from the request's directory).
  */
 static char *
-pe_cannot_run(const char *name, const char *file)
+pe_cannot_run(const char *name, const char *file, const char *cwd)
 {
 	struct stat	 sb;
-	char		 line[256], *interp, *cause = NULL;
+	char		 line[256], *interp, *path, *cause = NULL;
 	ssize_t		 n;
 	size_t		 len;
 	int		 fd;
 
-	if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+	if (stat(file, &sb) != 0)
+		return (NULL);
+	if (S_ISDIR(sb.st_mode)) {
 		xasprintf(&cause, "cannot run %s: it is a directory", name);
 		return (cause);
 	}
-	if ((fd = open(file, O_RDONLY|O_CLOEXEC)) == -1)
+	if (!S_ISREG(sb.st_mode)) {
+		xasprintf(&cause, "cannot run %s: not a regular file", name);
+		return (cause);
+	}
+	if ((fd = open(file, O_RDONLY|O_NONBLOCK|O_CLOEXEC)) == -1)
 		return (NULL);
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		xasprintf(&cause, "cannot run %s: not a regular file", name);
+		return (cause);
+	}
 	n = read(fd, line, sizeof line - 1);
 	close(fd);
 	if (n < 3 || line[0] != '#' || line[1] != '!')
@@ -1450,10 +1463,17 @@ pe_cannot_run(const char *name, const char *file)
 	interp = line + 2 + strspn(line + 2, " \t");
 	len = strcspn(interp, " \t\r\n");
 	interp[len] = '\0';
-	if (len != 0 && stat(interp, &sb) != 0) {
+	if (len == 0)
+		return (NULL);
+	if (*interp != '/' && cwd != NULL)
+		xasprintf(&path, "%s/%s", cwd, interp);
+	else
+		path = xstrdup(interp);
+	if (stat(path, &sb) != 0) {
 		xasprintf(&cause, "cannot run %s: its interpreter %s: %s",
 		    name, interp, strerror(errno));
 	}
+	free(path);
 	return (cause);
 }
 
@@ -1497,7 +1517,8 @@ policy_exec_check(const struct policy_exec *p, int argc, char **argv,
 				dir = xstrdup(argv[0]);
 			else
 				xasprintf(&dir, "%s/%s", p->cwd, argv[0]);
-			if ((*cause = pe_cannot_run(argv[0], dir)) != NULL)
+			if ((*cause = pe_cannot_run(argv[0], dir,
+			    p->cwd)) != NULL)
 				rc = POLICY_EXEC_CANNOT_RUN;
 			free(dir);
 		}
@@ -1509,7 +1530,8 @@ policy_exec_check(const struct policy_exec *p, int argc, char **argv,
 		rc = POLICY_EXEC_DENIED;
 	} else {
 		*file = policy_exec_resolve(argv[0], pe.path, p->cwd);
-		if ((*cause = pe_cannot_run(argv[0], *file)) != NULL) {
+		if ((*cause = pe_cannot_run(argv[0], *file,
+		    p->cwd)) != NULL) {
 			free(*file);
 			*file = NULL;
 			rc = POLICY_EXEC_CANNOT_RUN;
