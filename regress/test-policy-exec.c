@@ -454,6 +454,22 @@ a_relative_interpreter_is_found_from_cwd(void **state __unused)
 	free(cause);
 }
 
+static void
+a_lone_dollar_ends_nothing(void **state __unused)
+{
+	denied("sh -c 'echo $;rm x'", D " (via sh -c)");
+	denied("sh -c 'echo $|rm x'", D " (via sh -c)");
+	denied("sh -c 'echo $&rm x'", D " (via sh -c)");
+	denied("sh -c 'echo \"$\"; rm x; \"'", D " (via sh -c)");
+	shells_refuse("sh -c 'echo $;rm x'", NL "rm (via sh -c)");
+	shells_refuse("sh -c 'echo $|rm x'", NL "rm (via sh -c)");
+	shells_refuse("sh -c 'echo $&rm x'", NL "rm (via sh -c)");
+	shells_refuse("sh -c 'echo \"$\"; rm x; \"'", NL "rm (via sh -c)");
+	/* bash's $[...] is arithmetic. */
+	shells_refuse("bash -c 'echo $[x]'", ARITH " (via bash -c)");
+	allowed(&t_none, &t_shells, "sh -c 'echo $1 $$ $? $# $% $[1+2] $; ls'");
+}
+
 static int
 setup(void **state __unused)
 {
@@ -515,6 +531,7 @@ main(void)
 		cmocka_unit_test(directories_and_bad_interpreters_cannot_run),
 		cmocka_unit_test(fifos_and_devices_cannot_run),
 		cmocka_unit_test(a_relative_interpreter_is_found_from_cwd),
+		cmocka_unit_test(a_lone_dollar_ends_nothing),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

@@ -1841,6 +1841,12 @@ pe_sh_dollar(struct pe_sh *sh, const char *s, size_t i)
 		free(inner);
 		return (s[end] == '\0' ? end - 1 : end);
 	}
+	if (s[i + 1] == '[') {
+		/* bash's old $[expression] */
+		end = pe_sh_match(s, i + 2, '[', ']');
+		pe_sh_arith(sh, s + i + 2, end - i - 2);
+		return (s[end] == '\0' ? end - 1 : end);
+	}
 	if (s[i + 1] == '\0')
 		return (i);
 	if (isalpha((u_char)s[i + 1]) || s[i + 1] == '_') {
@@ -1849,7 +1855,9 @@ pe_sh_dollar(struct pe_sh *sh, const char *s, size_t i)
 			;
 		return (j);
 	}
-	return (i + 1);		/* $1 $@ $? $$ ... */
+	if (strchr("@*#?-$!0123456789", s[i + 1]) != NULL)
+		return (i + 1);		/* $1 $@ $? $$ ... */
+	return (i);	/* a $ alone is itself: $; $| $" end nothing here */
 }
 
 /* A backquoted substitution at s[i] == '`'; \` \\ \$ are unescaped. */
