@@ -470,6 +470,17 @@ a_lone_dollar_ends_nothing(void **state __unused)
 	allowed(&t_none, &t_shells, "sh -c 'echo $1 $$ $? $# $% $[1+2] $; ls'");
 }
 
+static void
+function_bodies_are_checked(void **state __unused)
+{
+	denied("bash -c 'function ls { rm x; }; ls'", D " (via bash -c)");
+	shells_refuse("bash -c 'function ls { rm x; }; ls'",
+	    NL "rm (via bash -c)");
+	shells_refuse("bash -c 'function ls() { rm x; }'",
+	    NL "rm (via bash -c)");
+	allowed(&t_none, &t_shells, "bash -c 'function ls { cat; }'");
+}
+
 static int
 setup(void **state __unused)
 {
@@ -532,6 +543,7 @@ main(void)
 		cmocka_unit_test(fifos_and_devices_cannot_run),
 		cmocka_unit_test(a_relative_interpreter_is_found_from_cwd),
 		cmocka_unit_test(a_lone_dollar_ends_nothing),
+		cmocka_unit_test(function_bodies_are_checked),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

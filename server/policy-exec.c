@@ -1563,7 +1563,8 @@ struct pe_sh {
 	int		 argc;
 	int		 redirect;	/* the next word is a redirection's */
 	int		 skip;		/* for/case/select: no command here;
-					   3: for's variable comes next */
+					   3: for's variable comes next;
+					   4: function's name comes next */
 	int		 rc;
 };
 
@@ -1647,7 +1648,9 @@ pe_sh_end_word(struct pe_sh *sh)
 	else if (sh->skip == 3) {
 		pe_sh_assign(sh, w);	/* for NAME in ... */
 		sh->skip = 1;
-	} else if (sh->skip) {
+	} else if (sh->skip == 4)
+		sh->skip = 0;		/* function NAME: its body follows */
+	else if (sh->skip) {
 		if (sh->skip == 2 && strcmp(w, "in") == 0)
 			sh->skip = 0;	/* case x in: patterns follow */
 	} else if (sh->argc == 0 && sh->assign)
@@ -1659,7 +1662,7 @@ pe_sh_end_word(struct pe_sh *sh)
 	    strcmp(w, "select") == 0))
 		sh->skip = 3;
 	else if (sh->argc == 0 && !sh->quoted && strcmp(w, "function") == 0)
-		sh->skip = 1;
+		sh->skip = 4;
 	else if (sh->argc == 0 && !sh->quoted && strcmp(w, "case") == 0)
 		sh->skip = 2;
 	else {
