@@ -481,6 +481,19 @@ function_bodies_are_checked(void **state __unused)
 	allowed(&t_none, &t_shells, "bash -c 'function ls { cat; }'");
 }
 
+static void
+a_name_with_a_slash_is_never_a_builtin(void **state __unused)
+{
+	shells_refuse("sh -c 'evil/printf x'", NL "printf (via sh -c)");
+	shells_refuse("sh -c '/nonexistent/printf x'",
+	    NL "/nonexistent/printf (via sh -c)");
+	shells_refuse("sh -c '/nonexistent/test -f x'",
+	    NL "/nonexistent/test (via sh -c)");
+	shells_refuse("sh -c '/nonexistent/eval ls'",
+	    NL "/nonexistent/eval (via sh -c)");
+	allowed(&t_none, &t_shells, "sh -c 'printf x; test -f x; eval ls'");
+}
+
 static int
 setup(void **state __unused)
 {
@@ -506,9 +519,10 @@ setup(void **state __unused)
 	snprintf(cmd, sizeof cmd, "cd %s && cp /bin/true busybox && "
 	    "mkdir ev2 bin && cp /bin/rm ev2/ls && cp /bin/true bin/zap && "
 	    "ln bin/zap tidy2 && printf '#!/nonexistent/interp\\n' > "
-	    "badinterp && chmod +x badinterp && mkfifo pipe && "
-	    "printf '#!bin/zap\\n' > relinterp && printf '#!zap\\n' > "
-	    "relinterp2 && chmod +x relinterp relinterp2", t_dir);
+	    "badinterp && chmod +x badinterp && mkfifo pipe && mkdir evil && "
+	    "cp /bin/true evil/printf && printf '#!bin/zap\\n' > relinterp && "
+	    "printf '#!zap\\n' > relinterp2 && chmod +x relinterp relinterp2",
+	    t_dir);
 	snprintf(path, sizeof path, "%s/bin:/usr/local/bin:/usr/bin:/bin",
 	    t_dir);
 	setenv("PATH", path, 1);
@@ -544,6 +558,7 @@ main(void)
 		cmocka_unit_test(a_relative_interpreter_is_found_from_cwd),
 		cmocka_unit_test(a_lone_dollar_ends_nothing),
 		cmocka_unit_test(function_bodies_are_checked),
+		cmocka_unit_test(a_name_with_a_slash_is_never_a_builtin),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

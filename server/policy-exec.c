@@ -1281,14 +1281,17 @@ pe_multicall(const char *base)
 	    strcmp(base, "coreutils") == 0);
 }
 
-/* A shell builtin that runs other commands (eval, exec, command, trap). */
+/*
+ * A shell builtin that runs other commands (eval, exec, command, trap).  A
+ * name with a slash is a file, never a builtin.
+ */
 static const struct pe_wrapper *
 pe_builtin_wrapper(const char *name, int flags)
 {
 	const struct pe_wrapper	*w;
 
-	if (!(flags & PE_SHELL) || (w = pe_wrapper_find(name)) == NULL ||
-	    !w->builtin)
+	if (!(flags & PE_SHELL) || strchr(name, '/') != NULL ||
+	    (w = pe_wrapper_find(name)) == NULL || !w->builtin)
 		return (NULL);
 	return (w);
 }
@@ -1348,7 +1351,7 @@ pe_command(struct pe *pe, int argc, char **argv, const int *dyn, int flags)
 	if (dyn != NULL && (dyn[0] & (PE_DYN|PE_GLOB)) != 0)
 		return (pe_dynamic(pe, argv[0], dyn[0] & (PE_DYN|PE_GLOB)));
 	given = pe_basename(argv[0]);
-	bw = pe_builtin_wrapper(given, flags);
+	bw = pe_builtin_wrapper(argv[0], flags);
 	builtin = bw != NULL || ((flags & PE_SHELL) && pe_is_builtin(argv[0]));
 	if (!(flags & PE_APPLET) && bw == NULL &&
 	    (file = policy_exec_resolve(argv[0], pe->path, pe->cwd)) != NULL) {
