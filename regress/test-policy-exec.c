@@ -494,6 +494,21 @@ a_name_with_a_slash_is_never_a_builtin(void **state __unused)
 	allowed(&t_none, &t_shells, "sh -c 'printf x; test -f x; eval ls'");
 }
 
+static void
+arithmetic_on_special_parameters_is_refused(void **state __unused)
+{
+	shells_refuse("bash -c 'x=\"a[\\$(rm y)]\"; echo ${*:x}'",
+	    ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${@:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${#:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${?:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${$:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${-:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${#a[x]}'", NL "an array subscript (bash "
+	    "runs what it names) (via bash -c)");
+	allowed(&t_none, &t_shells, "bash -c 'echo ${*} ${#} ${@:-no} ${#x}'");
+}
+
 static int
 setup(void **state __unused)
 {
@@ -559,6 +574,7 @@ main(void)
 		cmocka_unit_test(a_lone_dollar_ends_nothing),
 		cmocka_unit_test(function_bodies_are_checked),
 		cmocka_unit_test(a_name_with_a_slash_is_never_a_builtin),
+		cmocka_unit_test(arithmetic_on_special_parameters_is_refused),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

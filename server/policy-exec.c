@@ -29,6 +29,8 @@
 
 #define PE_MAXDEPTH	16
 #define PE_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+#define PE_NAMECHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789_"
 
 /* How a command is reached, for pe_command. */
 #define PE_NESTED	0x1	/* through a wrapper: not the requested argv */
@@ -1798,8 +1800,17 @@ pe_sh_param(struct pe_sh *sh, const char *inner)
 	pe_sh_inner(sh, inner);
 	if (sh->rc != 0)
 		return;
-	n = strspn(inner, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_");
+	/*
+	 * The name: a variable, digits, or one special character (${*:x}
+	 * evaluates x as ${y:x} does); ${#name} is name's length.
+	 */
+	n = strspn(inner, PE_NAMECHARS);
+	if (n == 0 && *inner != '\0' && strchr("*@#?-$!", *inner) != NULL) {
+		n = 1;
+		if (*inner == '#' && (isalpha((u_char)inner[1]) ||
+		    inner[1] == '_'))
+			n += strspn(inner + 1, PE_NAMECHARS);
+	}
 	op = inner + n;
 	if (pe->p->allowlist != NULL) {
 		if (*inner == '!')
