@@ -509,6 +509,22 @@ arithmetic_on_special_parameters_is_refused(void **state __unused)
 	allowed(&t_none, &t_shells, "bash -c 'echo ${*} ${#} ${@:-no} ${#x}'");
 }
 
+static void
+double_parentheses_may_be_subshells(void **state __unused)
+{
+	denied("bash -c '((rm x) )'", D " (via bash -c)");
+	denied("dash -c '((rm x))'", D " (via dash -c)");
+	denied("sh -c '((rm x); echo)'", D " (via sh -c)");
+	denied("bash -c 'echo $((rm x) )'", D " (via bash -c)");
+	denied("bash -c 'echo $((rm x); (ls))'", D " (via bash -c)");
+	/* dash runs ((./1)) as a subshell. */
+	shells_refuse("dash -c '((./1))'", NL "./1 (via dash -c)");
+	shells_refuse("bash -c 'echo $((cat) | (rm x))'",
+	    NL "rm (via bash -c)");
+	allowed(&t_none, &t_shells, "bash -c '((ls) ); echo $((ls) )'");
+	allowed(&t_none, &t_shells, "sh -c 'echo $((1 + 2)) $(((1) + 2))'");
+}
+
 static int
 setup(void **state __unused)
 {
@@ -575,6 +591,7 @@ main(void)
 		cmocka_unit_test(function_bodies_are_checked),
 		cmocka_unit_test(a_name_with_a_slash_is_never_a_builtin),
 		cmocka_unit_test(arithmetic_on_special_parameters_is_refused),
+		cmocka_unit_test(double_parentheses_may_be_subshells),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

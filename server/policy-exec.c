@@ -1841,10 +1841,14 @@ pe_sh_dollar(struct pe_sh *sh, const char *s, size_t i)
 	pe_sh_mark(sh, PE_DYN);
 	if (s[i + 1] == '(' && s[i + 2] == '(') {
 		end = pe_sh_match(s, i + 3, '(', ')');
-		pe_sh_arith(sh, s + i + 3, end - i - 3);
-		if (s[end] == '\0')
-			return (end - 1);
-		return (s[end + 1] == ')' ? end + 1 : end);
+		if (s[end] != '\0' && s[end + 1] == ')') {
+			pe_sh_arith(sh, s + i + 3, end - i - 3);
+			return (end + 1);
+		}
+		/* Not closed by )): bash runs $( (...) ... ). */
+		end = pe_sh_match(s, i + 2, '(', ')');
+		pe_sh_sub(sh, s + i + 2, end - i - 2);
+		return (s[end] == '\0' ? end - 1 : end);
 	}
 	if (s[i + 1] == '(') {
 		end = pe_sh_match(s, i + 2, '(', ')');
@@ -2001,12 +2005,18 @@ pe_script(struct pe *pe, const char *s, const char *label)
 		}
 		if (c == '(' && s[i + 1] == '(' && !sh.inword &&
 		    sh.argc == 0) {
-			/* ((expression)) */
+			/*
+			 * ((expression)), but dash always, and bash when it is
+			 * not closed by )), runs ( (...) ... ): both are read.
+			 */
 			end = pe_sh_match(s, i + 2, '(', ')');
-			pe_sh_arith(&sh, s + i + 2, end - i - 2);
+			if (s[end] != '\0' && s[end + 1] == ')')
+				pe_sh_arith(&sh, s + i + 2, end - i - 2);
+			end = pe_sh_match(s, i + 1, '(', ')');
+			pe_sh_sub(&sh, s + i + 1, end - i - 1);
 			if (s[end] == '\0')
 				break;
-			i = s[end + 1] == ')' ? end + 1 : end;
+			i = end;
 			continue;
 		}
 		if (c == '<' || c == '>') {
