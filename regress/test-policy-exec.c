@@ -525,6 +525,23 @@ double_parentheses_may_be_subshells(void **state __unused)
 	allowed(&t_none, &t_shells, "sh -c 'echo $((1 + 2)) $(((1) + 2))'");
 }
 
+static void
+a_denied_multicall_binary_named_by_its_path(void **state __unused)
+{
+	char		*v[] = { "rm", t_busybox };
+	struct strlist	 l = { v, nitems(v) };
+	char		 want[PATH_MAX + 64];
+
+	snprintf(want, sizeof want, "denied by execution.denylist: %s",
+	    t_busybox);
+	refused(&l, NULL, "./busybox ls", want);
+	refused(&l, NULL, "./wget x", want);	/* a link to it */
+	strlcat(want, " (via sh -c)", sizeof want);
+	refused(&l, NULL, "sh -c './busybox ls'", want);
+	/* A bare name is an applet, not the binary. */
+	allowed(&t_deny, NULL, "./busybox ls");
+}
+
 static int
 setup(void **state __unused)
 {
@@ -592,6 +609,7 @@ main(void)
 		cmocka_unit_test(a_name_with_a_slash_is_never_a_builtin),
 		cmocka_unit_test(arithmetic_on_special_parameters_is_refused),
 		cmocka_unit_test(double_parentheses_may_be_subshells),
+		cmocka_unit_test(a_denied_multicall_binary_named_by_its_path),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

@@ -289,11 +289,12 @@ pe_ids_find(struct pe_ids *ids, const struct strlist *l)
 
 /*
  * The list entry naming the same file as sb: an entry with a slash is that
- * file, one without is the file the server's PATH finds for it.
+ * file, one without is the file the server's PATH finds for it (only
+ * entries with a slash if slashonly).
  */
 static const char *
 pe_listed_file(struct pe_ids *ids, const struct strlist *l,
-    const struct stat *sb)
+    const struct stat *sb, int slashonly)
 {
 	u_int	 i;
 
@@ -301,6 +302,8 @@ pe_listed_file(struct pe_ids *ids, const struct strlist *l,
 		return (NULL);
 	ids = pe_ids_find(ids, l);
 	for (i = 0; i < ids->n; i++) {
+		if (slashonly && strchr(l->v[i], '/') == NULL)
+			continue;
 		if (ids->ino[i] != 0 && ids->ino[i] == sb->st_ino &&
 		    ids->dev[i] == sb->st_dev)
 			return (l->v[i]);
@@ -1315,15 +1318,21 @@ pe_relative(struct pe *pe, const char *name)
 	return (0);
 }
 
-/* A denylist entry naming this very file (a hard link to rm, say). */
+/*
+ * A denylist entry naming this very file (a hard link to rm, say).  A
+ * multi-call binary is every applet: an entry without a slash names one of
+ * them (matched by name), one with a slash the binary itself.
+ */
 static const char *
 pe_denied_file(struct pe *pe, const struct stat *sb, const char *rbase)
 {
 	const struct strlist	*l = pe->p->denylist;
 	u_int			 i;
 
-	if (sb == NULL || l == NULL || pe_multicall(rbase))
+	if (sb == NULL || l == NULL)
 		return (NULL);
+	if (pe_multicall(rbase))
+		return (pe_listed_file(&pe_deny_ids, l, sb, 1));
 	/* Another name for a file is a hard link or a symlink. */
 	for (i = 0; sb->st_nlink <= 1 && i < l->n; i++) {
 		if (strchr(l->v[i], '/') != NULL)
@@ -1331,7 +1340,7 @@ pe_denied_file(struct pe *pe, const struct stat *sb, const char *rbase)
 	}
 	if (sb->st_nlink <= 1 && i == l->n)
 		return (NULL);
-	return (pe_listed_file(&pe_deny_ids, l, sb));
+	return (pe_listed_file(&pe_deny_ids, l, sb, 0));
 }
 
 /*
@@ -1390,7 +1399,7 @@ pe_command(struct pe *pe, int argc, char **argv, const int *dyn, int flags)
 				goto out;
 			}
 		} else if (pe_listed_file(&pe_allow_ids, p->allowlist,
-		    psb) == NULL) {
+		    psb, 0) == NULL) {
 			rc = pe_notlisted_file(pe, argv[0], given, real);
 			goto out;
 		} else if (pe_multicall(rbase) && strcmp(given, rbase) != 0 &&
