@@ -542,6 +542,61 @@ a_denied_multicall_binary_named_by_its_path(void **state __unused)
 	allowed(&t_deny, NULL, "./busybox ls");
 }
 
+/* Repeat a twice n times around middle, as a shell string for sh -c. */
+static char *
+nested(const char *a, const char *middle, const char *b, u_int n)
+{
+	size_t	 la = strlen(a), lb = strlen(b), lm = strlen(middle);
+	char	*s, *p;
+	u_int	 i;
+
+	s = p = malloc(7 + n * (la + lb) + lm + 2);
+	assert_non_null(s);
+	memcpy(p, "sh -c '", 7);
+	p += 7;
+	for (i = 0; i < n; i++, p += la)
+		memcpy(p, a, la);
+	memcpy(p, middle, lm);
+	p += lm;
+	for (i = 0; i < n; i++, p += lb)
+		memcpy(p, b, lb);
+	memcpy(p, "'", 2);
+	return (s);
+}
+
+static void
+deep_or_long_shell_strings_are_refused(void **state __unused)
+{
+	const char	*deep = "too deeply nested to check: more than 64 "
+			    "levels of $(...), ${...} or `...` (via sh -c)";
+	char		*s;
+
+	s = nested("$(", "ls", ")", 100);
+	refused(&t_deny, NULL, s, deep);
+	refused(&t_none, &t_shells, s, deep);
+	free(s);
+	s = nested("${x:-", "rm", "}", 100);
+	refused(&t_deny, NULL, s, deep);
+	refused(&t_none, &t_shells, s, deep);
+	free(s);
+	s = nested("$((", "1", "))", 100);
+	refused(&t_none, &t_shells, s, deep);
+	free(s);
+	s = nested("$(", "ls", ")", 20000);	/* 60002 bytes */
+	refused(&t_deny, NULL, s, deep);
+	free(s);
+	s = nested("$(", "ls", ")", 60);
+	allowed(&t_deny, NULL, s);
+	free(s);
+	/* 50,000 levels crashed the server: refused before they are read. */
+	s = nested("$(", "ls", ")", 50000);
+	refused(&t_deny, NULL, s, "too long to check: a shell string of "
+	    "150002 bytes (more than 65536) (via sh -c)");
+	refused(&t_none, &t_shells, s, "too long to check: a shell string of "
+	    "150002 bytes (more than 65536) (via sh -c)");
+	free(s);
+}
+
 static int
 setup(void **state __unused)
 {
@@ -610,6 +665,7 @@ main(void)
 		cmocka_unit_test(arithmetic_on_special_parameters_is_refused),
 		cmocka_unit_test(double_parentheses_may_be_subshells),
 		cmocka_unit_test(a_denied_multicall_binary_named_by_its_path),
+		cmocka_unit_test(deep_or_long_shell_strings_are_refused),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

@@ -28,6 +28,8 @@
 #include "server.h"
 
 #define PE_MAXDEPTH	16
+#define PE_MAXNEST	64	/* $( ${ ` ( in one another */
+#define PE_MAXSCRIPT	65536	/* bytes of a shell string */
 #define PE_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
 #define PE_NAMECHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
 			"0123456789_"
@@ -69,6 +71,7 @@ struct pe {
 	char		**words;	/* literal words of shell strings */
 	u_int		 nwords;
 	int		 inshell;	/* checking a shell string */
+	int		 nest;		/* substitutions inside one another */
 	int		 moved;		/* it may change directory (cd) */
 	char		*relative;	/* a name found from the directory */
 };
@@ -1754,6 +1757,24 @@ pe_sh_sub(struct pe_sh *sh, const char *s, size_t n)
 
 static size_t	pe_sh_dollar(struct pe_sh *, const char *, size_t);
 
+/* Count one more level of nesting; refuse beyond PE_MAXNEST. */
+static int
+pe_nest(struct pe *pe)
+{
+	char	*what;
+	int	 rc;
+
+	if (pe->nest < PE_MAXNEST) {
+		pe->nest++;
+		return (0);
+	}
+	xasprintf(&what, "more than %d levels of $(...), ${...} or `...`",
+	    PE_MAXNEST);
+	rc = pe_refuse(pe, "too deeply nested to check", what);
+	free(what);
+	return (rc);
+}
+
 /* Substitutions inside ${...} and $((...)) are commands too. */
 static void
 pe_sh_inner(struct pe_sh *sh, const char *inner)
@@ -1761,7 +1782,9 @@ pe_sh_inner(struct pe_sh *sh, const char *inner)
 	const char	*bt;
 	size_t		 j;
 
-	for (j = 0; inner[j] != '\0'; j++) {
+	if (sh->rc != 0 || (sh->rc = pe_nest(sh->pe)) != 0)
+		return;
+	for (j = 0; inner[j] != '\0' && sh->rc == 0; j++) {
 		if (inner[j] == '$')
 			j = pe_sh_dollar(sh, inner, j);
 		else if (inner[j] == '`' &&
@@ -1770,6 +1793,7 @@ pe_sh_inner(struct pe_sh *sh, const char *inner)
 			j = bt - inner;
 		}
 	}
+	sh->pe->nest--;
 }
 
 /*
@@ -1953,9 +1977,20 @@ static int
 pe_script(struct pe *pe, const char *s, const char *label)
 {
 	struct pe_sh	 sh;
-	size_t		 i, end;
-	char		 c, q;
+	size_t		 i, end, len;
+	char		 c, q, *what;
+	int		 rc;
 
+	/* Each level copies the rest of the string: both are bounded. */
+	if ((len = strlen(s)) > PE_MAXSCRIPT) {
+		xasprintf(&what, "a shell string of %zu bytes (more than %d)",
+		    len, PE_MAXSCRIPT);
+		rc = pe_refuse(pe, "too long to check", what);
+		free(what);
+		return (rc);
+	}
+	if (pe_nest(pe) != 0)
+		return (-1);
 	memset(&sh, 0, sizeof sh);
 	sh.pe = pe;
 	sh.label = label;
@@ -2075,6 +2110,7 @@ pe_script(struct pe *pe, const char *s, const char *label)
 	pe_sh_end_word(&sh);
 	pe_sh_end_command(&sh);
 	pe->inshell--;
+	pe->nest--;
 	free(sh.argv);
 	free(sh.dyn);
 	buf_free(&sh.word);
