@@ -417,6 +417,29 @@ def bad_requests():
         w.close()
 
 
+def a_fifo_does_not_stop_the_server():
+    """Reading a FIFO's #! line would wait for a writer, in the server's
+    loop: it is refused as not a regular file, and the server goes on."""
+    w = world()
+    try:
+        w.new("keep", "sh")
+        os.mkfifo(os.path.join(w.home, "pipe"))
+        try:
+            rc, out, err = w.lsy("exec", "--", "./pipe", timeout=5)
+            got = (rc, err)
+        except subprocess.TimeoutExpired:
+            got = "no answer in 5 s"
+        is_eq(got, (126, "cannot run ./pipe: not a regular file\n"),
+              "exec_of_a_fifo_exits_126_at_once")
+        try:
+            got = w.lsy("has-session", "-t", "keep", timeout=5)[0]
+        except subprocess.TimeoutExpired:
+            got = "no answer in 5 s"
+        is_eq(got, 0, "the_server_goes_on_after_exec_of_a_fifo")
+    finally:
+        w.close()
+
+
 def rate_limit_and_audit():
     w = world("rateLimits: { execute: 3 }\n")
     try:
@@ -508,6 +531,7 @@ def slow_reader_backpressure():
 
 for fn in (output_exit_codes_and_signals, streaming, output_cap, timeouts,
            busy, denylist_bypasses, allowlist, bad_requests,
-           rate_limit_and_audit, slow_reader_backpressure):
+           a_fifo_does_not_stop_the_server, rate_limit_and_audit,
+           slow_reader_backpressure):
     run_test(fn, fn.__name__)
 done()

@@ -418,6 +418,185 @@ directories_and_bad_interpreters_cannot_run(void **state __unused)
 	free(cause);
 }
 
+static void
+fifos_and_devices_cannot_run(void **state __unused)
+{
+	char	*cause = NULL;
+
+	/* Opening a FIFO to read its #! line would wait for a writer. */
+	assert_int_equal(check(&t_deny, NULL, "./pipe", &cause),
+	    POLICY_EXEC_CANNOT_RUN);
+	assert_string_equal(cause, "cannot run ./pipe: not a regular file");
+	free(cause);
+	assert_int_equal(check(&t_deny, NULL, "/dev/null", &cause),
+	    POLICY_EXEC_CANNOT_RUN);
+	assert_string_equal(cause, "cannot run /dev/null: not a regular file");
+	free(cause);
+}
+
+static void
+a_relative_interpreter_is_found_from_cwd(void **state __unused)
+{
+	char	*cause = NULL, old[PATH_MAX], bin[PATH_MAX];
+	int	 rc;
+
+	/* #!bin/zap is t_dir/bin/zap, where the program runs. */
+	allowed(&t_deny, NULL, "./relinterp");
+	/* #!zap is not t_dir/zap, wherever the server runs. */
+	assert_non_null(getcwd(old, sizeof old));
+	snprintf(bin, sizeof bin, "%s/bin", t_dir);
+	assert_int_equal(chdir(bin), 0);
+	rc = check(&t_deny, NULL, "./relinterp2", &cause);
+	assert_int_equal(chdir(old), 0);
+	assert_int_equal(rc, POLICY_EXEC_CANNOT_RUN);
+	assert_string_equal(cause, "cannot run ./relinterp2: its interpreter "
+	    "zap: No such file or directory");
+	free(cause);
+}
+
+static void
+a_lone_dollar_ends_nothing(void **state __unused)
+{
+	denied("sh -c 'echo $;rm x'", D " (via sh -c)");
+	denied("sh -c 'echo $|rm x'", D " (via sh -c)");
+	denied("sh -c 'echo $&rm x'", D " (via sh -c)");
+	denied("sh -c 'echo \"$\"; rm x; \"'", D " (via sh -c)");
+	shells_refuse("sh -c 'echo $;rm x'", NL "rm (via sh -c)");
+	shells_refuse("sh -c 'echo $|rm x'", NL "rm (via sh -c)");
+	shells_refuse("sh -c 'echo $&rm x'", NL "rm (via sh -c)");
+	shells_refuse("sh -c 'echo \"$\"; rm x; \"'", NL "rm (via sh -c)");
+	/* bash's $[...] is arithmetic. */
+	shells_refuse("bash -c 'echo $[x]'", ARITH " (via bash -c)");
+	allowed(&t_none, &t_shells, "sh -c 'echo $1 $$ $? $# $% $[1+2] $; ls'");
+}
+
+static void
+function_bodies_are_checked(void **state __unused)
+{
+	denied("bash -c 'function ls { rm x; }; ls'", D " (via bash -c)");
+	shells_refuse("bash -c 'function ls { rm x; }; ls'",
+	    NL "rm (via bash -c)");
+	shells_refuse("bash -c 'function ls() { rm x; }'",
+	    NL "rm (via bash -c)");
+	allowed(&t_none, &t_shells, "bash -c 'function ls { cat; }'");
+}
+
+static void
+a_name_with_a_slash_is_never_a_builtin(void **state __unused)
+{
+	shells_refuse("sh -c 'evil/printf x'", NL "printf (via sh -c)");
+	shells_refuse("sh -c '/nonexistent/printf x'",
+	    NL "/nonexistent/printf (via sh -c)");
+	shells_refuse("sh -c '/nonexistent/test -f x'",
+	    NL "/nonexistent/test (via sh -c)");
+	shells_refuse("sh -c '/nonexistent/eval ls'",
+	    NL "/nonexistent/eval (via sh -c)");
+	allowed(&t_none, &t_shells, "sh -c 'printf x; test -f x; eval ls'");
+}
+
+static void
+arithmetic_on_special_parameters_is_refused(void **state __unused)
+{
+	shells_refuse("bash -c 'x=\"a[\\$(rm y)]\"; echo ${*:x}'",
+	    ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${@:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${#:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${?:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${$:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${-:x}'", ARITH " (via bash -c)");
+	shells_refuse("bash -c 'echo ${#a[x]}'", NL "an array subscript (bash "
+	    "runs what it names) (via bash -c)");
+	allowed(&t_none, &t_shells, "bash -c 'echo ${*} ${#} ${@:-no} ${#x}'");
+}
+
+static void
+double_parentheses_may_be_subshells(void **state __unused)
+{
+	denied("bash -c '((rm x) )'", D " (via bash -c)");
+	denied("dash -c '((rm x))'", D " (via dash -c)");
+	denied("sh -c '((rm x); echo)'", D " (via sh -c)");
+	denied("bash -c 'echo $((rm x) )'", D " (via bash -c)");
+	denied("bash -c 'echo $((rm x); (ls))'", D " (via bash -c)");
+	/* dash runs ((./1)) as a subshell. */
+	shells_refuse("dash -c '((./1))'", NL "./1 (via dash -c)");
+	shells_refuse("bash -c 'echo $((cat) | (rm x))'",
+	    NL "rm (via bash -c)");
+	allowed(&t_none, &t_shells, "bash -c '((ls) ); echo $((ls) )'");
+	allowed(&t_none, &t_shells, "sh -c 'echo $((1 + 2)) $(((1) + 2))'");
+}
+
+static void
+a_denied_multicall_binary_named_by_its_path(void **state __unused)
+{
+	char		*v[] = { "rm", t_busybox };
+	struct strlist	 l = { v, nitems(v) };
+	char		 want[PATH_MAX + 64];
+
+	snprintf(want, sizeof want, "denied by execution.denylist: %s",
+	    t_busybox);
+	refused(&l, NULL, "./busybox ls", want);
+	refused(&l, NULL, "./wget x", want);	/* a link to it */
+	strlcat(want, " (via sh -c)", sizeof want);
+	refused(&l, NULL, "sh -c './busybox ls'", want);
+	/* A bare name is an applet, not the binary. */
+	allowed(&t_deny, NULL, "./busybox ls");
+}
+
+/* Repeat a twice n times around middle, as a shell string for sh -c. */
+static char *
+nested(const char *a, const char *middle, const char *b, u_int n)
+{
+	size_t	 la = strlen(a), lb = strlen(b), lm = strlen(middle);
+	char	*s, *p;
+	u_int	 i;
+
+	s = p = malloc(7 + n * (la + lb) + lm + 2);
+	assert_non_null(s);
+	memcpy(p, "sh -c '", 7);
+	p += 7;
+	for (i = 0; i < n; i++, p += la)
+		memcpy(p, a, la);
+	memcpy(p, middle, lm);
+	p += lm;
+	for (i = 0; i < n; i++, p += lb)
+		memcpy(p, b, lb);
+	memcpy(p, "'", 2);
+	return (s);
+}
+
+static void
+deep_or_long_shell_strings_are_refused(void **state __unused)
+{
+	const char	*deep = "too deeply nested to check: more than 64 "
+			    "levels of $(...), ${...} or `...` (via sh -c)";
+	char		*s;
+
+	s = nested("$(", "ls", ")", 100);
+	refused(&t_deny, NULL, s, deep);
+	refused(&t_none, &t_shells, s, deep);
+	free(s);
+	s = nested("${x:-", "rm", "}", 100);
+	refused(&t_deny, NULL, s, deep);
+	refused(&t_none, &t_shells, s, deep);
+	free(s);
+	s = nested("$((", "1", "))", 100);
+	refused(&t_none, &t_shells, s, deep);
+	free(s);
+	s = nested("$(", "ls", ")", 20000);	/* 60002 bytes */
+	refused(&t_deny, NULL, s, deep);
+	free(s);
+	s = nested("$(", "ls", ")", 60);
+	allowed(&t_deny, NULL, s);
+	free(s);
+	/* 50,000 levels crashed the server: refused before they are read. */
+	s = nested("$(", "ls", ")", 50000);
+	refused(&t_deny, NULL, s, "too long to check: a shell string of "
+	    "150002 bytes (more than 65536) (via sh -c)");
+	refused(&t_none, &t_shells, s, "too long to check: a shell string of "
+	    "150002 bytes (more than 65536) (via sh -c)");
+	free(s);
+}
+
 static int
 setup(void **state __unused)
 {
@@ -443,7 +622,10 @@ setup(void **state __unused)
 	snprintf(cmd, sizeof cmd, "cd %s && cp /bin/true busybox && "
 	    "mkdir ev2 bin && cp /bin/rm ev2/ls && cp /bin/true bin/zap && "
 	    "ln bin/zap tidy2 && printf '#!/nonexistent/interp\\n' > "
-	    "badinterp && chmod +x badinterp", t_dir);
+	    "badinterp && chmod +x badinterp && mkfifo pipe && mkdir evil && "
+	    "cp /bin/true evil/printf && printf '#!bin/zap\\n' > relinterp && "
+	    "printf '#!zap\\n' > relinterp2 && chmod +x relinterp relinterp2",
+	    t_dir);
 	snprintf(path, sizeof path, "%s/bin:/usr/local/bin:/usr/bin:/bin",
 	    t_dir);
 	setenv("PATH", path, 1);
@@ -475,6 +657,15 @@ main(void)
 		cmocka_unit_test(allowlist_refuses_what_changes_a_name),
 		cmocka_unit_test(allowlist_names_files_not_basenames),
 		cmocka_unit_test(directories_and_bad_interpreters_cannot_run),
+		cmocka_unit_test(fifos_and_devices_cannot_run),
+		cmocka_unit_test(a_relative_interpreter_is_found_from_cwd),
+		cmocka_unit_test(a_lone_dollar_ends_nothing),
+		cmocka_unit_test(function_bodies_are_checked),
+		cmocka_unit_test(a_name_with_a_slash_is_never_a_builtin),
+		cmocka_unit_test(arithmetic_on_special_parameters_is_refused),
+		cmocka_unit_test(double_parentheses_may_be_subshells),
+		cmocka_unit_test(a_denied_multicall_binary_named_by_its_path),
+		cmocka_unit_test(deep_or_long_shell_strings_are_refused),
 	};
 
 	return (cmocka_run_group_tests(tests, setup, teardown));

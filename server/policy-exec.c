@@ -28,7 +28,11 @@
 #include "server.h"
 
 #define PE_MAXDEPTH	16
+#define PE_MAXNEST	64	/* $( ${ ` ( in one another */
+#define PE_MAXSCRIPT	65536	/* bytes of a shell string */
 #define PE_DEFAULT_PATH	"/usr/local/bin:/usr/bin:/bin"
+#define PE_NAMECHARS	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789_"
 
 /* How a command is reached, for pe_command. */
 #define PE_NESTED	0x1	/* through a wrapper: not the requested argv */
@@ -67,6 +71,7 @@ struct pe {
 	char		**words;	/* literal words of shell strings */
 	u_int		 nwords;
 	int		 inshell;	/* checking a shell string */
+	int		 nest;		/* substitutions inside one another */
 	int		 moved;		/* it may change directory (cd) */
 	char		*relative;	/* a name found from the directory */
 };
@@ -287,11 +292,12 @@ pe_ids_find(struct pe_ids *ids, const struct strlist *l)
 
 /*
  * The list entry naming the same file as sb: an entry with a slash is that
- * file, one without is the file the server's PATH finds for it.
+ * file, one without is the file the server's PATH finds for it (only
+ * entries with a slash if slashonly).
  */
 static const char *
 pe_listed_file(struct pe_ids *ids, const struct strlist *l,
-    const struct stat *sb)
+    const struct stat *sb, int slashonly)
 {
 	u_int	 i;
 
@@ -299,6 +305,8 @@ pe_listed_file(struct pe_ids *ids, const struct strlist *l,
 		return (NULL);
 	ids = pe_ids_find(ids, l);
 	for (i = 0; i < ids->n; i++) {
+		if (slashonly && strchr(l->v[i], '/') == NULL)
+			continue;
 		if (ids->ino[i] != 0 && ids->ino[i] == sb->st_ino &&
 		    ids->dev[i] == sb->st_dev)
 			return (l->v[i]);
@@ -1281,14 +1289,17 @@ pe_multicall(const char *base)
 	    strcmp(base, "coreutils") == 0);
 }
 
-/* A shell builtin that runs other commands (eval, exec, command, trap). */
+/*
+ * A shell builtin that runs other commands (eval, exec, command, trap).  A
+ * name with a slash is a file, never a builtin.
+ */
 static const struct pe_wrapper *
 pe_builtin_wrapper(const char *name, int flags)
 {
 	const struct pe_wrapper	*w;
 
-	if (!(flags & PE_SHELL) || (w = pe_wrapper_find(name)) == NULL ||
-	    !w->builtin)
+	if (!(flags & PE_SHELL) || strchr(name, '/') != NULL ||
+	    (w = pe_wrapper_find(name)) == NULL || !w->builtin)
 		return (NULL);
 	return (w);
 }
@@ -1310,15 +1321,21 @@ pe_relative(struct pe *pe, const char *name)
 	return (0);
 }
 
-/* A denylist entry naming this very file (a hard link to rm, say). */
+/*
+ * A denylist entry naming this very file (a hard link to rm, say).  A
+ * multi-call binary is every applet: an entry without a slash names one of
+ * them (matched by name), one with a slash the binary itself.
+ */
 static const char *
 pe_denied_file(struct pe *pe, const struct stat *sb, const char *rbase)
 {
 	const struct strlist	*l = pe->p->denylist;
 	u_int			 i;
 
-	if (sb == NULL || l == NULL || pe_multicall(rbase))
+	if (sb == NULL || l == NULL)
 		return (NULL);
+	if (pe_multicall(rbase))
+		return (pe_listed_file(&pe_deny_ids, l, sb, 1));
 	/* Another name for a file is a hard link or a symlink. */
 	for (i = 0; sb->st_nlink <= 1 && i < l->n; i++) {
 		if (strchr(l->v[i], '/') != NULL)
@@ -1326,7 +1343,7 @@ pe_denied_file(struct pe *pe, const struct stat *sb, const char *rbase)
 	}
 	if (sb->st_nlink <= 1 && i == l->n)
 		return (NULL);
-	return (pe_listed_file(&pe_deny_ids, l, sb));
+	return (pe_listed_file(&pe_deny_ids, l, sb, 0));
 }
 
 /*
@@ -1348,7 +1365,7 @@ pe_command(struct pe *pe, int argc, char **argv, const int *dyn, int flags)
 	if (dyn != NULL && (dyn[0] & (PE_DYN|PE_GLOB)) != 0)
 		return (pe_dynamic(pe, argv[0], dyn[0] & (PE_DYN|PE_GLOB)));
 	given = pe_basename(argv[0]);
-	bw = pe_builtin_wrapper(given, flags);
+	bw = pe_builtin_wrapper(argv[0], flags);
 	builtin = bw != NULL || ((flags & PE_SHELL) && pe_is_builtin(argv[0]));
 	if (!(flags & PE_APPLET) && bw == NULL &&
 	    (file = policy_exec_resolve(argv[0], pe->path, pe->cwd)) != NULL) {
@@ -1385,7 +1402,7 @@ pe_command(struct pe *pe, int argc, char **argv, const int *dyn, int flags)
 				goto out;
 			}
 		} else if (pe_listed_file(&pe_allow_ids, p->allowlist,
-		    psb) == NULL) {
+		    psb, 0) == NULL) {
 			rc = pe_notlisted_file(pe, argv[0], given, real);
 			goto out;
 		} else if (pe_multicall(rbase) && strcmp(given, rbase) != 0 &&
@@ -1424,24 +1441,37 @@ out:
 }
 
 /*
- * Why a file found cannot run where execve would only say ENOENT or
- * EISDIR: a directory, or a script whose #! interpreter is missing.
+ * Why a file found cannot run where execve would only say ENOENT, EISDIR or
+ * EACCES: a directory, not a regular file (opening a FIFO would wait for a
+ * writer, here in the server's loop), or a script whose #! interpreter is
+ * missing (a relative one is found from the request's directory).
  */
 static char *
-pe_cannot_run(const char *name, const char *file)
+pe_cannot_run(const char *name, const char *file, const char *cwd)
 {
 	struct stat	 sb;
-	char		 line[256], *interp, *cause = NULL;
+	char		 line[256], *interp, *path, *cause = NULL;
 	ssize_t		 n;
 	size_t		 len;
 	int		 fd;
 
-	if (stat(file, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+	if (stat(file, &sb) != 0)
+		return (NULL);
+	if (S_ISDIR(sb.st_mode)) {
 		xasprintf(&cause, "cannot run %s: it is a directory", name);
 		return (cause);
 	}
-	if ((fd = open(file, O_RDONLY|O_CLOEXEC)) == -1)
+	if (!S_ISREG(sb.st_mode)) {
+		xasprintf(&cause, "cannot run %s: not a regular file", name);
+		return (cause);
+	}
+	if ((fd = open(file, O_RDONLY|O_NONBLOCK|O_CLOEXEC)) == -1)
 		return (NULL);
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		xasprintf(&cause, "cannot run %s: not a regular file", name);
+		return (cause);
+	}
 	n = read(fd, line, sizeof line - 1);
 	close(fd);
 	if (n < 3 || line[0] != '#' || line[1] != '!')
@@ -1450,10 +1480,17 @@ pe_cannot_run(const char *name, const char *file)
 	interp = line + 2 + strspn(line + 2, " \t");
 	len = strcspn(interp, " \t\r\n");
 	interp[len] = '\0';
-	if (len != 0 && stat(interp, &sb) != 0) {
+	if (len == 0)
+		return (NULL);
+	if (*interp != '/' && cwd != NULL)
+		xasprintf(&path, "%s/%s", cwd, interp);
+	else
+		path = xstrdup(interp);
+	if (stat(path, &sb) != 0) {
 		xasprintf(&cause, "cannot run %s: its interpreter %s: %s",
 		    name, interp, strerror(errno));
 	}
+	free(path);
 	return (cause);
 }
 
@@ -1497,7 +1534,8 @@ policy_exec_check(const struct policy_exec *p, int argc, char **argv,
 				dir = xstrdup(argv[0]);
 			else
 				xasprintf(&dir, "%s/%s", p->cwd, argv[0]);
-			if ((*cause = pe_cannot_run(argv[0], dir)) != NULL)
+			if ((*cause = pe_cannot_run(argv[0], dir,
+			    p->cwd)) != NULL)
 				rc = POLICY_EXEC_CANNOT_RUN;
 			free(dir);
 		}
@@ -1509,7 +1547,8 @@ policy_exec_check(const struct policy_exec *p, int argc, char **argv,
 		rc = POLICY_EXEC_DENIED;
 	} else {
 		*file = policy_exec_resolve(argv[0], pe.path, p->cwd);
-		if ((*cause = pe_cannot_run(argv[0], *file)) != NULL) {
+		if ((*cause = pe_cannot_run(argv[0], *file,
+		    p->cwd)) != NULL) {
 			free(*file);
 			*file = NULL;
 			rc = POLICY_EXEC_CANNOT_RUN;
@@ -1541,7 +1580,8 @@ struct pe_sh {
 	int		 argc;
 	int		 redirect;	/* the next word is a redirection's */
 	int		 skip;		/* for/case/select: no command here;
-					   3: for's variable comes next */
+					   3: for's variable comes next;
+					   4: function's name comes next */
 	int		 rc;
 };
 
@@ -1625,7 +1665,9 @@ pe_sh_end_word(struct pe_sh *sh)
 	else if (sh->skip == 3) {
 		pe_sh_assign(sh, w);	/* for NAME in ... */
 		sh->skip = 1;
-	} else if (sh->skip) {
+	} else if (sh->skip == 4)
+		sh->skip = 0;		/* function NAME: its body follows */
+	else if (sh->skip) {
 		if (sh->skip == 2 && strcmp(w, "in") == 0)
 			sh->skip = 0;	/* case x in: patterns follow */
 	} else if (sh->argc == 0 && sh->assign)
@@ -1637,7 +1679,7 @@ pe_sh_end_word(struct pe_sh *sh)
 	    strcmp(w, "select") == 0))
 		sh->skip = 3;
 	else if (sh->argc == 0 && !sh->quoted && strcmp(w, "function") == 0)
-		sh->skip = 1;
+		sh->skip = 4;
 	else if (sh->argc == 0 && !sh->quoted && strcmp(w, "case") == 0)
 		sh->skip = 2;
 	else {
@@ -1715,6 +1757,24 @@ pe_sh_sub(struct pe_sh *sh, const char *s, size_t n)
 
 static size_t	pe_sh_dollar(struct pe_sh *, const char *, size_t);
 
+/* Count one more level of nesting; refuse beyond PE_MAXNEST. */
+static int
+pe_nest(struct pe *pe)
+{
+	char	*what;
+	int	 rc;
+
+	if (pe->nest < PE_MAXNEST) {
+		pe->nest++;
+		return (0);
+	}
+	xasprintf(&what, "more than %d levels of $(...), ${...} or `...`",
+	    PE_MAXNEST);
+	rc = pe_refuse(pe, "too deeply nested to check", what);
+	free(what);
+	return (rc);
+}
+
 /* Substitutions inside ${...} and $((...)) are commands too. */
 static void
 pe_sh_inner(struct pe_sh *sh, const char *inner)
@@ -1722,7 +1782,9 @@ pe_sh_inner(struct pe_sh *sh, const char *inner)
 	const char	*bt;
 	size_t		 j;
 
-	for (j = 0; inner[j] != '\0'; j++) {
+	if (sh->rc != 0 || (sh->rc = pe_nest(sh->pe)) != 0)
+		return;
+	for (j = 0; inner[j] != '\0' && sh->rc == 0; j++) {
 		if (inner[j] == '$')
 			j = pe_sh_dollar(sh, inner, j);
 		else if (inner[j] == '`' &&
@@ -1731,6 +1793,7 @@ pe_sh_inner(struct pe_sh *sh, const char *inner)
 			j = bt - inner;
 		}
 	}
+	sh->pe->nest--;
 }
 
 /*
@@ -1770,8 +1833,17 @@ pe_sh_param(struct pe_sh *sh, const char *inner)
 	pe_sh_inner(sh, inner);
 	if (sh->rc != 0)
 		return;
-	n = strspn(inner, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789_");
+	/*
+	 * The name: a variable, digits, or one special character (${*:x}
+	 * evaluates x as ${y:x} does); ${#name} is name's length.
+	 */
+	n = strspn(inner, PE_NAMECHARS);
+	if (n == 0 && *inner != '\0' && strchr("*@#?-$!", *inner) != NULL) {
+		n = 1;
+		if (*inner == '#' && (isalpha((u_char)inner[1]) ||
+		    inner[1] == '_'))
+			n += strspn(inner + 1, PE_NAMECHARS);
+	}
 	op = inner + n;
 	if (pe->p->allowlist != NULL) {
 		if (*inner == '!')
@@ -1802,10 +1874,14 @@ pe_sh_dollar(struct pe_sh *sh, const char *s, size_t i)
 	pe_sh_mark(sh, PE_DYN);
 	if (s[i + 1] == '(' && s[i + 2] == '(') {
 		end = pe_sh_match(s, i + 3, '(', ')');
-		pe_sh_arith(sh, s + i + 3, end - i - 3);
-		if (s[end] == '\0')
-			return (end - 1);
-		return (s[end + 1] == ')' ? end + 1 : end);
+		if (s[end] != '\0' && s[end + 1] == ')') {
+			pe_sh_arith(sh, s + i + 3, end - i - 3);
+			return (end + 1);
+		}
+		/* Not closed by )): bash runs $( (...) ... ). */
+		end = pe_sh_match(s, i + 2, '(', ')');
+		pe_sh_sub(sh, s + i + 2, end - i - 2);
+		return (s[end] == '\0' ? end - 1 : end);
 	}
 	if (s[i + 1] == '(') {
 		end = pe_sh_match(s, i + 2, '(', ')');
@@ -1819,6 +1895,12 @@ pe_sh_dollar(struct pe_sh *sh, const char *s, size_t i)
 		free(inner);
 		return (s[end] == '\0' ? end - 1 : end);
 	}
+	if (s[i + 1] == '[') {
+		/* bash's old $[expression] */
+		end = pe_sh_match(s, i + 2, '[', ']');
+		pe_sh_arith(sh, s + i + 2, end - i - 2);
+		return (s[end] == '\0' ? end - 1 : end);
+	}
 	if (s[i + 1] == '\0')
 		return (i);
 	if (isalpha((u_char)s[i + 1]) || s[i + 1] == '_') {
@@ -1827,7 +1909,9 @@ pe_sh_dollar(struct pe_sh *sh, const char *s, size_t i)
 			;
 		return (j);
 	}
-	return (i + 1);		/* $1 $@ $? $$ ... */
+	if (strchr("@*#?-$!0123456789", s[i + 1]) != NULL)
+		return (i + 1);		/* $1 $@ $? $$ ... */
+	return (i);	/* a $ alone is itself: $; $| $" end nothing here */
 }
 
 /* A backquoted substitution at s[i] == '`'; \` \\ \$ are unescaped. */
@@ -1893,9 +1977,20 @@ static int
 pe_script(struct pe *pe, const char *s, const char *label)
 {
 	struct pe_sh	 sh;
-	size_t		 i, end;
-	char		 c, q;
+	size_t		 i, end, len;
+	char		 c, q, *what;
+	int		 rc;
 
+	/* Each level copies the rest of the string: both are bounded. */
+	if ((len = strlen(s)) > PE_MAXSCRIPT) {
+		xasprintf(&what, "a shell string of %zu bytes (more than %d)",
+		    len, PE_MAXSCRIPT);
+		rc = pe_refuse(pe, "too long to check", what);
+		free(what);
+		return (rc);
+	}
+	if (pe_nest(pe) != 0)
+		return (-1);
 	memset(&sh, 0, sizeof sh);
 	sh.pe = pe;
 	sh.label = label;
@@ -1954,12 +2049,18 @@ pe_script(struct pe *pe, const char *s, const char *label)
 		}
 		if (c == '(' && s[i + 1] == '(' && !sh.inword &&
 		    sh.argc == 0) {
-			/* ((expression)) */
+			/*
+			 * ((expression)), but dash always, and bash when it is
+			 * not closed by )), runs ( (...) ... ): both are read.
+			 */
 			end = pe_sh_match(s, i + 2, '(', ')');
-			pe_sh_arith(&sh, s + i + 2, end - i - 2);
+			if (s[end] != '\0' && s[end + 1] == ')')
+				pe_sh_arith(&sh, s + i + 2, end - i - 2);
+			end = pe_sh_match(s, i + 1, '(', ')');
+			pe_sh_sub(&sh, s + i + 1, end - i - 1);
 			if (s[end] == '\0')
 				break;
-			i = s[end + 1] == ')' ? end + 1 : end;
+			i = end;
 			continue;
 		}
 		if (c == '<' || c == '>') {
@@ -2009,6 +2110,7 @@ pe_script(struct pe *pe, const char *s, const char *label)
 	pe_sh_end_word(&sh);
 	pe_sh_end_command(&sh);
 	pe->inshell--;
+	pe->nest--;
 	free(sh.argv);
 	free(sh.dyn);
 	buf_free(&sh.word);
