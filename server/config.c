@@ -448,30 +448,33 @@ config_set_phone_commands(struct config *c, yaml_node_t *n, char **cause)
 	return (0);
 }
 
+/* A checked integer no larger than max into *dst, or the error. */
 static int
-config_set_port(struct config *c, yaml_node_t *n, char **cause)
+config_set_max(yaml_node_t *n, const char *key, long long max,
+    const char *unit, u_int *dst, char **cause)
 {
 	long long	 v;
 
 	config_int(n, &v);
-	if (v > 65535)
-		return (config_error(cause, n, "server.port %lld is more than "
-		    "65535", v));
-	c->server_port = v;
+	if (v > max)
+		return (config_error(cause, n, "%s %lld is more than %lld%s",
+		    key, v, max, unit));
+	*dst = v;
 	return (0);
+}
+
+static int
+config_set_port(struct config *c, yaml_node_t *n, char **cause)
+{
+	return (config_set_max(n, "server.port", 65535, "", &c->server_port,
+	    cause));
 }
 
 static int
 config_set_history_limit(struct config *c, yaml_node_t *n, char **cause)
 {
-	long long	 v;
-
-	config_int(n, &v);
-	if (v > 10000000)
-		return (config_error(cause, n, "sessions.historyLimit %lld is "
-		    "more than 10000000 lines", v));
-	c->history_limit = v;
-	return (0);
+	return (config_set_max(n, "sessions.historyLimit", 10000000, " lines",
+	    &c->history_limit, cause));
 }
 
 static int
