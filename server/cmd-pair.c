@@ -252,23 +252,13 @@ static int
 cmd_pair_next(struct cmd_pair_link *l, cJSON **j, char **cause)
 {
 	uint8_t	 type;
-	char	*data, *nl;
-	size_t	 len, n;
+	char	*data;
+	size_t	 len;
 	int	 rc;
 
 	for (;;) {
-		if (l->line.len != 0 &&
-		    (nl = memchr(l->line.data, '\n', l->line.len)) != NULL) {
-			n = nl - l->line.data;
-			*nl = '\0';
-			*j = cJSON_Parse(l->line.data);
-			crypto_cleanse(l->line.data, n);
-			memmove(l->line.data, nl + 1, l->line.len - n - 1);
-			l->line.len -= n + 1;
-			if (*j != NULL)
-				return (0);
-			continue;
-		}
+		if (operate_take_line(&l->line, j))
+			return (0);
 		rc = proto_take(l->in, &type, &data, &len, cause);
 		if (rc == -1)
 			return (-1);

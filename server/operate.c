@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
 
+#include "common/crypto.h"
 #include "common/proto.h"
 #include "server.h"
 
@@ -208,6 +209,31 @@ operate_check_mode(const char *path, mode_t max, char **cause)
 		xasprintf(cause, "%s is mode %04o, should be %04o", path,
 		    sb.st_mode & 07777, max);
 		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The next JSON line of what a command printed into line, wiped from it once
+ * read (pair and mobile pair lines carry secrets); lines that do not parse
+ * are dropped.  0 if no whole line is there yet.
+ */
+int
+operate_take_line(struct buf *line, struct cJSON **j)
+{
+	char	*nl;
+	size_t	 n;
+
+	while (line->len != 0 &&
+	    (nl = memchr(line->data, '\n', line->len)) != NULL) {
+		n = nl - line->data;
+		*nl = '\0';
+		*j = cJSON_Parse(line->data);
+		crypto_cleanse(line->data, n);
+		memmove(line->data, nl + 1, line->len - n - 1);
+		line->len -= n + 1;
+		if (*j != NULL)
+			return (1);
 	}
 	return (0);
 }

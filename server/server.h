@@ -538,6 +538,7 @@ int		 operate_connect(const char *, char **);
 int		 operate_server_live(void);
 int		 operate_call(int, char **, struct buf *, char **);
 int		 operate_check_mode(const char *, mode_t, char **);
+int		 operate_take_line(struct buf *, struct cJSON **);
 
 /* policy-exec.c: execution.denylist/allowlist on what will really run. */
 struct policy_exec {
